@@ -1,0 +1,41 @@
+# One place that installs everything: Debian packages (when missing), the venv, the project.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEB_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri chromium
+TORCH_WHEEL := torch==2.13.0
+
+.PHONY: setup test test-fast bench demo clean deb
+
+setup: $(BIN)/.installed
+
+deb:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+$(BIN)/.installed: pyproject.toml | deb
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+	# torch first and pinned, so nothing later pulls a CUDA build
+	$(BIN)/pip install $(TORCH_WHEEL)
+	$(BIN)/pip install -e '.[all]'
+	touch $@
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+bench: setup
+	$(BIN)/python bench/run_all.py
+
+demo: setup
+	$(BIN)/segsim demo
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -1,0 +1,5 @@
+import sys
+
+from segsim.cli import main
+
+sys.exit(main())

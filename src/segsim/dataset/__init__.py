@@ -1,0 +1,1 @@
+"""Dataset folders: layout (paths), writer (atomic files, manifest), reader, generate."""

@@ -1,0 +1,1 @@
+"""Scenes as plain data (spec.py) and the randomizers that draw them (randomize.py)."""
