@@ -22,7 +22,7 @@ app = typer.Typer(
 def _register() -> None:
     # Each module adds its commands to `app`. Imports inside the modules stay lazy, so
     # `segsim --help` does not pay for torch or GL.
-    from segsim.commands import generate, train, serve, demo  # noqa: F401
+    from segsim.commands import generate, train, infer, serve, demo  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,54 @@
+"""Shared by every bench script: timing helpers and one JSON file of figures per script.
+
+Each script calls `record("name", rows)`, which writes bench/results/<name>.json; `make bench`
+(bench/run_all.py) runs every script and rewrites bench/results.md from those files. Figures are
+medians with min and max over repeats, because the machines are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def time_repeats(fn, repeats: int = 5, warmup: int = 1) -> list[float]:
+    """Seconds per call of fn(), `repeats` times after `warmup` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def summary(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def row(figure: str, values: list[float], unit: str, **extra) -> dict:
+    """One figure: values are per-repeat measurements already in `unit` (e.g. frames/s)."""
+    return {"figure": figure, "unit": unit, **summary(values), **extra}
+
+
+def machine() -> dict:
+    import os
+    return {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count()}
+
+
+def record(name: str, rows: list[dict], command: str, notes: str = "") -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    data = {"name": name, "command": command, "machine": machine(), "rows": rows, "notes": notes,
+            "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    path.write_text(json.dumps(data, indent=2))
+    for r in rows:
+        print(f"{r['figure']:<60} {r['median']:>10.3f} {r['unit']:<10} (min {r['min']:.3f}, max {r['max']:.3f})")
+    return path
