@@ -1,0 +1,1 @@
+"""Training: config, data, augmentation, losses, metrics, the Lightning module, checkpoints."""
