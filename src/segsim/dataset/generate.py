@@ -1,0 +1,253 @@
+"""Generate a dataset folder: sample scenes, render them in worker processes, write files.
+
+Determinism: frame i is a function of (config, seed, i) only, so any worker count, batch order
+or resume gives the same bytes. Workers render, encode and write their own files and send back
+only checksums, so no image ever crosses a process boundary.
+
+Crash safety: dataset.yaml is written first (so a resume with other settings is refused), every
+file is written atomically, a frame's meta is written last (its presence means the frame is
+complete), and the manifest is written at the very end. Re-running the same command after a
+kill (even kill -9) keeps the complete frames, redoes the rest, and ends byte-identical to an
+uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing as mp
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from segsim.dataset.info import build_info, check_resume, read_info, write_info
+from segsim.dataset.layout import DATASET_YAML, MANIFEST, PASSES, SPLITS, frame_id, frame_paths
+from segsim.dataset.manifest import write_manifest
+from segsim.dataset.meta import frame_meta
+from segsim.dataset.splits import DEFAULT_FRACTIONS, check_fractions, split_of, splits_of
+from segsim.dataset.writer import TMP_SUFFIX, encode_frame, sha256, write_frame
+from segsim.errors import SegsimError
+
+# "module:callable" building the per-process frame source; a string so spawned workers can
+# import it. The callable takes (cfg, width, height) and returns f(seed, index) -> (Scene, Frame).
+DEFAULT_FRAME_SOURCE = "segsim.dataset.generate:gl_frame_source"
+MAX_SIZE = 8192
+
+
+def gl_frame_source(cfg, width: int, height: int):
+    """The real pipeline: randomizer + OpenGL renderer (one EGL context per process)."""
+    from segsim.render.gl import Renderer
+    from segsim.scene.randomize import sample_scene
+
+    renderer = Renderer(width, height)
+
+    def render(seed: int, index: int):
+        scene = sample_scene(cfg, seed, index, width, height)
+        return scene, renderer.render(scene)
+
+    return render
+
+
+@dataclass
+class GenerateResult:
+    root: Path
+    count: int
+    rendered: int                   # frames rendered by this run
+    reused: int                     # complete frames found from an earlier (interrupted) run
+    seconds: float                  # wall time of the rendering part
+    splits: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def frames_per_second(self) -> float:
+        return self.rendered / self.seconds if self.seconds > 0 else 0.0
+
+
+# --- one process's work: render, encode, write; return checksums ------------------------------
+
+_state: dict = {}
+
+
+def _init_worker(frame_source: str, cfg, width: int, height: int, seed: int, fractions, root: str):
+    _state.clear()
+    _state.update(frame_source=frame_source, cfg=cfg, width=width, height=height, seed=seed,
+                  fractions=fractions, root=Path(root), render=None)
+
+
+def _render_batch(indices: list[int]) -> list[tuple[int, str, dict[str, str]]]:
+    st = _state
+    if st["render"] is None:  # created lazily so its errors reach the parent as exceptions
+        st["render"] = _load_source(st["frame_source"])(st["cfg"], st["width"], st["height"])
+    out = []
+    for i in indices:
+        split = split_of(i, st["fractions"])
+        scene, frame = st["render"](st["seed"], i)
+        files = encode_frame(frame, frame_meta(scene, i, split, st["seed"]))
+        out.append((i, split, write_frame(st["root"], split, frame_id(i), files)))
+    return out
+
+
+def _load_source(spec: str):
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+# --- the parent: checks, resume, scheduling, progress ----------------------------------------
+
+def _check_args(count, width, height, seed, workers) -> None:
+    if not isinstance(count, int) or count < 1:
+        raise SegsimError(f"--count must be a positive number of frames, got {count}", "pass e.g. --count 1000")
+    for name, v in (("width", width), ("height", height)):
+        if not isinstance(v, int) or not 8 <= v <= MAX_SIZE:
+            raise SegsimError(f"--{name} must be between 8 and {MAX_SIZE} pixels, got {v}",
+                              "pass e.g. --size 256")
+    if not isinstance(seed, int) or seed < 0:
+        raise SegsimError(f"--seed must be a non-negative integer, got {seed}", "pass e.g. --seed 0")
+    if workers is not None and (not isinstance(workers, int) or workers < 0):
+        raise SegsimError(f"--workers must be >= 0 (0 = all cores), got {workers}", "pass e.g. --workers 2")
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _prepare_folder(root: Path, info: dict) -> None:
+    """Create the folder or accept it as a resume of the same dataset; refuse anything else."""
+    if root.exists() and not root.is_dir():
+        raise SegsimError(f"--out {root} is a file", "pass a folder path")
+    if root.is_dir() and any(root.iterdir()):
+        if not (root / DATASET_YAML).is_file():
+            raise SegsimError(f"--out {root} is not empty and is not a segsim dataset",
+                              "pass an empty or new folder")
+        check_resume(read_info(root), info, root)
+    for pass_name in PASSES:
+        for split in SPLITS:
+            (root / pass_name / split).mkdir(parents=True, exist_ok=True)
+    write_info(root, info)
+
+
+def _remove_stale_temps(root: Path) -> None:
+    """Temp files left by a killed run: never complete, so never worth keeping."""
+    dirs = [root] + [root / p / s for p in PASSES for s in SPLITS]
+    for d in dirs:
+        for tmp in d.glob(f".*{TMP_SUFFIX}"):
+            tmp.unlink(missing_ok=True)
+
+
+def _complete_frames(root: Path, count: int, fractions) -> dict[int, tuple[str, dict[str, str]]]:
+    """Frames an earlier run finished (all files present, meta written last), with checksums."""
+    done = {}
+    for i, split in enumerate(splits_of(count, fractions)):
+        paths = frame_paths(root, split, frame_id(i))
+        if not paths["meta"].is_file() or not all(p.is_file() for p in paths.values()):
+            continue
+        done[i] = (split, {p.relative_to(root).as_posix(): sha256(p.read_bytes()) for p in paths.values()})
+    return done
+
+
+def _batches(indices: list[int], workers: int) -> list[list[int]]:
+    # Small enough to keep every worker busy to the end and the progress bar moving, large
+    # enough that per-task overhead stays negligible next to rendering.
+    size = max(1, min(32, len(indices) // (workers * 8) or 1))
+    return [indices[k:k + size] for k in range(0, len(indices), size)]
+
+
+def generate_dataset(out, cfg, count: int, width: int, height: int, seed: int = 0, workers: int | None = None,
+                     fractions=DEFAULT_FRACTIONS, progress: bool = True, *, preset: str | None = None,
+                     frame_source: str = DEFAULT_FRAME_SOURCE) -> GenerateResult:
+    """Write (or finish) a dataset of `count` frames drawn from `cfg` into folder `out`.
+
+    workers: processes to render with (None or 0: all cores; 1: in this process).
+    """
+    _check_args(count, width, height, seed, workers)
+    fractions = check_fractions(fractions)
+    workers = workers or default_workers()
+    root = Path(out)
+    info = build_info(labels=cfg.label_set().to_dict(), config=cfg.model_dump(mode="json"), preset=preset,
+                      seed=seed, width=width, height=height, count=count, fractions=fractions)
+    _prepare_folder(root, info)
+    _remove_stale_temps(root)
+    (root / MANIFEST).unlink(missing_ok=True)  # rewritten at the end, when every frame is there
+
+    entries = _complete_frames(root, count, fractions)
+    todo = [i for i in range(count) if i not in entries]
+    init_args = (frame_source, cfg, width, height, seed, fractions, str(root))
+    t0 = time.perf_counter()
+    with _progress_bar(progress, count, len(entries)) as advance:
+        for i, split, sums in _run(todo, workers, init_args):
+            entries[i] = (split, sums)
+            advance(1)
+    seconds = time.perf_counter() - t0
+    write_manifest(root, entries)
+    return GenerateResult(root, count, len(todo), count - len(todo), seconds, info["splits"])
+
+
+def _run(todo: list[int], workers: int, init_args):
+    """Yield (index, split, checksums) for every frame in `todo`, in completion order."""
+    if not todo:
+        return
+    if workers == 1:  # no pool: same code path as a worker, in this process
+        _init_worker(*init_args)
+        try:
+            for batch in _batches(todo, 1):
+                yield from _render_batch(batch)
+        finally:
+            _state.clear()
+        return
+    batches = _batches(todo, workers)
+    workers = min(workers, len(batches))
+    # spawn, not fork: a forked child would inherit GL/EGL state, which is not fork-safe.
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+                             initargs=init_args) as pool:
+        pending, queue = set(), iter(batches)
+        try:
+            for batch in queue:
+                pending.add(pool.submit(_render_batch, batch))
+                if len(pending) >= workers * 3:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        yield from fut.result()
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield from fut.result()
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
+class _progress_bar:
+    """Context manager giving advance(n); a rich bar with frames/s and ETA, or nothing."""
+
+    def __init__(self, enabled: bool, total: int, already: int):
+        self.enabled, self.total, self.already = enabled, total, already
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda n: None
+        from rich.console import Console
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+
+        self.bar = Progress(TextColumn("[bold]generating"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                            TimeRemainingColumn(), console=Console(stderr=True), refresh_per_second=4)
+        self.bar.__enter__()
+        task = self.bar.add_task("generate", total=self.total, completed=self.already, rate="")
+        t0, done = time.perf_counter(), [0]
+
+        def advance(n: int) -> None:
+            done[0] += n
+            dt = time.perf_counter() - t0
+            rate = f"{done[0] / dt:.0f} frames/s" if dt > 0 else ""
+            self.bar.update(task, advance=n, rate=rate)
+
+        return advance
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self.bar.__exit__(*exc)
+        return False

@@ -1,0 +1,59 @@
+"""Which split a frame belongs to: a pure function of its index and the split fractions.
+
+A golden-ratio (Weyl) sequence u_i = frac((i + 1) * 0.618...) is spread so evenly over [0, 1)
+that the first N frames land in each split within a frame or two of the exact fraction, for any N.
+Because a frame's split never depends on the total count, generating more frames later (or
+resuming) never moves a frame that already exists to another split.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from segsim.dataset.layout import SPLITS
+from segsim.errors import SegsimError
+
+DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
+_GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
+
+
+def check_fractions(fractions) -> tuple[float, float, float]:
+    """Validate user-given split fractions (train, val, test) and return them as floats."""
+    try:
+        fr = tuple(float(f) for f in fractions)
+    except (TypeError, ValueError):
+        raise SegsimError(f"split fractions must be three numbers, got {fractions!r}",
+                          "pass e.g. --splits 0.8,0.1,0.1") from None
+    if len(fr) != len(SPLITS):
+        raise SegsimError(f"split fractions need one number per split {SPLITS}, got {len(fr)}",
+                          "pass e.g. --splits 0.8,0.1,0.1")
+    if any(not math.isfinite(f) or f < 0 for f in fr) or abs(sum(fr) - 1.0) > 1e-6 or fr[0] <= 0:
+        raise SegsimError(f"split fractions {list(fr)} must be >= 0, sum to 1, and give train a share",
+                          "pass e.g. --splits 0.8,0.1,0.1")
+    return fr
+
+
+def _u(index):
+    return np.mod((np.asarray(index, dtype=np.float64) + 1.0) * _GOLDEN, 1.0)
+
+
+def _split_index(u, fractions):
+    train, val, test = fractions
+    # Compare against 1 - test (not train + val) so a zero test share is never chosen by rounding.
+    return np.where(u < train, 0, np.where((u < 1.0 - test) | (test == 0), 1, 2))
+
+
+def split_of(index: int, fractions=DEFAULT_FRACTIONS) -> str:
+    return SPLITS[int(_split_index(_u(index), fractions))]
+
+
+def split_counts(count: int, fractions=DEFAULT_FRACTIONS) -> dict[str, int]:
+    ids = _split_index(_u(np.arange(count)), fractions)
+    return {s: int((ids == k).sum()) for k, s in enumerate(SPLITS)}
+
+
+def splits_of(count: int, fractions=DEFAULT_FRACTIONS) -> list[str]:
+    """Split name of every frame 0..count-1 (vectorised split_of)."""
+    return [SPLITS[k] for k in _split_index(_u(np.arange(count)), fractions).tolist()]
