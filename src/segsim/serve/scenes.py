@@ -1,0 +1,88 @@
+"""Where the viewer's frames come from: a scene preset sampled with segsim's randomizer and drawn
+by segsim's renderer. Anything with the same four members (labels, width, height, scene(index),
+render(scene)) can stand in, which is how tests run the viewer without a GL context.
+
+The renderer owns an EGL context, which is bound to the thread that made it, so the viewer calls
+`render` from one dedicated thread only (see viewer.ViewerHub) and the renderer is created lazily
+there, on the first frame.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from segsim.labels import LabelSet
+
+
+class SceneSource(Protocol):
+    labels: LabelSet
+    width: int
+    height: int
+    description: str
+
+    def scene(self, index: int): ...          # -> segsim.scene.spec.Scene, pure in (seed, index)
+    def render(self, scene): ...              # -> object with .rgb (HxWx3 uint8), .class_ids (HxW uint8)
+    def close(self) -> None: ...
+
+
+class PresetSceneSource:
+    def __init__(self, preset: str, seed: int, width: int, height: int, msaa: int = 4):
+        from segsim.scene.config import load_scene_config
+
+        self.cfg = load_scene_config(preset)
+        self.labels = self.cfg.label_set()
+        self.preset, self.seed, self.width, self.height, self.msaa = preset, seed, width, height, msaa
+        self.description = f"preset {preset}, seed {seed}, {width}x{height}"
+        self._renderer = None
+
+    def scene(self, index: int):
+        from segsim.scene.randomize import sample_scene
+
+        return sample_scene(self.cfg, self.seed, index, self.width, self.height)
+
+    def render(self, scene):
+        if self._renderer is None:
+            from segsim.render.gl import Renderer
+
+            self._renderer = Renderer(self.width, self.height, msaa=self.msaa)
+        return self._renderer.render(scene)
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.release()
+            self._renderer = None
+
+
+def preset_from_model(predictor) -> str | None:
+    """The scene preset the model was trained on, if its checkpoint says (config ... preset)."""
+    info = getattr(predictor, "info", None)
+    config = info.get("config") if isinstance(info, dict) else None
+    return _find_key(config, "preset") if isinstance(config, dict) else None
+
+
+def _find_key(node, key: str, depth: int = 0):
+    if depth > 6 or not isinstance(node, dict):
+        return None
+    if isinstance(node.get(key), str):
+        return node[key]
+    for value in node.values():
+        found = _find_key(value, key, depth + 1)
+        if found:
+            return found
+    return None
+
+
+def label_remap(scene_labels: LabelSet, model_labels: LabelSet):
+    """uint8 LUT from the scene's class ids to the model's, matched by name (unknown -> ignore).
+
+    A model trained on a preset has the same names in the same order and the LUT is the identity;
+    a model trained elsewhere still gets a fair mIoU on the classes the two share.
+    """
+    import numpy as np
+
+    lut = np.full(256, model_labels.ignore_index, np.uint8)
+    by_name = {lab.name: lab.id for lab in model_labels.labels}
+    for lab in scene_labels.labels:
+        if lab.name in by_name:
+            lut[lab.id] = by_name[lab.name]
+    return lut

@@ -1,0 +1,198 @@
+"""The live viewer's server side: one WebSocket per browser tab at /ws/viewer.
+
+Protocol (kept tiny so the page needs no build step):
+* on connect the server sends a JSON text message {"type": "meta", ...}: labels with colours and
+  groups, frame size, model and scene descriptions;
+* the client sends JSON {"type": "frame", "walk": [forward, right] metres, "look": [yaw, pitch]
+  radians, "infer": bool, "new_scene": bool, "seq": int} and waits for the answer before sending
+  the next one, so exactly one frame is in flight and a slow machine drops nothing, it just slows;
+* the server answers with one binary message: a little-endian uint32 header length, the JSON
+  header (seq, timings, mIoU, and where each part sits), then the parts back to back: the frame
+  as JPEG, the ground-truth class ids and (when `infer`) the predicted ones, one raw byte a pixel.
+  The browser colours the masks itself with the legend palette, so opacity, groups, background
+  and GT/prediction switches need no round trip.
+* a bad message gets {"type": "error", "error": ..., "fix": ...} and the connection stays open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import struct
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+import numpy as np
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from segsim.errors import SegsimError
+from segsim.serve.camera_rig import CameraRig
+from segsim.serve.encode import jpeg_bytes
+from segsim.serve.scenes import label_remap
+from segsim.serve.stats import frame_miou
+
+router = APIRouter()
+
+
+class FrameRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: str = Field("frame", pattern="^frame$")
+    seq: int = 0
+    walk: tuple[float, float] = (0.0, 0.0)   # metres forward, right; bounded so one message can't teleport
+    look: tuple[float, float] = (0.0, 0.0)   # radians right, up
+    infer: bool = False
+    new_scene: bool = False
+    reset: bool = False                      # back to the scene's own camera
+
+    def clamped(self) -> "FrameRequest":
+        walk = tuple(float(np.clip(v, -5.0, 5.0)) if np.isfinite(v) else 0.0 for v in self.walk)
+        look = tuple(float(np.clip(v, -np.pi, np.pi)) if np.isfinite(v) else 0.0 for v in self.look)
+        return self.model_copy(update={"walk": walk, "look": look})
+
+
+def pack_frame(header: dict, parts: list[tuple[str, bytes, str]]) -> bytes:
+    """uint32 header length + JSON header + parts; header["parts"][name] = {offset, length, type}."""
+    layout, offset = {}, 0
+    for name, data, kind in parts:
+        layout[name] = {"offset": offset, "length": len(data), "type": kind}
+        offset += len(data)
+    head = json.dumps({**header, "parts": layout}).encode()
+    return b"".join([struct.pack("<I", len(head)), head, *(data for _, data, _ in parts)])
+
+
+def unpack_frame(message: bytes) -> tuple[dict, dict[str, bytes]]:
+    """The inverse of pack_frame (used by tests and the benchmark client)."""
+    (n,) = struct.unpack_from("<I", message, 0)
+    header = json.loads(message[4:4 + n])
+    body = message[4 + n:]
+    parts = {name: body[p["offset"]:p["offset"] + p["length"]] for name, p in header["parts"].items()}
+    return header, parts
+
+
+class ViewerHub:
+    """Shared by every viewer connection: the scene source, its render thread, the inference gate."""
+
+    def __init__(self, source, gate, model_labels, model_info):
+        self.source = source
+        self.gate = gate
+        self.model_labels = model_labels
+        self.model_info = model_info
+        self.remap = label_remap(source.labels, model_labels) if source is not None else None
+        # One thread for every GL call: the renderer's context belongs to the thread that made it.
+        self._gl = ThreadPoolExecutor(1, thread_name_prefix="segsim-render") if source is not None else None
+
+    def meta(self) -> dict:
+        src = self.source
+        shared = set(src.labels.names) & set(self.model_labels.names) if src else set()
+        return {
+            "type": "meta",
+            "model": self.model_info.model_dump(),
+            "scene": None if src is None else {
+                "description": src.description, "width": src.width, "height": src.height,
+                "labels": src.labels.names,
+                "labels_match_model": src.labels.names == self.model_labels.names,
+                "shared_labels": len(shared)},
+        }
+
+    async def on_render_thread(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._gl, fn, *args)
+
+    def close(self) -> None:
+        if self._gl is not None:
+            try:
+                self._gl.submit(self.source.close).result(timeout=10)
+            except Exception:  # noqa: BLE001 -- shutting down; nothing left to tell the user
+                pass
+            self._gl.shutdown(wait=False)
+            self._gl = None
+
+
+class ViewerSession:
+    """One browser tab: which scene it is on and where its camera is."""
+
+    def __init__(self, hub: ViewerHub):
+        self.hub = hub
+        self.index = 0
+        self.base = None
+        self.rig = None
+
+    def _load(self, index: int) -> None:
+        self.index = index
+        self.base = self.hub.source.scene(index)
+        self.rig = CameraRig(self.base.camera.world_to_camera)
+
+    def _render(self, req: FrameRequest):
+        """Runs on the render thread: move the camera, draw, return (rgb, gt in model ids)."""
+        if self.base is None or req.new_scene:
+            self._load(self.index + 1 if self.base is not None else 0)
+        elif req.reset:
+            self.rig = CameraRig(self.base.camera.world_to_camera)
+        self.rig.look(*req.look)
+        self.rig.walk(*req.walk)
+        camera = replace(self.base.camera, world_to_camera=self.rig.world_to_camera())
+        frame = self.hub.source.render(replace(self.base, camera=camera))
+        gt = self.hub.remap[np.asarray(frame.class_ids, np.uint8)]
+        return np.ascontiguousarray(frame.rgb), gt
+
+    async def frame(self, req: FrameRequest) -> bytes:
+        t0 = time.perf_counter()
+        rgb, gt = await self.hub.on_render_thread(self._render, req)
+        t_render = time.perf_counter() - t0
+        pred, t_model = None, None
+        if req.infer:
+            pred, t_model = await run_in_threadpool(self.hub.gate.predict, rgb)
+        return await run_in_threadpool(self._pack, req, rgb, gt, pred, t_render, t_model, t0)
+
+    def _pack(self, req, rgb, gt, pred, t_render, t_model, t0) -> bytes:
+        parts = [("image", jpeg_bytes(rgb), "image/jpeg"), ("gt", gt.tobytes(), "u8")]
+        if pred is not None:
+            parts.append(("pred", pred.tobytes(), "u8"))
+        header = {
+            "type": "frame", "seq": req.seq, "width": int(rgb.shape[1]), "height": int(rgb.shape[0]),
+            "scene_index": self.index,
+            "camera_position": [round(float(v), 4) for v in self.rig.position],
+            "render_ms": t_render * 1000,
+            "model_ms": None if t_model is None else t_model * 1000,
+            "miou": None if pred is None else frame_miou(pred, gt, self.hub.model_labels.ignore_index),
+            "server_ms": (time.perf_counter() - t0) * 1000,
+        }
+        return pack_frame(header, parts)
+
+
+def _error_message(problem: str, fix: str | None) -> str:
+    return json.dumps({"type": "error", "error": problem, "fix": fix})
+
+
+@router.websocket("/ws/viewer")
+async def viewer_socket(ws: WebSocket):
+    hub: ViewerHub = ws.app.state.viewer
+    await ws.accept()
+    await ws.send_text(json.dumps(hub.meta()))
+    if hub.source is None:
+        await ws.send_text(_error_message("this server has no scene to render",
+                                          "start it with `segsim serve --model M --scene <preset>`"))
+        await ws.close()
+        return
+    session = ViewerSession(hub)
+    try:
+        while True:
+            text = await ws.receive_text()
+            try:
+                req = FrameRequest.model_validate_json(text).clamped()
+            except ValidationError as e:
+                err = e.errors()[0]
+                where = ".".join(str(p) for p in err.get("loc", ())) or "message"
+                await ws.send_text(_error_message(f"bad viewer message ({where}): {err['msg']}",
+                                                  'send {"type": "frame", "walk": [f, r], "look": [yaw, pitch]}'))
+                continue
+            try:
+                await ws.send_bytes(await session.frame(req))
+            except SegsimError as e:  # e.g. EGL cannot start: tell the page, keep the socket
+                await ws.send_text(_error_message(e.problem, e.fix))
+    except WebSocketDisconnect:
+        pass
+    except RuntimeError:  # the client vanished mid-send
+        pass
