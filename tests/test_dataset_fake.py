@@ -8,6 +8,8 @@ without paying for an EGL context per process. Its frames are a pure function of
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
@@ -20,6 +22,7 @@ FAKE_SOURCE = "test_dataset_fake:fake_source"
 class FakeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     balls: int = 3
+    delay: float = 0.0  # seconds per frame, so a test can kill a run half-way
 
     def label_set(self) -> LabelSet:
         return LabelSet.from_names(["background", "ball"])
@@ -72,6 +75,7 @@ def fake_render(scene: Scene, rng_seed) -> FakeFrame:
 
 def fake_source(cfg, width, height):
     def render(seed, index):
+        time.sleep(cfg.delay)
         scene = fake_scene(cfg, seed, index, width, height)
         return scene, fake_render(scene, [seed, index])
     return render

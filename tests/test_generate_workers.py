@@ -1,0 +1,61 @@
+"""Worker processes and crash safety, against the numpy fake pipeline (fast, no EGL).
+
+The same properties are checked end to end with the real renderer and the CLI in
+tests/test_cli_generate.py.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from segsim.dataset.generate import generate_dataset
+from test_dataset_fake import FAKE_SOURCE, FakeConfig
+
+TESTS = Path(__file__).resolve().parent
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_one_and_two_workers_write_identical_bytes(tmp_path):
+    for w in (1, 2):
+        generate_dataset(tmp_path / f"w{w}", FakeConfig(), 30, 48, 40, seed=7, workers=w, progress=False,
+                         frame_source=FAKE_SOURCE)
+    one, two = tree_bytes(tmp_path / "w1"), tree_bytes(tmp_path / "w2")
+    assert len(one) == 30 * 5 + 2
+    assert one == two
+
+
+def test_kill_9_then_rerun_gives_the_bytes_of_an_uninterrupted_run(tmp_path):
+    count, cfg = 80, FakeConfig(delay=0.02)
+    root = tmp_path / "killed"
+    script = (f"import sys; sys.path.insert(0, {str(TESTS)!r})\n"
+              "from test_dataset_fake import FakeConfig, FAKE_SOURCE\n"
+              "from segsim.dataset.generate import generate_dataset\n"
+              "if __name__ == '__main__':\n"
+              f"    generate_dataset({str(root)!r}, FakeConfig(delay=0.02), {count}, 48, 40, seed=3, workers=2,\n"
+              "                     progress=False, frame_source=FAKE_SOURCE)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+    try:
+        deadline = time.time() + 60
+        while len(list(root.glob("meta/*/*.json"))) < 15:
+            assert proc.poll() is None, "the run ended before it could be killed"
+            assert time.time() < deadline, "the run never got going"
+            time.sleep(0.02)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the parent and its workers, mid-write
+        proc.wait()
+    done_before = len(list(root.glob("meta/*/*.json")))
+    assert not (root / "manifest.jsonl").exists() and done_before < count
+
+    res = generate_dataset(root, cfg, count, 48, 40, seed=3, workers=2, progress=False, frame_source=FAKE_SOURCE)
+    assert res.reused >= 15 and res.rendered == count - res.reused
+    generate_dataset(tmp_path / "ref", cfg, count, 48, 40, seed=3, workers=1, progress=False,
+                     frame_source=FAKE_SOURCE)
+    assert tree_bytes(root) == tree_bytes(tmp_path / "ref")
