@@ -1,0 +1,150 @@
+"""The training config: one pydantic model holding everything `segsim train` does.
+
+Defaults are the documented recipe for the `shapes` preset (generate + train with no flags).
+Every field can be set in a YAML file (`--config`) and overridden on the command line
+(`optim.lr=0.001`); unknown fields are errors (extra="forbid"), so a typo never goes unnoticed.
+The resolved config is saved as RUN/config.yaml and inside every checkpoint.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from segsim.config import deep_merge, load_yaml, validate
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class DataConfig(_Strict):
+    root: Optional[str] = None  # set by --data
+    layout: Literal["auto", "segsim", "voc", "folder"] = "auto"
+    palette: Union[str, list, dict, None] = None  # label spec (or a path to one) for colour masks
+    split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)  # flat images/ + masks/ only
+    split_seed: int = 0
+    train_split: str = "train"
+    val_split: str = "val"
+    # Decode every frame once into RAM when the split fits in cache_max_mb: PNG decoding was the
+    # largest per-step cost after the model on two cores.
+    cache: Union[bool, Literal["auto"]] = "auto"
+    cache_max_mb: int = Field(3072, ge=0)
+    num_workers: Union[int, Literal["auto"]] = "auto"
+    val_max_images: Optional[int] = Field(None, ge=1)  # validate on the first N val frames only
+
+
+class ModelConfig(_Strict):
+    name: Optional[str] = None  # None -> the registry's DEFAULT_MODEL
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+
+class InputConfig(_Strict):
+    size: tuple[int, int] = (192, 192)  # training crop (H, W); validation runs on whole frames
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+
+    @field_validator("size", mode="before")
+    @classmethod
+    def _square(cls, v):
+        return (v, v) if isinstance(v, int) else v
+
+    @field_validator("size")
+    @classmethod
+    def _positive(cls, v):
+        if min(v) < 8:
+            raise ValueError("training size must be at least 8x8")
+        return v
+
+
+class AugmentConfig(_Strict):
+    enabled: bool = True
+    hflip: float = Field(0.5, ge=0, le=1)  # probabilities
+    vflip: float = Field(0.0, ge=0, le=1)
+    # Random resized crop to input.size: area fraction and aspect range of the crop.
+    scale: tuple[float, float] = (0.3, 1.0)
+    ratio: tuple[float, float] = (0.75, 1.333)
+    rotate: float = Field(15.0, ge=0, le=180)  # degrees, +-; padding is ignore (255) in the mask
+    rotate_p: float = Field(0.3, ge=0, le=1)
+    color_jitter: float = Field(0.5, ge=0, le=1)
+    brightness: float = Field(0.25, ge=0)
+    contrast: float = Field(0.25, ge=0)
+    saturation: float = Field(0.25, ge=0)
+    hue: float = Field(0.03, ge=0, le=0.5)
+    blur: float = Field(0.1, ge=0, le=1)
+    noise: float = Field(0.1, ge=0, le=1)
+
+
+class LossConfig(_Strict):
+    name: str = "ce_dice"  # see segsim.train.losses.list_losses()
+    class_weights: Union[None, Literal["auto"], list[float]] = None
+    weighting: Literal["median_frequency", "inverse_log"] = "median_frequency"  # for "auto"
+    dice_weight: float = Field(0.5, ge=0)  # ce_dice = ce + dice_weight * dice
+    focal_gamma: float = Field(2.0, ge=0)
+    label_smoothing: float = Field(0.0, ge=0, lt=1)
+
+
+class OptimConfig(_Strict):
+    name: Literal["adamw", "sgd"] = "adamw"
+    lr: float = Field(3e-3, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    momentum: float = Field(0.9, ge=0, lt=1)  # sgd only
+    nesterov: bool = True
+
+
+class ScheduleConfig(_Strict):
+    name: Literal["poly", "onecycle", "constant"] = "poly"
+    power: float = Field(0.9, gt=0)  # poly
+    warmup: float = Field(0.03, ge=0, lt=1)  # fraction of training spent warming up (poly)
+    pct_start: float = Field(0.25, gt=0, lt=1)  # onecycle
+    div_factor: float = Field(25.0, gt=1)  # onecycle: start lr = lr / div_factor
+    final_div_factor: float = Field(1e3, gt=1)  # onecycle: end lr = start lr / final_div_factor
+    # Progress = max(steps done / planned steps, minutes used / trainer.max_minutes), so the
+    # learning rate still anneals to its end value when the time budget, not the epoch count,
+    # ends the run. Exact repeatability with --seed holds whenever the budget does not bind.
+    time_aware: bool = True
+
+
+class TrainerConfig(_Strict):
+    epochs: int = Field(60, ge=1)
+    batch_size: int = Field(16, ge=1)
+    max_minutes: Optional[float] = Field(4.5, gt=0)  # wall-time budget for training (val included)
+    grad_clip: Optional[float] = Field(5.0, gt=0)
+    precision: Literal["auto", "32", "bf16-mixed", "16-mixed"] = "auto"  # auto: bf16/16 on CUDA only
+    channels_last: Union[bool, Literal["auto"]] = "auto"  # auto: on CUDA
+    accelerator: Literal["auto", "cpu", "gpu"] = "auto"
+    early_stopping: Optional[int] = Field(15, ge=1)  # patience in validations; null = off
+    val_every: int = Field(1, ge=1)  # epochs between validations
+    log_every: int = Field(10, ge=1)  # steps between logged training losses
+    seed: int = 0
+    deterministic: bool = True
+    progress: bool = True
+    plot: bool = True
+
+
+class TrainConfig(_Strict):
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    input: InputConfig = Field(default_factory=InputConfig)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    loss: LossConfig = Field(default_factory=LossConfig)
+    optim: OptimConfig = Field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    trainer: TrainerConfig = Field(default_factory=TrainerConfig)
+
+
+def load_train_config(config_path: str | Path | None = None, overrides: dict | None = None) -> TrainConfig:
+    """Defaults <- YAML file <- overrides (nested dict, e.g. from parse_overrides)."""
+    data: dict = {}
+    if config_path is not None:
+        data = load_yaml(config_path)
+    if overrides:
+        data = deep_merge(data, overrides)
+    return validate(TrainConfig, data, source="training config")
+
+
+def dump_config(cfg: TrainConfig) -> dict:
+    """JSON/YAML-safe dict of the resolved config (tuples become lists)."""
+    return cfg.model_dump(mode="json")
