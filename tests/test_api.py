@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
+from serve_fakes import LABELS, FakePredictor, expected_mask
 
 from segsim.serve.app import create_app
 from segsim.serve.limits import ServeLimits
-from serve_fakes import LABELS, FakePredictor, expected_mask
 
 
 def make_client(**limits) -> tuple[TestClient, FakePredictor]:

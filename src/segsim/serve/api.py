@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import enum
 import time
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -78,8 +79,8 @@ def model_info(request: Request) -> ModelInfo:
 )
 async def predict(
     request: Request,
-    format: OutputFormat = Query(OutputFormat.png, description="png | json | overlay"),
-    alpha: float = Query(0.5, ge=0.0, le=1.0, description="overlay opacity, for format=overlay"),
+    format: Annotated[OutputFormat, Query(description="png | json | overlay")] = OutputFormat.png,
+    alpha: Annotated[float, Query(ge=0.0, le=1.0, description="overlay opacity, for format=overlay")] = 0.5,
 ) -> Response:
     t0 = time.perf_counter()
     state = request.app.state

@@ -38,7 +38,8 @@ def create_app(predictor, scene_source=None, limits: ServeLimits | None = None, 
     """predictor: has .labels, .input_size, .backend, .predict(rgb) -> HxW uint8.
     scene_source: a segsim.serve.scenes.SceneSource for the live viewer, or None (viewer off)."""
     from segsim.serve.api import router
-    from segsim.serve.viewer import ViewerHub, router as viewer_router
+    from segsim.serve.viewer import ViewerHub
+    from segsim.serve.viewer import router as viewer_router
 
     limits = limits or ServeLimits()
     hub_holder: list = []

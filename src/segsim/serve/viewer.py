@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import struct
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +36,7 @@ from segsim.serve.scenes import label_remap
 from segsim.serve.stats import frame_miou
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
 
 class FrameRequest(BaseModel):
@@ -47,7 +49,7 @@ class FrameRequest(BaseModel):
     new_scene: bool = False
     reset: bool = False                      # back to the scene's own camera
 
-    def clamped(self) -> "FrameRequest":
+    def clamped(self) -> FrameRequest:
         walk = tuple(float(np.clip(v, -5.0, 5.0)) if np.isfinite(v) else 0.0 for v in self.walk)
         look = tuple(float(np.clip(v, -np.pi, np.pi)) if np.isfinite(v) else 0.0 for v in self.look)
         return self.model_copy(update={"walk": walk, "look": look})
@@ -104,8 +106,8 @@ class ViewerHub:
         if self._gl is not None:
             try:
                 self._gl.submit(self.source.close).result(timeout=10)
-            except Exception:  # noqa: BLE001 -- shutting down; nothing left to tell the user
-                pass
+            except Exception as e:  # noqa: BLE001 -- shutting down: report, don't raise
+                log.warning("releasing the renderer failed: %s", e)
             self._gl.shutdown(wait=False)
             self._gl = None
 
