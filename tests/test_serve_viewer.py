@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
+from serve_fakes import FakePredictor, FakeSceneSource, expected_mask, look_at
 
 from segsim.serve.app import create_app
 from segsim.serve.camera_rig import CameraRig
 from segsim.serve.stats import frame_miou
 from segsim.serve.viewer import pack_frame, unpack_frame
-from serve_fakes import FakePredictor, FakeSceneSource, expected_mask, look_at
 
 
 def miou_by_loops(pred, gt):
@@ -30,10 +30,9 @@ def miou_by_loops(pred, gt):
 def viewer():
     source = FakeSceneSource(64, 48)
     predictor = FakePredictor()
-    with TestClient(create_app(predictor, source)) as c:
-        with c.websocket_connect("/ws/viewer") as ws:
-            meta = json.loads(ws.receive_text())
-            yield ws, meta, source, predictor
+    with TestClient(create_app(predictor, source)) as c, c.websocket_connect("/ws/viewer") as ws:
+        meta = json.loads(ws.receive_text())
+        yield ws, meta, source, predictor
     assert source.closed  # the app released the renderer on shutdown
 
 
@@ -53,7 +52,7 @@ def test_meta_describes_model_and_scene(viewer):
 
 
 def test_frame_carries_image_and_ground_truth(viewer):
-    ws, _, source, _ = viewer
+    ws = viewer[0]
     header, parts = ask(ws, seq=7)
     assert header["seq"] == 7 and (header["width"], header["height"]) == (64, 48)
     assert "pred" not in parts and header["miou"] is None and header["model_ms"] is None
