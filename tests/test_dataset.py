@@ -128,7 +128,7 @@ def test_folder_layout_dataset_yaml_and_manifest(tmp_path):
                          "ignore_index", "splits", "split_fractions", "config"}
     assert info["splits"] == split_counts(20, (0.6, 0.2, 0.2)) == res.splits
     assert [lab["name"] for lab in info["labels"]] == ["background", "ball"]
-    assert info["config"] == {"balls": 3} and info["seed"] == 1 and (info["width"], info["height"]) == (40, 30)
+    assert info["config"] == FakeConfig().model_dump() and info["seed"] == 1 and (info["width"], info["height"]) == (40, 30)
     lines = (root / "manifest.jsonl").read_text().splitlines()
     assert [json.loads(line)["index"] for line in lines] == list(range(20))
     on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()} - {"dataset.yaml", "manifest.jsonl"}
