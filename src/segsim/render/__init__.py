@@ -1,0 +1,1 @@
+"""Headless OpenGL rendering of Scenes (gl.py) and RGB post-effects (postfx.py)."""

@@ -1,0 +1,46 @@
+"""Projection matrices: OpenCV intrinsics -> GL clip space, and the shadow light's view.
+
+The renderer draws with image rows going *up* in GL window coordinates (row 0 of the image is
+GL row 0), so glReadPixels returns rows in image order with no flip. For a camera-frame point
+(x, y, z) (OpenCV: y down, z forward) the pixel coordinates are u = fx x/z + s y/z + cx,
+v = fy y/z + cy with pixel centres at integer + 0.5, exactly the GL rasterisation convention
+(window x = (ndc_x + 1)/2 * W). So ndc_x = 2u/W - 1 and ndc_y = 2v/H - 1, which is linear in
+(x, y, z) after multiplying by w = z: no approximation, the raster matches K to float precision.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def projection_from_K(K: np.ndarray, width: int, height: int, near: float, far: float) -> np.ndarray:
+    fx, s, cx = K[0, 0], K[0, 1], K[0, 2]
+    fy, cy = K[1, 1], K[1, 2]
+    P = np.zeros((4, 4))
+    P[0] = [2 * fx / width, 2 * s / width, 2 * cx / width - 1, 0]
+    P[1] = [0, 2 * fy / height, 2 * cy / height - 1, 0]
+    # GL depth: ndc_z = -1 at z = near, +1 at z = far (w = z, camera looks down +z).
+    P[2] = [0, 0, (far + near) / (far - near), -2 * far * near / (far - near)]
+    P[3] = [0, 0, 1, 0]
+    return P
+
+
+def look_rotation(forward: np.ndarray) -> np.ndarray:
+    """Rows = right, up, back axes of a frame whose -z points along `forward` (GL style)."""
+    f = forward / np.linalg.norm(forward)
+    helper = np.array([0.0, 0.0, 1.0]) if abs(f[2]) < 0.95 else np.array([1.0, 0.0, 0.0])
+    right = np.cross(f, helper)
+    right /= np.linalg.norm(right)
+    up = np.cross(right, f)
+    return np.stack([right, up, -f])
+
+
+def light_view_projection(direction, centre: np.ndarray, radius: float) -> np.ndarray:
+    """Orthographic light matrix covering a sphere (centre, radius) seen along `direction`."""
+    R = look_rotation(np.asarray(direction, float))
+    view = np.eye(4)
+    view[:3, :3] = R
+    view[:3, 3] = -R @ centre
+    r = max(radius, 1e-3)
+    proj = np.diag([1 / r, 1 / r, -1 / r, 1.0])   # z from +r (near) to -r (far) -> ndc -1..1
+    return proj @ view

@@ -1,0 +1,424 @@
+"""Headless OpenGL renderer (moderngl + EGL): one call draws every pass of a frame.
+
+Passes, all on preallocated framebuffers and cached programs / vertex arrays:
+  1. shadow: depth-only, orthographic from the first light, objects only (the ground receives);
+  2. ids:    single-sample MRT -> (class, instance) in an RG16UI texture, metric z in R32F and
+             optionally camera-frame normals; integer targets are never blended or resolved, so
+             labels are exact;
+  3. colour: 4x MSAA, background triangle then Blinn-Phong objects, resolved by a blit.
+Then three (or four) glReadPixels into numpy and the RGB post-effects.
+
+Everything is drawn with image rows going up in GL window space (see camera.py), so readback
+needs no flip; that mirror turns front faces clockwise.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from segsim.errors import SegsimError
+from segsim.render.background import KINDS as BACKGROUND_KINDS
+from segsim.render.background import clutter_params, seed_offset
+from segsim.render.camera import light_view_projection, projection_from_K
+from segsim.render.meshes import MESHES, bounding_radius, shape_to_unit
+from segsim.render.postfx import apply_postfx
+
+SHADER_DIR = Path(__file__).parent / "shaders"
+TEXTURE_KINDS = {None: 0, "checker": 1, "stripes": 2, "noise": 3, "gradient": 4, "image": 5}
+MAX_LIGHTS = 4
+EGL_PACKAGES = "libegl1 libegl-mesa0 libgl1-mesa-dri"
+
+
+@dataclass
+class Frame:
+    rgb: np.ndarray              # H x W x 3 uint8, post-effects applied
+    class_ids: np.ndarray        # H x W uint8
+    instance_ids: np.ndarray     # H x W uint16, 0 = none
+    depth: np.ndarray            # H x W float32 metres (camera z), 0 = nothing hit
+    normals: np.ndarray | None = None   # H x W x 3 float32, camera frame (OpenCV), 0 = nothing
+
+
+# --- context: one per process ----------------------------------------------------------------
+_CONTEXT: dict = {}
+
+
+def _create_context():
+    import moderngl
+
+    return moderngl.create_standalone_context(backend="egl", require=330)
+
+
+def get_context():
+    """The process's EGL context (re-created after a fork: a child cannot use its parent's)."""
+    pid = os.getpid()
+    if _CONTEXT.get("pid") != pid:
+        try:
+            ctx = _create_context()
+        except Exception as e:  # moderngl / glcontext raise plain Exceptions with EGL messages
+            raise SegsimError(
+                f"could not start a headless OpenGL context (EGL): {e}",
+                f"install the EGL and Mesa drivers: sudo apt-get install {EGL_PACKAGES}",
+            ) from e
+        _CONTEXT.clear()
+        _CONTEXT.update(pid=pid, ctx=ctx)
+    return _CONTEXT["ctx"]
+
+
+def _shader(name: str, with_common: bool = False, defines: dict | None = None) -> str:
+    src = (SHADER_DIR / name).read_text()
+    first, rest = src.split("\n", 1)   # `#version` must stay the first line
+    head = "".join(f"#define {k} {v}\n" for k, v in (defines or {}).items())
+    if with_common:
+        head += (SHADER_DIR / "common.glsl").read_text()
+    return first + "\n" + head + rest
+
+
+def _mat4_bytes(m: np.ndarray) -> bytes:
+    return np.ascontiguousarray(m.T, dtype="f4").tobytes()   # GLSL matrices are column-major
+
+
+def _mat3_bytes(m: np.ndarray) -> bytes:
+    return np.ascontiguousarray(m[:3, :3].T, dtype="f4").tobytes()
+
+
+class _Program:
+    """A program plus the set of uniforms that survived compilation (others are ignored)."""
+
+    def __init__(self, ctx, vs: str, fs: str):
+        self.prog = ctx.program(vertex_shader=vs, fragment_shader=fs)
+        self.names = {name for name in self.prog}
+
+    def set(self, name: str, value):
+        if name in self.names:
+            self.prog[name].value = value
+
+    def write(self, name: str, data: bytes):
+        if name in self.names:
+            self.prog[name].write(data)
+
+
+@dataclass
+class _DrawItem:
+    key: tuple
+    model: bytes
+    normal_mat: bytes
+    shape_scale: tuple
+    obj: object     # SceneObject
+
+
+class Renderer:
+    """Renders Scenes of a fixed size. Create one per process and reuse it for every frame."""
+
+    def __init__(self, width: int, height: int, msaa: int = 4, shadow_map_size: int = 1024):
+        import moderngl
+
+        if width < 1 or height < 1:
+            raise SegsimError(f"render size must be positive, got {width}x{height}", "use e.g. 256x256")
+        self.width, self.height = int(width), int(height)
+        self.ctx = ctx = get_context()
+        max_samples = int(ctx.max_samples)
+        self.msaa = int(min(max(msaa, 0), max_samples)) if msaa > 1 else 0
+        self.shadow_map_size = int(shadow_map_size)
+        size = (self.width, self.height)
+
+        vs = _shader("scene.vert")
+        # one lit program per texture kind and one background program per kind: specialised
+        # shaders cost only what they use (llvmpipe executes both sides of uniform branches)
+        self.lit_variants = {kind: _Program(ctx, vs, _shader("lit.frag", True, {"TEX_KIND": kind}))
+                             for kind in TEXTURE_KINDS.values()}
+        self.ids = _Program(ctx, vs, _shader("ids.frag"))
+        self.shadow = _Program(ctx, _shader("shadow.vert"), _shader("shadow.frag"))
+        self.bg_variants = {kind: _Program(ctx, _shader("background.vert"),
+                                           _shader("background.frag", True, {"BG_KIND": kind}))
+                            for kind in BACKGROUND_KINDS.values()}
+        self.bg_vaos = {kind: ctx.vertex_array(p.prog, []) for kind, p in self.bg_variants.items()}
+        for p in self.lit_variants.values():
+            p.set("u_shadow_map", 1)
+            p.set("u_image", 2)
+        for p in self.bg_variants.values():
+            p.set("u_image", 3)
+
+        # ids pass: exact integer / float targets, single sample
+        self.ids_tex = ctx.texture(size, 2, dtype="u2")
+        self.depth_tex = ctx.texture(size, 1, dtype="f4")
+        self.normal_tex = ctx.texture(size, 4, dtype="f4")
+        for t in (self.ids_tex, self.depth_tex, self.normal_tex):
+            t.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        self.ids_zbuf = ctx.depth_renderbuffer(size)
+        self.ids_fbo = ctx.framebuffer([self.ids_tex, self.depth_tex], self.ids_zbuf)
+        self.ids_normals_fbo = ctx.framebuffer([self.ids_tex, self.depth_tex, self.normal_tex], self.ids_zbuf)
+
+        # colour pass: MSAA, resolved by a blit
+        self.color_rb = ctx.renderbuffer(size, 4, samples=self.msaa)
+        self.color_zbuf = ctx.depth_renderbuffer(size, samples=self.msaa)
+        self.color_fbo = ctx.framebuffer([self.color_rb], self.color_zbuf)
+        self.resolve_rb = ctx.renderbuffer(size, 4)
+        self.resolve_fbo = ctx.framebuffer([self.resolve_rb])
+
+        # shadow pass
+        self.shadow_tex = ctx.depth_texture((self.shadow_map_size,) * 2)
+        self.shadow_tex.compare_func = "<="
+        self.shadow_tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+        self.shadow_tex.repeat_x = self.shadow_tex.repeat_y = False
+        self.shadow_fbo = ctx.framebuffer(depth_attachment=self.shadow_tex)
+
+        self.white = ctx.texture((1, 1), 3, b"\xff\xff\xff")
+        from segsim.render.images import ImageTextures
+        self.images = ImageTextures(ctx)
+
+        self._gpu_meshes: dict[tuple, dict] = {}
+        self._released = False
+
+    # --- resources ----------------------------------------------------------------------------
+    def _mesh(self, key: tuple) -> dict:
+        entry = self._gpu_meshes.get(key)
+        if entry is not None:
+            return entry
+        data = MESHES.get(key)
+        vbo = self.ctx.buffer(data.vertices.tobytes())
+        ibo = self.ctx.buffer(data.indices.tobytes())
+        entry = {
+            "buffers": (vbo, ibo),
+            "lit": {kind: self.ctx.vertex_array(p.prog, [(vbo, "3f 3f", "in_pos", "in_normal")], ibo, 4)
+                    for kind, p in self.lit_variants.items()},
+            "ids": self.ctx.vertex_array(self.ids.prog, [(vbo, "3f 3f", "in_pos", "in_normal")], ibo, 4),
+            "shadow": self.ctx.vertex_array(self.shadow.prog, [(vbo, "3f 12x", "in_pos")], ibo, 4),
+        }
+        variants = [k for k in self._gpu_meshes if len(k) > 1]
+        if len(key) > 1 and len(variants) >= MESHES.max_variants:
+            old = self._gpu_meshes.pop(variants[0])
+            _release_mesh_vaos(old)
+            for b in old["buffers"]:
+                b.release()
+        self._gpu_meshes[key] = entry
+        return entry
+
+    def _draw_items(self, scene) -> list[_DrawItem]:
+        items = []
+        objs = list(scene.objects) + ([scene.ground] if scene.ground is not None else [])
+        for obj in objs:
+            key, scale = shape_to_unit(obj.shape)
+            model = np.asarray(obj.object_to_world, float) @ scale
+            normal_mat = np.linalg.inv(model[:3, :3]).T
+            items.append(_DrawItem(key, _mat4_bytes(model), _mat3_bytes(normal_mat),
+                                   tuple(float(x) for x in np.diag(scale)[:3]), obj))
+        return items
+
+    # --- passes ---------------------------------------------------------------------------------
+    def _shadow_pass(self, scene, items) -> np.ndarray | None:
+        import moderngl
+
+        casters = [it for it in items if it.obj is not scene.ground]
+        if not scene.lights or not scene.lights[0].cast_shadows or not casters:
+            return None
+        centres = np.array([np.asarray(it.obj.object_to_world)[:3, 3] for it in casters])
+        radii = np.array([bounding_radius(it.obj.shape) * _max_scale(it.obj.object_to_world)
+                          for it in casters])
+        centre = centres.mean(axis=0)
+        radius = float(np.max(np.linalg.norm(centres - centre, axis=1) + radii)) * 1.05
+        light_vp = light_view_projection(scene.lights[0].direction, centre, radius)
+        ctx = self.ctx
+        self.shadow_fbo.use()
+        self.shadow_fbo.clear(depth=1.0)
+        ctx.front_face = "ccw"
+        self.shadow.write("u_light_vp", _mat4_bytes(light_vp))
+        for it in casters:
+            self.shadow.write("u_model", it.model)
+            self._mesh(it.key)["shadow"].render(moderngl.TRIANGLES)
+        self._shadow_texel = 2 * radius / self.shadow_map_size
+        return light_vp
+
+    def _set_camera(self, prog: _Program, scene, proj: np.ndarray):
+        prog.write("u_view", _mat4_bytes(np.asarray(scene.camera.world_to_camera, float)))
+        prog.write("u_proj", _mat4_bytes(proj))
+
+    def _ids_pass(self, scene, items, proj, normals: bool):
+        import moderngl
+
+        fbo = self.ids_normals_fbo if normals else self.ids_fbo
+        fbo.use()
+        fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        self.ctx.front_face = "cw"
+        self._set_camera(self.ids, scene, proj)
+        self.ids.write("u_view_rot", _mat3_bytes(np.asarray(scene.camera.world_to_camera, float)))
+        for it in items:
+            self.ids.write("u_model", it.model)
+            self.ids.write("u_normal_mat", it.normal_mat)
+            self.ids.set("u_class", int(it.obj.class_id))
+            self.ids.set("u_instance", int(it.obj.instance_id))
+            self._mesh(it.key)["ids"].render(moderngl.TRIANGLES)
+
+    def _background(self, bg):
+        import moderngl
+
+        kind = BACKGROUND_KINDS.get(bg.kind)
+        if kind is None:
+            raise SegsimError(f"unknown background kind {bg.kind!r}",
+                              f"use one of {', '.join(BACKGROUND_KINDS)}")
+        p = self.bg_variants[kind]
+        p.set("u_size", (float(self.width), float(self.height)))
+        p.set("u_color", tuple(float(c) for c in bg.color))
+        p.set("u_color2", tuple(float(c) for c in bg.color2))
+        p.set("u_scale", float(bg.scale))
+        p.set("u_dir", (float(np.cos(bg.angle)), float(np.sin(bg.angle)), 0.0))
+        p.set("u_offset", seed_offset(bg.seed))
+        if kind == BACKGROUND_KINDS["clutter"]:
+            c = clutter_params(bg.seed)
+            p.set("u_num_blobs", c["num"])
+            p.write("u_blob_geom", c["geom"].tobytes())
+            p.write("u_blob_color", c["color"].tobytes())
+            p.write("u_blob_shape", c["shape"].tobytes())
+            p.set("u_color3", tuple(float(x) for x in c["color3"]))
+        if kind == BACKGROUND_KINDS["image"]:
+            if not bg.path:
+                raise SegsimError("image background without a path", "set background.path")
+            tex, w, h = self.images.get(bg.path)
+            frame_aspect, image_aspect = self.width / self.height, w / h
+            p.set("u_image_scale", (min(1.0, frame_aspect / image_aspect), min(1.0, image_aspect / frame_aspect)))
+            tex.use(3)
+        self.ctx.disable(moderngl.DEPTH_TEST | moderngl.CULL_FACE)
+        self.bg_vaos[kind].render(moderngl.TRIANGLES, vertices=3)
+        self.ctx.enable(moderngl.DEPTH_TEST | moderngl.CULL_FACE)
+
+    def _color_pass(self, scene, items, proj, light_vp):
+        import moderngl
+
+        ctx = self.ctx
+        self.color_fbo.use()
+        self.color_fbo.clear(0.0, 0.0, 0.0, 1.0, depth=1.0)
+        self._background(scene.background)
+        ctx.front_face = "cw"
+        kinds = {self._texture_kind(it.obj.material.texture) for it in items}
+        for kind in kinds:
+            self._set_frame_uniforms(self.lit_variants[kind], scene, proj, light_vp)
+        self.shadow_tex.use(1)
+        for it in items:
+            kind = self._texture_kind(it.obj.material.texture)
+            self._set_material(self.lit_variants[kind], kind, it)
+            self._mesh(it.key)["lit"][kind].render(moderngl.TRIANGLES)
+        ctx.copy_framebuffer(self.resolve_fbo, self.color_fbo)
+
+    @staticmethod
+    def _texture_kind(tex) -> int:
+        kind = TEXTURE_KINDS.get(tex.kind if tex is not None else None)
+        if kind is None:
+            raise SegsimError(f"unknown texture kind {tex.kind!r}",
+                              f"use one of {', '.join(k for k in TEXTURE_KINDS if k)}")
+        return kind
+
+    def _set_frame_uniforms(self, p: _Program, scene, proj, light_vp):
+        self._set_camera(p, scene, proj)
+        lights = scene.lights[:MAX_LIGHTS]
+        dirs = np.zeros((MAX_LIGHTS, 3), "f4")
+        cols = np.zeros((MAX_LIGHTS, 3), "f4")
+        for i, light in enumerate(lights):
+            d = np.asarray(light.direction, float)
+            dirs[i] = d / max(np.linalg.norm(d), 1e-12)
+            cols[i] = np.asarray(light.color, float) * float(light.intensity)
+        p.set("u_num_lights", len(lights))
+        p.write("u_light_dir", dirs.tobytes())
+        p.write("u_light_color", cols.tobytes())
+        p.set("u_ambient", tuple(float(a) for a in scene.ambient))
+        p.set("u_cam_pos", tuple(float(x) for x in scene.camera.position))
+        p.set("u_shadows", light_vp is not None)
+        if light_vp is not None:
+            p.write("u_light_vp", _mat4_bytes(light_vp))
+            p.set("u_shadow_texel", float(self._shadow_texel))
+
+    def _set_material(self, p: _Program, kind: int, it: _DrawItem):
+        m = it.obj.material
+        tex = m.texture
+        p.write("u_model", it.model)
+        p.write("u_normal_mat", it.normal_mat)
+        p.set("u_shape_scale", it.shape_scale)
+        p.set("u_color", tuple(float(c) for c in m.color))
+        p.set("u_specular", float(m.specular))
+        p.set("u_shininess", float(m.shininess))
+        p.set("u_tex_kind", kind)
+        if tex is not None:
+            p.set("u_color2", tuple(float(c) for c in tex.color2))
+            p.set("u_tex_scale", float(tex.scale))
+            # stripe / gradient axis: tilted in the object's xz plane by `angle`
+            p.set("u_tex_dir", (float(np.cos(tex.angle)), 0.0, float(np.sin(tex.angle))))
+            p.set("u_tex_offset", seed_offset(tex.seed))
+            p.set("u_extent", bounding_radius(it.obj.shape))
+            if kind == TEXTURE_KINDS["image"]:
+                if not tex.path:
+                    raise SegsimError("image texture without a path", "set the texture's path")
+                self.images.get(tex.path)[0].use(2)
+            else:
+                self.white.use(2)
+
+    # --- public -------------------------------------------------------------------------------
+    def render(self, scene, normals: bool = False) -> Frame:
+        import moderngl
+
+        if self._released:
+            raise SegsimError("this Renderer was released", "create a new Renderer")
+        cam = scene.camera
+        if (cam.width, cam.height) != (self.width, self.height):
+            raise SegsimError(f"scene camera is {cam.width}x{cam.height} but the renderer is "
+                              f"{self.width}x{self.height}",
+                              "sample the scene at the renderer's size or make a Renderer of that size")
+        ctx = self.ctx
+        items = self._draw_items(scene)
+        proj = projection_from_K(np.asarray(cam.K, float), self.width, self.height, cam.near, cam.far)
+        ctx.enable(moderngl.DEPTH_TEST | moderngl.CULL_FACE)
+
+        light_vp = self._shadow_pass(scene, items)
+        ctx.viewport = (0, 0, self.width, self.height)
+        self._ids_pass(scene, items, proj, normals)
+        self._color_pass(scene, items, proj, light_vp)
+
+        h, w = self.height, self.width
+        ids = np.empty((h, w, 2), np.uint16)
+        depth = np.empty((h, w), np.float32)
+        rgb = np.empty((h, w, 3), np.uint8)
+        fbo = self.ids_normals_fbo if normals else self.ids_fbo
+        fbo.read_into(ids, components=2, attachment=0, dtype="u2")
+        fbo.read_into(depth, components=1, attachment=1, dtype="f4")
+        normal_img = None
+        if normals:
+            normal_img = np.empty((h, w, 3), np.float32)
+            fbo.read_into(normal_img, components=3, attachment=2, dtype="f4")
+        self.resolve_fbo.read_into(rgb, components=3)
+        return Frame(rgb=apply_postfx(rgb, scene.postfx), class_ids=ids[..., 0].astype(np.uint8),
+                     instance_ids=np.ascontiguousarray(ids[..., 1]), depth=depth, normals=normal_img)
+
+    def release(self):
+        if self._released:
+            return
+        for entry in self._gpu_meshes.values():
+            _release_mesh_vaos(entry)
+            for b in entry["buffers"]:
+                b.release()
+        self._gpu_meshes.clear()
+        self.images.release()
+        for obj in (self.ids_fbo, self.ids_normals_fbo, self.color_fbo, self.resolve_fbo,
+                    self.shadow_fbo, self.ids_tex, self.depth_tex, self.normal_tex, self.ids_zbuf,
+                    self.color_rb, self.color_zbuf, self.resolve_rb, self.shadow_tex, self.white,
+                    *self.bg_vaos.values(), *(p.prog for p in self.lit_variants.values()),
+                    *(p.prog for p in self.bg_variants.values()), self.ids.prog, self.shadow.prog):
+            obj.release()
+        self._released = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+def _release_mesh_vaos(entry: dict):
+    for vao in entry["lit"].values():
+        vao.release()
+    entry["ids"].release()
+    entry["shadow"].release()
+
+
+def _max_scale(m) -> float:
+    return float(np.max(np.linalg.norm(np.asarray(m, float)[:3, :3], axis=0)))

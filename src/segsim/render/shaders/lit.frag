@@ -1,0 +1,76 @@
+#version 330
+// Blinn-Phong with ambient + up to 4 directional lights; the first one casts shadows.
+in vec3 v_world;
+in vec3 v_normal;
+in vec3 v_obj;
+in vec3 v_obj_normal;
+in float v_depth;
+
+#define MAX_LIGHTS 4
+uniform int u_num_lights;
+uniform vec3 u_light_dir[MAX_LIGHTS];     // direction the light travels (world)
+uniform vec3 u_light_color[MAX_LIGHTS];   // colour * intensity
+uniform vec3 u_ambient;
+uniform vec3 u_cam_pos;
+
+uniform vec3 u_color;          // sRGB
+uniform vec3 u_color2;         // sRGB, second texture colour
+uniform float u_tex_scale;
+uniform vec3 u_tex_dir;
+uniform vec3 u_tex_offset;
+uniform float u_extent;
+uniform sampler2D u_image;
+uniform float u_specular;
+uniform float u_shininess;
+
+uniform bool u_shadows;
+uniform mat4 u_light_vp;
+uniform sampler2DShadow u_shadow_map;
+uniform float u_shadow_texel;  // world size of one shadow-map texel
+
+out vec4 frag_color;
+
+// TEX_KIND is #defined per program variant (gl.py): llvmpipe runs both sides of a branch
+// under a mask, so one program with every pattern behind `if`s would pay for all of them.
+vec3 albedo() {
+#if TEX_KIND == 0
+    return u_color;
+#elif TEX_KIND == 5
+    // Triplanar projection in object space: no UVs needed on any primitive.
+    vec3 w = pow(abs(normalize(v_obj_normal)), vec3(4.0));
+    w /= (w.x + w.y + w.z);
+    vec3 p = v_obj * u_tex_scale;
+    vec3 c = texture(u_image, p.yz).rgb * w.x + texture(u_image, p.xz).rgb * w.y
+           + texture(u_image, p.xy).rgb * w.z;
+    return c * u_color * 1.5;
+#else
+    float f = pattern_factor(TEX_KIND, v_obj, u_tex_scale, u_tex_dir, u_tex_offset, u_extent);
+    return mix(u_color, u_color2, f);
+#endif
+}
+
+float shadow_factor(vec3 n) {
+    if (!u_shadows) return 1.0;
+    vec4 lp = u_light_vp * vec4(v_world + n * (1.5 * u_shadow_texel), 1.0);
+    vec3 s = lp.xyz / lp.w * 0.5 + 0.5;
+    if (s.x <= 0.0 || s.x >= 1.0 || s.y <= 0.0 || s.y >= 1.0) return 1.0;
+    return texture(u_shadow_map, vec3(s.xy, s.z - 0.0015));
+}
+
+void main() {
+    vec3 base = srgb_to_linear(albedo());
+    vec3 n = normalize(v_normal);
+    if (!gl_FrontFacing) n = -n;
+    vec3 v = normalize(u_cam_pos - v_world);
+    vec3 col = u_ambient * base;
+    for (int i = 0; i < u_num_lights; i++) {
+        vec3 l = -u_light_dir[i];
+        float diff = max(dot(n, l), 0.0);
+        if (diff <= 0.0) continue;
+        vec3 h = normalize(l + v);
+        float spec = u_specular * pow(max(dot(n, h), 0.0), u_shininess);
+        float vis = (i == 0) ? shadow_factor(n) : 1.0;
+        col += vis * u_light_color[i] * (diff * base + spec);
+    }
+    frag_color = vec4(linear_to_srgb(col), 1.0);
+}

@@ -1,0 +1,258 @@
+"""SceneConfig: every randomization range of a scene generator, as one pydantic model.
+
+Ranges are `[low, high]` pairs drawn uniformly (angles in degrees, colours in HSV 0..1); choices
+are `{option: weight}` maps. Every field has a default, so a YAML file only lists what it changes;
+unknown fields are errors (a typo never passes silently). Resolution order:
+preset <- YAML file <- command-line overrides (`load_scene_config`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from segsim.config import deep_merge, load_yaml, validate
+from segsim.errors import SegsimError
+from segsim.labels import Label, LabelSet, default_color
+
+LABELLED_SHAPES = ("box", "sphere", "cylinder", "cone", "torus", "capsule")
+DISTRACTOR_SHAPES = LABELLED_SHAPES
+TEXTURE_KINDS = ("checker", "stripes", "noise", "gradient", "image")
+BACKGROUND_KINDS = ("solid", "gradient", "checker", "stripes", "noise", "clutter", "image")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+
+Range = tuple[float, float]
+IntRange = tuple[int, int]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _ordered_ranges(cls, v, info):
+        # every 2-tuple field is a [low, high] range
+        if isinstance(v, tuple) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v):
+            if v[0] > v[1]:
+                raise ValueError(f"range must be [low, high] with low <= high, got {list(v)}")
+        return v
+
+
+def _weights_ok(weights: dict, allowed: tuple, what: str) -> dict:
+    bad = [k for k in weights if k not in allowed]
+    if bad:
+        raise ValueError(f"unknown {what} {bad}; allowed: {', '.join(allowed)}")
+    if any(w < 0 for w in weights.values()):
+        raise ValueError("weights must be >= 0")
+    if weights and sum(weights.values()) <= 0:
+        raise ValueError("at least one weight must be > 0")
+    return weights
+
+
+class ClassSpec(_Model):
+    name: str
+    shape: Literal["box", "sphere", "cylinder", "cone", "torus", "capsule"]
+    weight: float = Field(1.0, ge=0)          # share of objects drawn from this class
+    color: tuple[int, int, int] | None = None  # label colour (palette); default palette if None
+    group: str = "shapes"
+
+
+class ShapeSizes(_Model):
+    """Canonical geometry ranges in metres, before objects.scale is applied."""
+    box_extent: Range = (0.5, 1.1)            # each side drawn independently
+    sphere_radius: Range = (0.3, 0.6)
+    cylinder_radius: Range = (0.2, 0.45)
+    cylinder_height: Range = (0.5, 1.2)
+    cone_radius: Range = (0.2, 0.45)
+    cone_height: Range = (0.5, 1.1)
+    torus_radius: Range = (0.25, 0.5)
+    torus_tube_ratios: list[float] = [0.2, 0.3, 0.4]   # tube / radius; a few values so meshes cache
+    capsule_radius: Range = (0.12, 0.3)
+    capsule_height_ratios: list[float] = [1.0, 2.0, 3.0]  # hemisphere-centre distance / radius
+
+
+class ObjectsConfig(_Model):
+    count: IntRange = (2, 6)
+    scale: Range = (0.8, 1.25)                # uniform scale on top of the shape sizes
+    area_radius: float = Field(1.2, gt=0)     # object centres lie in a disc of this radius
+    height: Range = (0.0, 0.6)                # lift above the ground (or z range without ground)
+    rotation: Literal["random", "upright", "yaw"] = "random"
+    overlap_tolerance: float = Field(0.15, ge=0, le=1)   # allowed bounding-sphere overlap fraction
+    max_tries: int = Field(60, ge=1)
+
+
+class TextureConfig(_Model):
+    probability: float = Field(0.5, ge=0, le=1)
+    kinds: dict[str, float] = {"checker": 1.0, "stripes": 1.0, "noise": 1.5, "gradient": 1.0}
+    scale: Range = (2.0, 10.0)                # repeats per metre
+    image_dir: str | None = None              # folder of images for the `image` kind
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds(cls, v):
+        return _weights_ok(v, TEXTURE_KINDS, "texture kinds")
+
+
+class MaterialConfig(_Model):
+    hue: Range = (0.0, 1.0)
+    saturation: Range = (0.0, 1.0)
+    value: Range = (0.15, 1.0)
+    specular: Range = (0.0, 0.8)
+    shininess: Range = (4.0, 128.0)
+    texture: TextureConfig = TextureConfig()
+
+
+class LightsConfig(_Model):
+    count: IntRange = (1, 3)
+    elevation_deg: Range = (15.0, 85.0)
+    azimuth_deg: Range = (0.0, 360.0)
+    intensity: Range = (0.4, 1.3)             # first light; others are scaled by fill_fraction
+    fill_fraction: Range = (0.15, 0.6)
+    saturation: Range = (0.0, 0.3)            # colour tint of each light (HSV)
+    ambient: Range = (0.08, 0.5)
+    ambient_saturation: Range = (0.0, 0.3)
+
+
+class CameraConfig(_Model):
+    # The camera backs off until the objects' bounding sphere spans `framing` of the smaller
+    # frame side, so objects stay large whatever the FOV; `distance` clamps the result.
+    framing: Range = (0.8, 1.15)
+    distance: Range = (2.0, 15.0)
+    elevation_deg: Range = (10.0, 75.0)
+    azimuth_deg: Range = (0.0, 360.0)
+    fov_deg: Range = (35.0, 60.0)             # vertical field of view
+    look_at_jitter: float = Field(0.4, ge=0)  # metres, added to the objects' centroid
+    roll_deg: Range = (-15.0, 15.0)
+    principal_jitter: float = Field(0.02, ge=0)   # principal point offset, fraction of size
+    near: float = Field(0.05, gt=0)
+    far: float = Field(100.0, gt=0)
+
+
+class BackgroundConfig(_Model):
+    kinds: dict[str, float] = {"solid": 0.5, "gradient": 1.0, "checker": 0.5, "stripes": 0.5,
+                               "noise": 1.0, "clutter": 3.0}
+    image_dir: str | None = None              # photos to use when `image` has a weight
+    value: Range = (0.05, 1.0)
+    saturation: Range = (0.0, 0.9)
+    scale: Range = (2.0, 16.0)                # pattern repeats across the frame height
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds(cls, v):
+        return _weights_ok(v, BACKGROUND_KINDS, "background kinds")
+
+
+class GroundConfig(_Model):
+    probability: float = Field(0.5, ge=0, le=1)
+    size: float = Field(30.0, gt=0)           # side of the (thin box) ground plane, metres
+    material: MaterialConfig = MaterialConfig(
+        value=(0.2, 0.9), saturation=(0.0, 0.6), specular=(0.0, 0.3),
+        texture=TextureConfig(probability=0.7, scale=(0.5, 4.0)))
+
+
+class DistractorsConfig(_Model):
+    count: IntRange = (0, 3)
+    shapes: dict[str, float] = {"cone": 1.0, "torus": 1.0, "capsule": 1.0}
+    scale: Range = (0.6, 1.0)
+
+    @field_validator("shapes")
+    @classmethod
+    def _shapes(cls, v):
+        return _weights_ok(v, DISTRACTOR_SHAPES, "distractor shapes")
+
+
+class PostFXConfig(_Model):
+    probability: float = Field(0.8, ge=0, le=1)
+    noise_std: Range = (0.0, 6.0)
+    blur_probability: float = Field(0.3, ge=0, le=1)
+    blur_sigma: Range = (0.3, 1.2)
+    brightness: Range = (-0.08, 0.08)
+    contrast: Range = (0.8, 1.2)
+    saturation: Range = (0.7, 1.3)
+    hue_shift: Range = (-8.0, 8.0)
+
+
+class SceneConfig(_Model):
+    name: str = "custom"
+    description: str = ""
+    classes: list[ClassSpec] = [ClassSpec(name="cube", shape="box"),
+                                ClassSpec(name="sphere", shape="sphere"),
+                                ClassSpec(name="cylinder", shape="cylinder")]
+    sizes: ShapeSizes = ShapeSizes()
+    objects: ObjectsConfig = ObjectsConfig()
+    material: MaterialConfig = MaterialConfig()
+    lights: LightsConfig = LightsConfig()
+    camera: CameraConfig = CameraConfig()
+    background: BackgroundConfig = BackgroundConfig()
+    ground: GroundConfig = GroundConfig()
+    distractors: DistractorsConfig = DistractorsConfig()
+    postfx: PostFXConfig = PostFXConfig()
+
+    @field_validator("classes")
+    @classmethod
+    def _classes(cls, v):
+        if not v:
+            raise ValueError("at least one labelled class is needed")
+        names = [c.name for c in v]
+        if "background" in names:
+            raise ValueError("'background' is class 0 implicitly; do not list it")
+        if len(set(names)) != len(names):
+            raise ValueError(f"class names must be unique, got {names}")
+        if len(v) > 254:
+            raise ValueError("at most 254 classes (ids are uint8, 255 = ignore)")
+        if sum(c.weight for c in v) <= 0:
+            raise ValueError("at least one class weight must be > 0")
+        return v
+
+    @model_validator(mode="after")
+    def _images(self):
+        if self.background.kinds.get("image", 0) > 0 and not self.background.image_dir:
+            raise ValueError("background.kinds.image has a weight but background.image_dir is not set")
+        for where, tex in (("material", self.material.texture), ("ground.material", self.ground.material.texture)):
+            if tex.kinds.get("image", 0) > 0 and tex.probability > 0 and not tex.image_dir:
+                raise ValueError(f"{where}.texture.kinds.image has a weight but {where}.texture.image_dir is not set")
+        return self
+
+    def label_set(self) -> LabelSet:
+        labels = [Label(0, "background", default_color(0), "background")]
+        for i, c in enumerate(self.classes, start=1):
+            labels.append(Label(i, c.name, tuple(c.color) if c.color else default_color(i), c.group))
+        return LabelSet(labels)
+
+
+def list_images(folder: str, field: str) -> list[str]:
+    """Sorted image files of a folder (sorted so frame i picks the same file everywhere)."""
+    p = Path(folder).expanduser()
+    if not p.is_dir():
+        raise SegsimError(f"{field}: folder not found: {p}", f"set {field} to a folder of images")
+    files = sorted(str(f) for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+    if not files:
+        raise SegsimError(f"{field}: no images ({', '.join(IMAGE_SUFFIXES)}) in {p}",
+                          f"put images in {p} or remove the image weight")
+    return files
+
+
+def load_scene_config(preset: str | None = "shapes", config_path: str | Path | None = None,
+                      overrides: dict | list[str] | None = None) -> SceneConfig:
+    """preset <- YAML file <- overrides (a dict, or `["a.b=1"]` strings), validated."""
+    from segsim.config import parse_overrides
+    from segsim.scene.presets import load_preset
+
+    data: dict = load_preset(preset) if preset else {}
+    if config_path is not None:
+        data = deep_merge(data, load_yaml(config_path))
+    if overrides:
+        if isinstance(overrides, (list, tuple)):
+            overrides = parse_overrides(list(overrides))
+        data = deep_merge(data, overrides)
+    source = f"scene config (preset {preset!r}" + (f", file {config_path}" if config_path else "") + ")"
+    cfg = validate(SceneConfig, data, source=source)
+    # fail now, not in a worker halfway through a dataset
+    if cfg.background.kinds.get("image", 0) > 0:
+        list_images(cfg.background.image_dir, "background.image_dir")
+    for where, tex in (("material", cfg.material.texture), ("ground.material", cfg.ground.material.texture)):
+        if tex.kinds.get("image", 0) > 0 and tex.probability > 0:
+            list_images(tex.image_dir, f"{where}.texture.image_dir")
+    return cfg

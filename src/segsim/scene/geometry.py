@@ -1,0 +1,91 @@
+"""Small geometry helpers for scene sampling (pure numpy, no GL)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def bounding_radius(shape: dict) -> float:
+    """Radius of a sphere about the object origin that contains the whole canonical shape."""
+    kind = shape["type"]
+    if kind == "box":
+        return 0.5 * float(np.linalg.norm(shape["extents"]))
+    if kind == "sphere":
+        return float(shape["radius"])
+    if kind in ("cylinder", "cone"):
+        return float(np.hypot(shape["radius"], shape["height"] / 2))
+    if kind == "torus":
+        return float(shape["radius"] + shape["tube"])
+    if kind == "capsule":
+        return float(shape["height"] / 2 + shape["radius"])
+    raise ValueError(f"unknown shape type {kind!r}")
+
+
+def depth_below_centre(shape: dict, R: np.ndarray) -> float:
+    """How far the rotated shape reaches below its centre (support function along -z), so an
+    object can be set exactly on the ground."""
+    kind = shape["type"]
+    axis = R[:, 2]                      # local z in world
+    az = abs(axis[2])
+    side = np.sqrt(max(0.0, 1.0 - az * az))
+    if kind == "box":
+        return 0.5 * float(np.sum(np.abs(R[2, :]) * np.asarray(shape["extents"], float)))
+    if kind == "sphere":
+        return float(shape["radius"])
+    if kind == "cylinder":
+        return az * shape["height"] / 2 + shape["radius"] * side
+    if kind == "cone":
+        apex = -axis[2] * shape["height"] / 2                       # apex at +h/2 on the axis
+        base = axis[2] * shape["height"] / 2 + shape["radius"] * side
+        return float(max(apex, base))
+    if kind == "torus":
+        return shape["radius"] * side + shape["tube"]
+    if kind == "capsule":
+        return az * shape["height"] / 2 + shape["radius"]
+    raise ValueError(f"unknown shape type {kind!r}")
+
+
+def random_rotation(rng: np.random.Generator) -> np.ndarray:
+    """Uniform random rotation (normalised Gaussian quaternion)."""
+    q = rng.standard_normal(4)
+    q /= np.linalg.norm(q)
+    w, x, y, z = q
+    return np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+    ])
+
+
+def rot_z(angle: float) -> np.ndarray:
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
+
+
+def rot_x(angle: float) -> np.ndarray:
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[1.0, 0, 0], [0, c, -s], [0, s, c]])
+
+
+def rigid(R: np.ndarray, t) -> np.ndarray:
+    m = np.eye(4)
+    m[:3, :3] = R
+    m[:3, 3] = t
+    return m
+
+
+def look_at_opencv(eye: np.ndarray, target: np.ndarray, roll: float = 0.0,
+                   up=(0.0, 0.0, 1.0)) -> np.ndarray:
+    """world_to_camera for a camera at `eye` looking at `target` (OpenCV: x right, y down,
+    z forward), world z up, then rolled by `roll` radians about the viewing axis."""
+    z = target - eye
+    z = z / np.linalg.norm(z)
+    up = np.asarray(up, float)
+    if abs(np.dot(z, up)) > 0.999:
+        up = np.array([0.0, 1.0, 0.0])
+    x = np.cross(z, up)
+    x /= np.linalg.norm(x)
+    y = np.cross(z, x)
+    R = np.stack([x, y, z])             # rows: camera axes in world
+    R = rot_z(roll) @ R                 # roll about the camera's own z
+    return rigid(R, -R @ eye)

@@ -1,0 +1,225 @@
+"""Draw one Scene from (config, seed, frame index) — a pure function.
+
+Every frame has its own generator, `numpy.random.default_rng([seed, index])`, and draws in a fixed
+order, so frame i is the same whatever subset, order or worker count produced it. World frame:
+metres, z up; when a ground is present its top face is the plane z = 0.
+"""
+
+from __future__ import annotations
+
+import colorsys
+from functools import lru_cache
+
+import numpy as np
+
+from segsim.scene.config import MaterialConfig, SceneConfig, list_images
+from segsim.scene.geometry import (bounding_radius, depth_below_centre, look_at_opencv,
+                                   random_rotation, rigid, rot_x, rot_z)
+from segsim.scene.spec import Background, Camera, Light, Material, PostFX, Scene, SceneObject, Texture
+
+GROUND_THICKNESS = 0.02
+
+
+def _u(rng, r) -> float:
+    return float(rng.uniform(r[0], r[1]))
+
+
+def _pick(rng, weights: dict) -> str:
+    names = [k for k, w in weights.items() if w > 0]
+    p = np.array([weights[k] for k in names], float)
+    return names[int(rng.choice(len(names), p=p / p.sum()))]
+
+
+def _hsv(rng, hue, sat, val) -> tuple[float, float, float]:
+    return tuple(float(c) for c in colorsys.hsv_to_rgb(_u(rng, hue) % 1.0, _u(rng, sat), _u(rng, val)))
+
+
+@lru_cache(maxsize=16)
+def _images(folder: str, field: str) -> tuple[str, ...]:
+    return tuple(list_images(folder, field))
+
+
+def _shape(rng, kind: str, cfg: SceneConfig, scale: float) -> dict:
+    s = cfg.sizes
+    if kind == "box":
+        return {"type": "box", "extents": [_u(rng, s.box_extent) * scale for _ in range(3)]}
+    if kind == "sphere":
+        return {"type": "sphere", "radius": _u(rng, s.sphere_radius) * scale}
+    if kind == "cylinder":
+        return {"type": "cylinder", "radius": _u(rng, s.cylinder_radius) * scale,
+                "height": _u(rng, s.cylinder_height) * scale}
+    if kind == "cone":
+        return {"type": "cone", "radius": _u(rng, s.cone_radius) * scale,
+                "height": _u(rng, s.cone_height) * scale}
+    if kind == "torus":
+        big = _u(rng, s.torus_radius) * scale
+        return {"type": "torus", "radius": big, "tube": big * float(rng.choice(s.torus_tube_ratios))}
+    if kind == "capsule":
+        r = _u(rng, s.capsule_radius) * scale
+        return {"type": "capsule", "radius": r, "height": r * float(rng.choice(s.capsule_height_ratios))}
+    raise AssertionError(kind)
+
+
+def _material(rng, mc: MaterialConfig, field: str) -> Material:
+    color = _hsv(rng, mc.hue, mc.saturation, mc.value)
+    texture = None
+    tc = mc.texture
+    if rng.random() < tc.probability and any(w > 0 for w in tc.kinds.values()):
+        kind = _pick(rng, tc.kinds)
+        # second colour: a different hue, brightness pushed away from the first for contrast
+        h2 = (colorsys.rgb_to_hsv(*color)[0] + rng.uniform(0.15, 0.85)) % 1.0
+        color2 = tuple(float(c) for c in colorsys.hsv_to_rgb(h2, _u(rng, mc.saturation), _u(rng, mc.value)))
+        path = None
+        if kind == "image":
+            files = _images(tc.image_dir, f"{field}.texture.image_dir")
+            path = files[int(rng.integers(len(files)))]
+        texture = Texture(kind=kind, color2=color2, scale=_u(rng, tc.scale),
+                          angle=float(rng.uniform(0, np.pi)), seed=int(rng.integers(2**31)), path=path)
+    return Material(color=color, texture=texture, specular=_u(rng, mc.specular),
+                    shininess=_u(rng, mc.shininess))
+
+
+def _rotation(rng, mode: str) -> np.ndarray:
+    if mode == "random":
+        return random_rotation(rng)
+    yaw = rot_z(rng.uniform(0, 2 * np.pi))
+    if mode == "yaw":
+        return yaw
+    # upright: standing on the base or lying on the side, then a yaw
+    return yaw @ (rot_x(np.pi / 2) if rng.random() < 0.3 else np.eye(3))
+
+
+def _place(rng, shape: dict, R: np.ndarray, cfg: SceneConfig, placed: list, area_radius: float):
+    """Rejection-sample a centre whose bounding sphere overlaps the placed ones by at most
+    `overlap_tolerance` of the radii sum; None when no spot was found."""
+    oc = cfg.objects
+    radius = bounding_radius(shape)
+    below = depth_below_centre(shape, R)
+    for _ in range(oc.max_tries):
+        rho = area_radius * np.sqrt(rng.random())
+        phi = rng.uniform(0, 2 * np.pi)
+        centre = np.array([rho * np.cos(phi), rho * np.sin(phi), below + _u(rng, oc.height)])
+        if all(np.linalg.norm(centre - c) >= (radius + r) * (1 - oc.overlap_tolerance) for c, r in placed):
+            placed.append((centre, radius))
+            return centre
+    return None
+
+
+def _objects(rng, cfg: SceneConfig) -> tuple[list[SceneObject], list]:
+    oc = cfg.objects
+    placed: list = []
+    objects: list[SceneObject] = []
+    n = int(rng.integers(oc.count[0], oc.count[1] + 1))
+    class_weights = {str(i): c.weight for i, c in enumerate(cfg.classes)}
+    for _ in range(n):
+        ci = int(_pick(rng, class_weights))
+        spec = cfg.classes[ci]
+        shape = _shape(rng, spec.shape, cfg, _u(rng, oc.scale))
+        R = _rotation(rng, oc.rotation)
+        material = _material(rng, cfg.material, "material")
+        centre = _place(rng, shape, R, cfg, placed, oc.area_radius)
+        if centre is None:
+            continue
+        objects.append(SceneObject(shape=shape, object_to_world=rigid(R, centre), material=material,
+                                   class_id=ci + 1, class_name=spec.name, instance_id=len(objects) + 1))
+    labelled = list(placed)
+    dc = cfg.distractors
+    if any(w > 0 for w in dc.shapes.values()):
+        for _ in range(int(rng.integers(dc.count[0], dc.count[1] + 1))):
+            shape = _shape(rng, _pick(rng, dc.shapes), cfg, _u(rng, dc.scale))
+            R = _rotation(rng, oc.rotation)
+            material = _material(rng, cfg.material, "material")
+            centre = _place(rng, shape, R, cfg, placed, oc.area_radius * 1.3)
+            if centre is not None:
+                objects.append(SceneObject(shape=shape, object_to_world=rigid(R, centre), material=material,
+                                           distractor=True))
+    return objects, labelled
+
+
+def _camera(rng, cfg: SceneConfig, labelled: list, width: int, height: int) -> Camera:
+    cc = cfg.camera
+    if labelled:
+        centres = np.array([c for c, _ in labelled])
+        centroid = centres.mean(axis=0)
+        extent = max(float(np.linalg.norm(c - centroid)) + r for c, r in labelled)
+    else:
+        centroid, extent = np.zeros(3), 1.0
+    jitter = rng.standard_normal(3)
+    target = centroid + jitter / max(np.linalg.norm(jitter), 1e-9) * cc.look_at_jitter * rng.random()
+    fov_y = np.radians(_u(rng, cc.fov_deg))
+    fy = 0.5 * height / np.tan(fov_y / 2)
+    half_min = np.arctan(0.5 * min(width, height) / fy)
+    distance = float(np.clip(extent / (_u(rng, cc.framing) * np.tan(half_min)), *cc.distance))
+    elev = np.radians(_u(rng, cc.elevation_deg))
+    azim = np.radians(_u(rng, cc.azimuth_deg))
+    eye = target + distance * np.array([np.cos(elev) * np.cos(azim), np.cos(elev) * np.sin(azim), np.sin(elev)])
+    w2c = look_at_opencv(eye, target, roll=np.radians(_u(rng, cc.roll_deg)))
+    cx = width / 2 + rng.uniform(-1, 1) * cc.principal_jitter * width
+    cy = height / 2 + rng.uniform(-1, 1) * cc.principal_jitter * height
+    K = np.array([[fy, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
+    return Camera(K=K, world_to_camera=w2c, width=width, height=height, near=cc.near, far=cc.far)
+
+
+def _lights(rng, cfg: SceneConfig) -> tuple[list[Light], tuple]:
+    lc = cfg.lights
+    lights = []
+    main = _u(rng, lc.intensity)
+    for i in range(int(rng.integers(lc.count[0], lc.count[1] + 1))):
+        elev, azim = np.radians(_u(rng, lc.elevation_deg)), np.radians(_u(rng, lc.azimuth_deg))
+        toward_light = np.array([np.cos(elev) * np.cos(azim), np.cos(elev) * np.sin(azim), np.sin(elev)])
+        color = _hsv(rng, (0, 1), lc.saturation, (1, 1))
+        intensity = main if i == 0 else main * _u(rng, lc.fill_fraction)
+        lights.append(Light(direction=tuple(float(x) for x in -toward_light), color=color,
+                            intensity=float(intensity), cast_shadows=(i == 0)))
+    ambient_color = _hsv(rng, (0, 1), lc.ambient_saturation, (1, 1))
+    ambient = tuple(float(c) * _u(rng, lc.ambient) for c in ambient_color)
+    return lights, ambient
+
+
+def _background(rng, cfg: SceneConfig) -> Background:
+    bc = cfg.background
+    kind = _pick(rng, bc.kinds)
+    color = _hsv(rng, (0, 1), bc.saturation, bc.value)
+    color2 = _hsv(rng, (0, 1), bc.saturation, bc.value)
+    path = None
+    if kind == "image":
+        files = _images(bc.image_dir, "background.image_dir")
+        path = files[int(rng.integers(len(files)))]
+    return Background(kind=kind, color=color, color2=color2, scale=_u(rng, bc.scale),
+                      angle=float(rng.uniform(0, np.pi)), seed=int(rng.integers(2**31)), path=path)
+
+
+def _ground(rng, cfg: SceneConfig) -> SceneObject | None:
+    gc = cfg.ground
+    use = rng.random() < gc.probability
+    material = _material(rng, gc.material, "ground.material")   # drawn either way: fixed stream
+    if not use:
+        return None
+    # a thin box whose top face is z = 0 (the oracle ray-casts it like any box)
+    shape = {"type": "box", "extents": [gc.size, gc.size, GROUND_THICKNESS]}
+    return SceneObject(shape=shape, object_to_world=rigid(np.eye(3), [0.0, 0.0, -GROUND_THICKNESS / 2]),
+                       material=material, distractor=True)
+
+
+def _postfx(rng, cfg: SceneConfig) -> PostFX:
+    pc = cfg.postfx
+    use = rng.random() < pc.probability
+    blur = rng.random() < pc.blur_probability
+    values = dict(noise_std=_u(rng, pc.noise_std), blur_sigma=_u(rng, pc.blur_sigma) if blur else 0.0,
+                  brightness=_u(rng, pc.brightness), contrast=_u(rng, pc.contrast),
+                  saturation=_u(rng, pc.saturation), hue_shift=_u(rng, pc.hue_shift),
+                  seed=int(rng.integers(2**31)))
+    return PostFX(**values) if use else PostFX()
+
+
+def sample_scene(cfg: SceneConfig, seed: int, index: int, width: int, height: int) -> Scene:
+    """Scene number `index` of the dataset with this config and seed."""
+    rng = np.random.default_rng([int(seed), int(index)])
+    objects, labelled = _objects(rng, cfg)
+    ground = _ground(rng, cfg)
+    camera = _camera(rng, cfg, labelled, int(width), int(height))
+    lights, ambient = _lights(rng, cfg)
+    background = _background(rng, cfg)
+    postfx = _postfx(rng, cfg)
+    return Scene(camera=camera, objects=objects, lights=lights, ambient=ambient,
+                 background=background, postfx=postfx, ground=ground)
