@@ -7,7 +7,12 @@ import pytest
 import torch
 
 from segsim.errors import SegsimError
-from segsim.train.losses import build_loss, class_weights_from_counts, list_losses, lovasz_grad
+from segsim.train.losses import (
+    build_loss,
+    class_weights_from_counts,
+    list_losses,
+    lovasz_grad,
+)
 
 # one image, 2 classes, 1 x 3 pixels; the last pixel is ignored
 LOGITS = torch.tensor([[[[2.0, 0.0, 5.0]], [[0.0, 1.0, -5.0]]]])  # B=1, C=2, H=1, W=3

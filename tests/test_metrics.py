@@ -5,8 +5,12 @@ import pytest
 import torch
 
 from segsim.errors import SegsimError
-from segsim.train.metrics import (ConfusionAccumulator, confusion_matrix, metrics_from_confusion,
-                                  normalized_confusion)
+from segsim.train.metrics import (
+    ConfusionAccumulator,
+    confusion_matrix,
+    metrics_from_confusion,
+    normalized_confusion,
+)
 
 # 2x3 image, one ignored pixel. Kept pixels (gt, pred): (0,0) (0,1) (1,1) (1,1) (2,0)
 TARGET = np.array([[0, 0, 1], [1, 2, 255]], np.uint8)

@@ -8,7 +8,13 @@ import pytest
 import yaml
 from PIL import Image
 
-from segsim.dataset.reader import (VOC_CLASSES, open_dataset, random_split, read_split, voc_color)
+from segsim.dataset.reader import (
+    VOC_CLASSES,
+    open_dataset,
+    random_split,
+    read_split,
+    voc_color,
+)
 from segsim.errors import SegsimError
 from segsim.labels import LabelSet
 

@@ -147,7 +147,7 @@ class MaskDecoder:
         try:
             with Image.open(path) as im:
                 mode = im.mode
-                arr = np.asarray(im.convert("RGB") if mode in ("RGBA", "LA", "CMYK", "YCbCr") else im)
+                arr = np.array(im.convert("RGB") if mode in ("RGBA", "LA", "CMYK", "YCbCr") else im)
         except (OSError, ValueError, SyntaxError) as e:
             raise SegsimError(f"cannot read mask {path}: {e}",
                               "replace or delete the file (it is missing, truncated or not an image)") from e

@@ -59,7 +59,7 @@ def read_checkpoint(path: str | Path) -> dict:
     try:
         # weights_only: a checkpoint is data, never code. Ours hold only tensors and plain types.
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - torch raises many types for a bad file
+    except Exception as e:
         raise SegsimError(f"cannot read checkpoint {p}: {str(e).splitlines()[0][:200]}",
                           "pass a checkpoint written by `segsim train` (it may be truncated or foreign)") from e
     if not isinstance(ckpt, dict) or SEGSIM_KEY not in ckpt or "state_dict" not in ckpt:

@@ -9,7 +9,7 @@ The resolved config is saved as RUN/config.yaml and inside every checkpoint.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -21,23 +21,23 @@ class _Strict(BaseModel):
 
 
 class DataConfig(_Strict):
-    root: Optional[str] = None  # set by --data
+    root: str | None = None  # set by --data
     layout: Literal["auto", "segsim", "voc", "folder"] = "auto"
-    palette: Union[str, list, dict, None] = None  # label spec (or a path to one) for colour masks
+    palette: str | list | dict | None = None  # label spec (or a path to one) for colour masks
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)  # flat images/ + masks/ only
     split_seed: int = 0
     train_split: str = "train"
     val_split: str = "val"
     # Decode every frame once into RAM when the split fits in cache_max_mb: PNG decoding was the
     # largest per-step cost after the model on two cores.
-    cache: Union[bool, Literal["auto"]] = "auto"
+    cache: bool | Literal["auto"] = "auto"
     cache_max_mb: int = Field(3072, ge=0)
-    num_workers: Union[int, Literal["auto"]] = "auto"
-    val_max_images: Optional[int] = Field(None, ge=1)  # validate on the first N val frames only
+    num_workers: int | Literal["auto"] = "auto"
+    val_max_images: int | None = Field(None, ge=1)  # validate on the first N val frames only
 
 
 class ModelConfig(_Strict):
-    name: Optional[str] = None  # None -> the registry's DEFAULT_MODEL
+    name: str | None = None  # None -> the registry's DEFAULT_MODEL
     kwargs: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -79,7 +79,7 @@ class AugmentConfig(_Strict):
 
 class LossConfig(_Strict):
     name: str = "ce_dice"  # see segsim.train.losses.list_losses()
-    class_weights: Union[None, Literal["auto"], list[float]] = None
+    class_weights: None | Literal["auto"] | list[float] = None
     weighting: Literal["median_frequency", "inverse_log"] = "median_frequency"  # for "auto"
     dice_weight: float = Field(0.5, ge=0)  # ce_dice = ce + dice_weight * dice
     focal_gamma: float = Field(2.0, ge=0)
@@ -110,12 +110,12 @@ class ScheduleConfig(_Strict):
 class TrainerConfig(_Strict):
     epochs: int = Field(60, ge=1)
     batch_size: int = Field(16, ge=1)
-    max_minutes: Optional[float] = Field(4.5, gt=0)  # wall-time budget for training (val included)
-    grad_clip: Optional[float] = Field(5.0, gt=0)
+    max_minutes: float | None = Field(4.5, gt=0)  # wall-time budget for training (val included)
+    grad_clip: float | None = Field(5.0, gt=0)
     precision: Literal["auto", "32", "bf16-mixed", "16-mixed"] = "auto"  # auto: bf16/16 on CUDA only
-    channels_last: Union[bool, Literal["auto"]] = "auto"  # auto: on CUDA
+    channels_last: bool | Literal["auto"] = "auto"  # auto: on CUDA
     accelerator: Literal["auto", "cpu", "gpu"] = "auto"
-    early_stopping: Optional[int] = Field(15, ge=1)  # patience in validations; null = off
+    early_stopping: int | None = Field(15, ge=1)  # patience in validations; null = off
     val_every: int = Field(1, ge=1)  # epochs between validations
     log_every: int = Field(10, ge=1)  # steps between logged training losses
     seed: int = 0

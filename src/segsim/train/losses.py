@@ -7,7 +7,7 @@ computed from the training split's pixel frequencies (`class_weights_from_counts
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch

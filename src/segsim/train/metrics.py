@@ -11,7 +11,8 @@ evaluator on numpy), and never imports torch unless it is handed a tensor.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -1,0 +1,56 @@
+"""Training augmentation with albumentations, applied identically to image and mask.
+
+Geometry (random resized crop to the training size, flips, rotation) moves image and mask
+together; the mask always uses nearest-neighbour interpolation so no new class ids appear, and
+pixels brought in by rotation are 255 (ignore) in the mask. Photometric changes (colour jitter,
+blur, noise) touch the image only.
+
+albumentations keeps its own random state, independent of numpy's global seed, so the dataset
+reseeds the pipeline per sample from (seed, epoch, index): augmentation is then a pure function
+of those three numbers, the same whatever the number of loader workers.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from segsim.labels import IGNORE_INDEX
+from segsim.train.config import AugmentConfig
+
+
+def build_train_transform(cfg: AugmentConfig, size: tuple[int, int], ignore_index: int = IGNORE_INDEX):
+    import albumentations as A
+
+    h, w = size
+    if not cfg.enabled:
+        return A.Compose([A.Resize(h, w, interpolation=cv2.INTER_LINEAR, mask_interpolation=cv2.INTER_NEAREST)])
+    ops = [A.RandomResizedCrop(size=(h, w), scale=tuple(cfg.scale), ratio=tuple(cfg.ratio),
+                               interpolation=cv2.INTER_LINEAR, mask_interpolation=cv2.INTER_NEAREST, p=1.0)]
+    if cfg.hflip > 0:
+        ops.append(A.HorizontalFlip(p=cfg.hflip))
+    if cfg.vflip > 0:
+        ops.append(A.VerticalFlip(p=cfg.vflip))
+    if cfg.rotate > 0 and cfg.rotate_p > 0:
+        ops.append(A.Affine(rotate=(-cfg.rotate, cfg.rotate), interpolation=cv2.INTER_LINEAR,
+                            mask_interpolation=cv2.INTER_NEAREST, border_mode=cv2.BORDER_CONSTANT,
+                            fill=0, fill_mask=ignore_index, p=cfg.rotate_p))
+    if cfg.color_jitter > 0:
+        ops.append(A.ColorJitter(brightness=cfg.brightness, contrast=cfg.contrast, saturation=cfg.saturation,
+                                 hue=cfg.hue, p=cfg.color_jitter))
+    if cfg.blur > 0:
+        ops.append(A.GaussianBlur(blur_limit=(3, 5), sigma_limit=(0.3, 1.5), p=cfg.blur))
+    if cfg.noise > 0:
+        ops.append(A.GaussNoise(std_range=(0.02, 0.08), p=cfg.noise))
+    return A.Compose(ops)
+
+
+def sample_seed(seed: int, epoch: int, index: int) -> int:
+    """A 32-bit seed that depends only on (seed, epoch, index)."""
+    return int(np.random.SeedSequence([seed & 0xFFFFFFFF, epoch, index]).generate_state(1)[0])
+
+
+def apply(transform, image: np.ndarray, mask: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    transform.set_random_seed(seed)
+    out = transform(image=image, mask=mask)
+    return out["image"], out["mask"]

@@ -1,0 +1,190 @@
+"""Datasets and loaders for training: decoding with OpenCV, an optional in-RAM cache of decoded
+frames, per-sample seeded augmentation, and a sampler whose order is a function of (seed, epoch).
+
+Batches carry images as uint8 (B x 3 x H x W) and masks as uint8 (B x H x W): four times less to
+copy than float, and normalization happens on the device in the LightningModule.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from segsim.dataset.reader import DatasetIndex
+from segsim.errors import SegsimError
+from segsim.train import augment
+from segsim.train.config import TrainConfig
+
+
+class FrameStore:
+    """Gives (image, mask) for index i: from RAM when cached, else decoded from disk."""
+
+    def __init__(self, index: DatasetIndex, pairs: list[tuple[Path, Path]], cache: bool, progress: bool = False,
+                 what: str = "frames"):
+        self.index = index
+        self.pairs = pairs
+        self.cached: list[tuple[np.ndarray, np.ndarray]] | None = None
+        if cache:
+            self.cached = _decode_all(index, pairs, progress, what)
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def get(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.cached is not None:
+            return self.cached[i]
+        return self.index.load(*self.pairs[i])
+
+
+def _decode_all(index: DatasetIndex, pairs, progress: bool, what: str):
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    out = []
+    if not progress:
+        return [index.load(*p) for p in pairs]
+    with Progress(TextColumn(f"caching {what}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeRemainingColumn(), transient=True) as bar:
+        task = bar.add_task(what, total=len(pairs))
+        for p in pairs:
+            out.append(index.load(*p))
+            bar.advance(task)
+    return out
+
+
+def should_cache(cfg: TrainConfig, index: DatasetIndex, n_frames: int) -> bool:
+    """cache=auto: cache when every frame decoded (RGB + mask, 4 bytes a pixel) fits the budget."""
+    if cfg.data.cache != "auto":
+        return bool(cfg.data.cache)
+    if n_frames == 0:
+        return False
+    image, _ = index.load(*next(iter(index.split(cfg.data.train_split))))
+    mb = image.shape[0] * image.shape[1] * 4 * n_frames / 2**20
+    return mb <= cfg.data.cache_max_mb
+
+
+class TrainDataset(Dataset):
+    """Items are (epoch, index) pairs from EpochSampler; augmentation is seeded by both."""
+
+    def __init__(self, store: FrameStore, transform, seed: int):
+        self.store, self.transform, self.seed = store, transform, seed
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def __getitem__(self, item):
+        epoch, i = item if isinstance(item, tuple) else (0, item)
+        image, mask = self.store.get(i)
+        image, mask = augment.apply(self.transform, image, mask, augment.sample_seed(self.seed, epoch, i))
+        return to_tensors(image, mask)
+
+
+class EvalDataset(Dataset):
+    """Whole frames at their own size, no augmentation."""
+
+    def __init__(self, store: FrameStore):
+        self.store = store
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def __getitem__(self, i):
+        return to_tensors(*self.store.get(i))
+
+
+def to_tensors(image: np.ndarray, mask: np.ndarray):
+    img = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
+    return img, torch.from_numpy(np.ascontiguousarray(mask))
+
+
+class EpochSampler(Sampler):
+    """Shuffles with numpy.random.default_rng([seed, epoch]) and yields (epoch, index), so the
+    order and each sample's augmentation depend on (seed, epoch) only. Lightning calls
+    set_epoch() before every epoch (resume included)."""
+
+    def __init__(self, n: int, seed: int):
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        order = np.random.default_rng([self.seed, self.epoch]).permutation(self.n)
+        return iter([(self.epoch, int(i)) for i in order])
+
+
+def pad_collate(batch, ignore_index: int = 255):
+    """Stack frames of different sizes by padding bottom/right (image 0, mask ignore)."""
+    if all(img.shape == batch[0][0].shape for img, _ in batch):
+        return torch.stack([b[0] for b in batch]), torch.stack([b[1] for b in batch])
+    h = max(img.shape[1] for img, _ in batch)
+    w = max(img.shape[2] for img, _ in batch)
+    images = torch.zeros(len(batch), 3, h, w, dtype=torch.uint8)
+    masks = torch.full((len(batch), h, w), ignore_index, dtype=torch.uint8)
+    for k, (img, m) in enumerate(batch):
+        images[k, :, : img.shape[1], : img.shape[2]] = img
+        masks[k, : m.shape[0], : m.shape[1]] = m
+    return images, masks
+
+
+def resolve_workers(setting) -> int:
+    """auto: on <= 2 cores decode and augment in the training process (a worker would only
+    steal a core from the model's threads); with more cores use up to 4 workers."""
+    if setting != "auto":
+        return int(setting)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return 0 if cpus <= 2 else min(4, cpus // 2)
+
+
+def make_loaders(cfg: TrainConfig, index: DatasetIndex, progress: bool = True):
+    """(train loader, val loader, train FrameStore) for the config's splits."""
+    train_pairs = index.split(cfg.data.train_split)
+    val_pairs = index.split(cfg.data.val_split)
+    if cfg.data.val_max_images:
+        val_pairs = val_pairs[: cfg.data.val_max_images]
+    cache = should_cache(cfg, index, len(train_pairs) + len(val_pairs))
+    train_store = FrameStore(index, train_pairs, cache, progress, "train frames")
+    val_store = FrameStore(index, val_pairs, cache, progress, "val frames")
+    ignore = index.labels.ignore_index
+    transform = augment.build_train_transform(cfg.augment, cfg.input.size, ignore)
+    workers = resolve_workers(cfg.data.num_workers)
+    bs = cfg.trainer.batch_size
+    common = dict(num_workers=workers, pin_memory=torch.cuda.is_available(), persistent_workers=workers > 0,
+                  collate_fn=_Collate(ignore))
+    train = DataLoader(TrainDataset(train_store, transform, cfg.trainer.seed), batch_size=bs,
+                       sampler=EpochSampler(len(train_store), cfg.trainer.seed),
+                       drop_last=len(train_store) % bs == 1,  # a batch of one breaks BatchNorm
+                       **common)
+    val = DataLoader(EvalDataset(val_store), batch_size=bs, shuffle=False, **common)
+    return train, val, train_store
+
+
+class _Collate:
+    """Picklable collate (workers need it): same-size frames stack, others pad."""
+
+    def __init__(self, ignore_index: int):
+        self.ignore_index = ignore_index
+
+    def __call__(self, batch):
+        return pad_collate(batch, self.ignore_index)
+
+
+def class_pixel_counts(store: FrameStore, num_classes: int, ignore_index: int, max_frames: int = 500) -> np.ndarray:
+    """Pixels per class over the training split (all frames when cached, else up to max_frames
+    spread evenly over the split, so "auto" class weights stay cheap on big folders)."""
+    n = len(store)
+    if n == 0:
+        raise SegsimError("the training split is empty", "add training frames")
+    picks = range(n) if store.cached is not None or n <= max_frames else np.linspace(0, n - 1, max_frames).astype(int)
+    counts = np.zeros(num_classes, np.int64)
+    for i in picks:
+        m = store.get(int(i))[1]
+        c = np.bincount(m.reshape(-1), minlength=256)
+        counts += c[:num_classes]
+    return counts

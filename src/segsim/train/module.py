@@ -1,0 +1,200 @@
+"""The LightningModule: normalization on the device, loss, split-wide confusion matrices for
+train and val, the optimizer and a progress-driven learning-rate schedule, and the "segsim"
+entry that makes every checkpoint self-contained."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import lightning as L
+import torch
+
+from segsim.labels import LabelSet
+from segsim.train.checkpoint import SEGSIM_KEY, make_info
+from segsim.train.config import TrainConfig, dump_config
+from segsim.train.losses import build_loss
+from segsim.train.metrics import confusion_matrix, metrics_from_confusion
+
+HISTORY_KEY = "segsim_history"
+
+
+class Clock:
+    """Training wall time, carried across --resume through the module's checkpoint state."""
+
+    def __init__(self, budget_minutes: float | None):
+        self.budget_s = budget_minutes * 60 if budget_minutes else None
+        self.before = 0.0  # seconds spent in earlier sessions of this run
+        self.t0: float | None = None
+        self.stopped_by: str | None = None  # "time budget" once it ran out
+
+    def start(self) -> None:
+        self.t0 = time.monotonic()
+
+    def elapsed(self) -> float:
+        return self.before + (time.monotonic() - self.t0 if self.t0 is not None else 0.0)
+
+    def fraction(self) -> float:
+        return self.elapsed() / self.budget_s if self.budget_s else 0.0
+
+
+def lr_factor(progress: float, cfg) -> float:
+    """Learning-rate multiplier at training progress 0..1 (schedule config `cfg`)."""
+    p = min(max(progress, 0.0), 1.0)
+    if cfg.name == "constant":
+        return 1.0
+    if cfg.name == "poly":
+        if cfg.warmup > 0 and p < cfg.warmup:
+            return max(p / cfg.warmup, 1e-3)
+        q = (p - cfg.warmup) / (1 - cfg.warmup)
+        return max((1 - q) ** cfg.power, 0.0)
+    # onecycle: cosine from lr/div up to lr over pct_start, then cosine down to lr/div/final_div
+    start, end = 1.0 / cfg.div_factor, 1.0 / (cfg.div_factor * cfg.final_div_factor)
+    if p < cfg.pct_start:
+        t = p / cfg.pct_start
+        return start + (1 - start) * (1 - math.cos(math.pi * t)) / 2
+    t = (p - cfg.pct_start) / (1 - cfg.pct_start)
+    return end + (1 - end) * (1 + math.cos(math.pi * t)) / 2
+
+
+class SegModule(L.LightningModule):
+    def __init__(self, model, model_name: str, model_kwargs: dict, labels: LabelSet, cfg: TrainConfig,
+                 total_steps: int, class_weights=None, channels_last: bool = False):
+        super().__init__()
+        self.model = model
+        self.model_name, self.model_kwargs = model_name, dict(model_kwargs)
+        self.labels, self.cfg = labels, cfg
+        self.num_classes, self.ignore_index = labels.num_classes, labels.ignore_index
+        self.total_steps = max(1, int(total_steps))
+        self.channels_last = channels_last
+        self.clock = Clock(cfg.trainer.max_minutes)
+        self.loss_fn = build_loss(cfg.loss.name, self.num_classes, self.ignore_index, class_weights,
+                                  dice_weight=cfg.loss.dice_weight, focal_gamma=cfg.loss.focal_gamma,
+                                  label_smoothing=cfg.loss.label_smoothing)
+        # 0..255 -> ImageNet-normalized, folded into one multiply-add done on the device.
+        mean = torch.tensor(cfg.input.mean).view(1, 3, 1, 1) * 255
+        std = torch.tensor(cfg.input.std).view(1, 3, 1, 1) * 255
+        self.register_buffer("_scale", 1.0 / std, persistent=False)
+        self.register_buffer("_shift", -mean / std, persistent=False)
+        self.class_weights = class_weights
+        self.history: list[dict] = []
+        self.last_val: dict = {}
+        self._train_cm = None
+        self._loss_sum = self._loss_n = 0.0
+        self._val_cm = None
+        self._val_loss_sum = self._val_loss_n = 0.0
+
+    # --- forward -----------------------------------------------------------------------------
+    def forward(self, images_uint8: torch.Tensor) -> torch.Tensor:
+        x = images_uint8.float() * self._scale + self._shift
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.model(x)
+
+    def _cm(self, logits, target):
+        return confusion_matrix(logits.argmax(1), target, self.num_classes, self.ignore_index)
+
+    # --- training ----------------------------------------------------------------------------
+    def on_train_start(self) -> None:
+        self.clock.start()
+
+    def training_step(self, batch, batch_idx):
+        images, masks = batch
+        target = masks.long()
+        logits = self(images)
+        loss = self.loss_fn(logits, target)
+        with torch.no_grad():
+            cm = self._cm(logits.detach(), target)
+            self._train_cm = cm if self._train_cm is None else self._train_cm + cm
+        self._loss_sum += float(loss.detach())
+        self._loss_n += 1
+        self.log("train/loss", loss.detach(), on_step=True, on_epoch=False, prog_bar=True, batch_size=len(images))
+        return loss
+
+    def _train_metrics(self) -> dict:
+        if self._train_cm is None:
+            return {}
+        m = metrics_from_confusion(self._train_cm, self.labels.names)
+        return {"train_loss": self._loss_sum / max(self._loss_n, 1), "train_miou": m["miou"],
+                "train_pixel_accuracy": m["pixel_accuracy"]}
+
+    def on_train_epoch_end(self) -> None:
+        tm = self._train_metrics()
+        if tm:
+            self.log("train/miou", tm["train_miou"], prog_bar=False)
+            self.log("train/loss_epoch", tm["train_loss"])
+            if not self.history or self.history[-1]["epoch"] != self.current_epoch:
+                self.history.append(self._row(tm, {}))  # an epoch without validation
+        self._train_cm = None
+        self._loss_sum = self._loss_n = 0.0
+
+    # --- validation --------------------------------------------------------------------------
+    def validation_step(self, batch, batch_idx):
+        images, masks = batch
+        target = masks.long()
+        logits = self(images)
+        loss = self.loss_fn(logits, target)
+        cm = self._cm(logits, target)
+        self._val_cm = cm if self._val_cm is None else self._val_cm + cm
+        self._val_loss_sum += float(loss) * len(images)
+        self._val_loss_n += len(images)
+
+    def on_validation_epoch_end(self) -> None:
+        if self._val_cm is None:
+            return
+        m = metrics_from_confusion(self._val_cm, self.labels.names)
+        val_loss = self._val_loss_sum / max(self._val_loss_n, 1)
+        self._val_cm = None
+        self._val_loss_sum = self._val_loss_n = 0.0
+        self.log("val/miou", m["miou"], prog_bar=True)
+        self.log("val/loss", val_loss)
+        self.log("val/pixel_accuracy", m["pixel_accuracy"])
+        if self.trainer.sanity_checking:
+            return
+        self.last_val = {"epoch": int(self.current_epoch), "step": int(self.global_step), "val_loss": val_loss, **m}
+        self.history.append(self._row(self._train_metrics(), {"val_loss": val_loss, "val_miou": m["miou"],
+                                                              "val_pixel_accuracy": m["pixel_accuracy"]}))
+
+    def _row(self, train: dict, val: dict) -> dict:
+        lr = self.trainer.optimizers[0].param_groups[0]["lr"] if self.trainer.optimizers else None
+        return {"epoch": int(self.current_epoch), "step": int(self.global_step),
+                "minutes": self.clock.elapsed() / 60, "lr": lr, **train, **val}
+
+    # --- optimizer and schedule --------------------------------------------------------------
+    def configure_optimizers(self):
+        o = self.cfg.optim
+        decay, no_decay = [], []
+        for name, p in self.model.named_parameters():
+            if p.requires_grad:
+                # no weight decay on norms and biases: decaying them only hurts
+                (no_decay if p.ndim <= 1 else decay).append(p)
+        groups = [{"params": decay, "weight_decay": o.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        if o.name == "adamw":
+            opt = torch.optim.AdamW(groups, lr=o.lr)
+        else:
+            opt = torch.optim.SGD(groups, lr=o.lr, momentum=o.momentum, nesterov=o.nesterov and o.momentum > 0)
+        sched_cfg, total, clock = self.cfg.schedule, self.total_steps, self.clock
+        time_aware = sched_cfg.time_aware
+
+        def factor(step: int) -> float:  # a closure, not an object: LambdaLR's state stays plain
+            return lr_factor(max(step / total, clock.fraction() if time_aware else 0.0), sched_cfg)
+
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    # --- checkpoint --------------------------------------------------------------------------
+    def segsim_info(self) -> dict:
+        metrics = {k: v for k, v in self.last_val.items()}
+        return make_info(self.model_name, self.model_kwargs, self.labels, self.cfg.input.size,
+                         self.cfg.input.mean, self.cfg.input.std, dump_config(self.cfg), metrics)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint[SEGSIM_KEY] = self.segsim_info()
+        checkpoint[HISTORY_KEY] = {"history": list(self.history), "elapsed_s": self.clock.elapsed(),
+                                   "last_val": dict(self.last_val)}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        state = checkpoint.get(HISTORY_KEY) or {}
+        self.history = list(state.get("history", []))
+        self.last_val = dict(state.get("last_val", {}))
+        self.clock.before = float(state.get("elapsed_s", 0.0))
