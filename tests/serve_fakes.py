@@ -34,12 +34,14 @@ def expected_mask(rgb: np.ndarray) -> np.ndarray:
     r, g = rgb[..., 0].astype(int), rgb[..., 1].astype(int)
     out = np.zeros(rgb.shape[:2], np.uint8)
     out[(r >= 128) & (g < 128)] = 1
-    out[(g >= 128) & (r < 128)] = 2
+    out[(g >= 150) & (r < 128)] = 2
     return out
 
 
 class FakePredictor:
-    """Classifies pixels by colour thresholds; counts how many predictions overlap in time."""
+    """Classifies pixels by colour thresholds; counts how many predictions overlap in time.
+    The green threshold misses the shaded side of the green ball, so it is a plausibly
+    imperfect model: prediction and ground truth differ and the frame mIoU is below 1."""
 
     backend = "fake"
     name = "fake-threshold"
@@ -54,6 +56,8 @@ class FakePredictor:
         self._lock = threading.Lock()
 
     def predict(self, rgb: np.ndarray) -> np.ndarray:
+        if os.environ.get("SEGSIM_FAKE_BROKEN"):  # lets a test prove the 5xx check can fail
+            raise RuntimeError("fake model failure")
         with self._lock:
             self.calls += 1
             self.active += 1
@@ -62,7 +66,7 @@ class FakePredictor:
             if self.delay:
                 time.sleep(self.delay)
             r, g = rgb[..., 0], rgb[..., 1]
-            return ((r >= 128) & (g < 128)).astype(np.uint8) + 2 * ((g >= 128) & (r < 128)).astype(np.uint8)
+            return ((r >= 128) & (g < 128)).astype(np.uint8) + 2 * ((g >= 150) & (r < 128)).astype(np.uint8)
         finally:
             with self._lock:
                 self.active -= 1

@@ -236,3 +236,11 @@ def test_sixteen_concurrent_clients_all_succeed_and_the_model_runs_one_at_a_time
             np.testing.assert_array_equal(mask, expected_mask(images[i]))  # no cross-talk between requests
     assert predictor.calls == 48
     assert predictor.max_active == 1  # the gate serialised the model
+
+
+def test_a_crashing_model_still_answers_json(monkeypatch):
+    monkeypatch.setenv("SEGSIM_FAKE_BROKEN", "1")
+    with TestClient(create_app(FakePredictor(), None), raise_server_exceptions=False) as c:
+        r = c.post("/v1/predict", content=encode(random_image()), headers={"content-type": "image/png"})
+    body = assert_error(r, 500)
+    assert "RuntimeError" in body["error"]

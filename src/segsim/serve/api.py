@@ -72,9 +72,9 @@ def model_info(request: Request) -> ModelInfo:
     description="Returns, by `format`: `png` an index mask the size of the input (one class id per "
                 "pixel), `json` the mask as base64 PNG with per-class pixel fractions, `overlay` the "
                 "image with the colour mask blended in at `alpha`.",
-    responses={200: {"content": {"image/png": {"schema": _BINARY},
-                                 "application/json": {"schema": PredictJSON.model_json_schema()}},
-                     "description": "the mask, the overlay or the JSON summary"}, **_ERRORS},
+    response_class=Response,
+    responses={200: {"model": PredictJSON, "content": {"image/png": {"schema": _BINARY}},
+                     "description": "the mask or the overlay (PNG), or the JSON summary"}, **_ERRORS},
     openapi_extra=_PREDICT_BODY,
 )
 async def predict(

@@ -3,6 +3,7 @@ injection), so tests build the app around tiny fakes and `segsim serve` around t
 
 from __future__ import annotations
 
+import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from segsim.serve.inference import InferenceGate
 from segsim.serve.limits import ServeLimits
 from segsim.serve.schemas import LabelInfo, ModelInfo
 
+log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 
 
@@ -87,10 +89,19 @@ def _install_error_handlers(app: FastAPI) -> None:
         problem = f"bad value for {where}: {first.get('msg', 'invalid')}" if where else "invalid request"
         return _error(422, problem, "see /docs for the allowed values")
 
+    @app.exception_handler(Exception)
+    async def on_bug(request: Request, exc: Exception):
+        # A bug, not a user mistake: still answer in the API's JSON shape, and log the traceback.
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _error(500, f"internal error: {type(exc).__name__}",
+                      "this is a bug in segsim or the model; the server log has the traceback")
+
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException):
         fix = {404: "see /docs for the endpoints", 405: "see /docs for the allowed methods"}.get(exc.status_code)
-        return _error(exc.status_code, str(exc.detail), fix)
+        response = _error(exc.status_code, str(exc.detail), fix)
+        response.headers.update(exc.headers or {})  # e.g. Allow on 405
+        return response
 
 
 def _version() -> str:

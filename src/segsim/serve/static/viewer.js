@@ -24,7 +24,7 @@ const S = {
   continuous: false, wantOnce: false, wantNew: false, wantReset: false,
   mode: "pred", opacity: 0.5, group: -1, showImage: true,
   keys: new Set(), drag: [0, 0], dragging: false,
-  inFlight: false, seq: 0, lastSent: performance.now(), frameTimes: [], lastHeader: null,
+  inFlight: false, seq: 0, received: 0, lastSent: performance.now(), frameTimes: [], lastHeader: null,
   dropped: null, lutKey: "", lut: new Uint32Array(256),
 };
 
@@ -106,11 +106,14 @@ async function onFrame(buf) {
   if (pred && S.pendingOnce && !S.continuous) { S.held = pred; S.heldMiou = header.miou; }
   S.pred = S.continuous ? pred : null;
   S.lastHeader = header;
+  S.inFlight = false;
+  if (S.dropped) return;  // a frame that was in flight when an image was dropped: keep it, don't show it
   resize(header.width, header.height);
   const now = performance.now();
   S.frameTimes.push(now);
   while (S.frameTimes.length && now - S.frameTimes[0] > 1000) S.frameTimes.shift();
   S.inFlight = false;
+  S.received++;
   compose();
   updateHud();
 }
