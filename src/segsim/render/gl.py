@@ -22,7 +22,7 @@ import numpy as np
 
 from segsim.errors import SegsimError
 from segsim.render.background import KINDS as BACKGROUND_KINDS
-from segsim.render.background import clutter_params, seed_offset
+from segsim.render.background import clutter_image, seed_offset
 from segsim.render.camera import light_view_projection, projection_from_K
 from segsim.render.meshes import MESHES, bounding_radius, shape_to_unit
 from segsim.render.postfx import apply_postfx
@@ -139,8 +139,10 @@ class Renderer:
         for p in self.lit_variants.values():
             p.set("u_shadow_map", 1)
             p.set("u_image", 2)
+            p.set("u_noise", 4)
         for p in self.bg_variants.values():
             p.set("u_image", 3)
+            p.set("u_noise", 4)
 
         # ids pass: exact integer / float targets, single sample
         self.ids_tex = ctx.texture(size, 2, dtype="u2")
@@ -167,6 +169,15 @@ class Renderer:
         self.shadow_fbo = ctx.framebuffer(depth_attachment=self.shadow_tex)
 
         self.white = ctx.texture((1, 1), 3, b"\xff\xff\xff")
+        # value noise for procedural textures: a fixed random tile, bilinear, repeating
+        noise = np.random.default_rng(1234).integers(0, 256, (64, 64), dtype=np.uint8)
+        self.noise_tex = ctx.texture((64, 64), 1, noise.tobytes())
+        self.noise_tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+        self.noise_tex.repeat_x = self.noise_tex.repeat_y = True
+        # clutter is drawn at half resolution (it is soft anyway) and upscaled bilinearly
+        self.clutter_size = ((self.width + 1) // 2, (self.height + 1) // 2)
+        self.clutter_tex = ctx.texture(self.clutter_size, 3, alignment=1)
+        self.clutter_tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
         from segsim.render.images import ImageTextures
         self.images = ImageTextures(ctx)
 
@@ -178,15 +189,17 @@ class Renderer:
         entry = self._gpu_meshes.get(key)
         if entry is not None:
             return entry
-        data = MESHES.get(key)
+        data, low = MESHES.get(key), MESHES.get(key, low=True)
         vbo = self.ctx.buffer(data.vertices.tobytes())
         ibo = self.ctx.buffer(data.indices.tobytes())
+        low_vbo = self.ctx.buffer(low.vertices.tobytes())
+        low_ibo = self.ctx.buffer(low.indices.tobytes())
         entry = {
-            "buffers": (vbo, ibo),
+            "buffers": (vbo, ibo, low_vbo, low_ibo),
             "lit": {kind: self.ctx.vertex_array(p.prog, [(vbo, "3f 3f", "in_pos", "in_normal")], ibo, 4)
                     for kind, p in self.lit_variants.items()},
             "ids": self.ctx.vertex_array(self.ids.prog, [(vbo, "3f 3f", "in_pos", "in_normal")], ibo, 4),
-            "shadow": self.ctx.vertex_array(self.shadow.prog, [(vbo, "3f 12x", "in_pos")], ibo, 4),
+            "shadow": self.ctx.vertex_array(self.shadow.prog, [(low_vbo, "3f 12x", "in_pos")], low_ibo, 4),
         }
         variants = [k for k in self._gpu_meshes if len(k) > 1]
         if len(key) > 1 and len(variants) >= MESHES.max_variants:
@@ -267,12 +280,10 @@ class Renderer:
         p.set("u_dir", (float(np.cos(bg.angle)), float(np.sin(bg.angle)), 0.0))
         p.set("u_offset", seed_offset(bg.seed))
         if kind == BACKGROUND_KINDS["clutter"]:
-            c = clutter_params(bg.seed)
-            p.set("u_num_blobs", c["num"])
-            p.write("u_blob_geom", c["geom"].tobytes())
-            p.write("u_blob_color", c["color"].tobytes())
-            p.write("u_blob_shape", c["shape"].tobytes())
-            p.set("u_color3", tuple(float(x) for x in c["color3"]))
+            img = clutter_image(bg.seed, *self.clutter_size, bg.color, bg.color2)
+            self.clutter_tex.write(img.tobytes())
+            self.clutter_tex.use(3)
+            p.set("u_image_scale", (1.0, 1.0))
         if kind == BACKGROUND_KINDS["image"]:
             if not bg.path:
                 raise SegsimError("image background without a path", "set background.path")
@@ -296,8 +307,9 @@ class Renderer:
         for kind in kinds:
             self._set_frame_uniforms(self.lit_variants[kind], scene, proj, light_vp)
         self.shadow_tex.use(1)
-        for it in items:
-            kind = self._texture_kind(it.obj.material.texture)
+        # grouped by program: a program switch costs llvmpipe more than a few hundred triangles
+        for kind, it in sorted(((self._texture_kind(it.obj.material.texture), it) for it in items),
+                               key=lambda pair: (pair[1].obj is scene.ground, pair[0])):
             self._set_material(self.lit_variants[kind], kind, it)
             self._mesh(it.key)["lit"][kind].render(moderngl.TRIANGLES)
         ctx.copy_framebuffer(self.resolve_fbo, self.color_fbo)
@@ -319,7 +331,6 @@ class Renderer:
             d = np.asarray(light.direction, float)
             dirs[i] = d / max(np.linalg.norm(d), 1e-12)
             cols[i] = np.asarray(light.color, float) * float(light.intensity)
-        p.set("u_num_lights", len(lights))
         p.write("u_light_dir", dirs.tobytes())
         p.write("u_light_color", cols.tobytes())
         p.set("u_ambient", tuple(float(a) for a in scene.ambient))
@@ -368,6 +379,7 @@ class Renderer:
         items = self._draw_items(scene)
         proj = projection_from_K(np.asarray(cam.K, float), self.width, self.height, cam.near, cam.far)
         ctx.enable(moderngl.DEPTH_TEST | moderngl.CULL_FACE)
+        self.noise_tex.use(4)
 
         light_vp = self._shadow_pass(scene, items)
         ctx.viewport = (0, 0, self.width, self.height)
@@ -401,6 +413,7 @@ class Renderer:
         for obj in (self.ids_fbo, self.ids_normals_fbo, self.color_fbo, self.resolve_fbo,
                     self.shadow_fbo, self.ids_tex, self.depth_tex, self.normal_tex, self.ids_zbuf,
                     self.color_rb, self.color_zbuf, self.resolve_rb, self.shadow_tex, self.white,
+                    self.noise_tex, self.clutter_tex,
                     *self.bg_vaos.values(), *(p.prog for p in self.lit_variants.values()),
                     *(p.prog for p in self.bg_variants.values()), self.ids.prog, self.shadow.prog):
             obj.release()

@@ -21,8 +21,15 @@ import numpy as np
 from segsim.errors import SegsimError
 from segsim.scene.geometry import bounding_radius  # noqa: F401  (re-exported for the renderer)
 
-SPHERE_SUBDIVISIONS = 3   # 1280 faces: silhouette within 0.25 % of the radius of the true sphere
-SECTIONS = 48             # cylinder / cone / torus segments: sagitta 0.2 % of the radius
+# Triangle counts are a real cost on llvmpipe (~0.15 us per triangle per pass, even off screen),
+# so each mesh is as coarse as the oracle allows: silhouettes within ~0.3 % (sphere, cylinder,
+# cone) or ~2 % of the tube radius (distractors) of the analytic shape. The shadow pass uses
+# coarser "low" meshes: a shadow's outline never needs pixel accuracy.
+SPHERE_SUBDIVISIONS = 3   # 1280 faces: silhouette within 0.25 % of the true sphere's radius
+SECTIONS = 48             # cylinder / cone segments: sagitta 0.2 % of the radius
+TORUS_SECTIONS = (40, 16)         # around the ring, around the tube
+CAPSULE_COUNT = (24, 16)
+LOW = {"sphere": 2, "sections": 16, "torus": (16, 8), "capsule": (12, 8)}
 SHAPE_TYPES = ("box", "sphere", "cylinder", "cone", "torus", "capsule")
 
 
@@ -43,25 +50,29 @@ def _to_mesh_data(mesh) -> MeshData:
                     np.ascontiguousarray(smooth.faces, np.uint32).ravel())
 
 
-def _build(key: tuple) -> MeshData:
+def _build(key: tuple, low: bool = False) -> MeshData:
     import trimesh.creation as tc
 
     kind = key[0]
+    sections = LOW["sections"] if low else SECTIONS
     if kind == "box":
         return _to_mesh_data(tc.box(extents=(1.0, 1.0, 1.0)))
     if kind == "sphere":
-        return _to_mesh_data(tc.icosphere(subdivisions=SPHERE_SUBDIVISIONS, radius=1.0))
+        return _to_mesh_data(tc.icosphere(subdivisions=LOW["sphere"] if low else SPHERE_SUBDIVISIONS,
+                                          radius=1.0))
     if kind == "cylinder":
-        return _to_mesh_data(tc.cylinder(radius=1.0, height=1.0, sections=SECTIONS))
+        return _to_mesh_data(tc.cylinder(radius=1.0, height=1.0, sections=sections))
     if kind == "cone":
-        m = tc.cone(radius=1.0, height=1.0, sections=SECTIONS)
+        m = tc.cone(radius=1.0, height=1.0, sections=sections)
         m.apply_translation((0.0, 0.0, -0.5))   # trimesh puts the base at z=0; spec centres it
         return _to_mesh_data(m)
     if kind == "torus":
+        major, minor = LOW["torus"] if low else TORUS_SECTIONS
         return _to_mesh_data(tc.torus(major_radius=1.0, minor_radius=key[1],
-                                      major_sections=SECTIONS, minor_sections=24))
+                                      major_sections=major, minor_sections=minor))
     if kind == "capsule":
-        return _to_mesh_data(tc.capsule(height=key[1], radius=1.0, count=[32, 32]))
+        return _to_mesh_data(tc.capsule(height=key[1], radius=1.0,
+                                        count=list(LOW["capsule"] if low else CAPSULE_COUNT)))
     raise AssertionError(kind)
 
 
@@ -109,13 +120,15 @@ class MeshCache:
         self._items: OrderedDict[tuple, MeshData] = OrderedDict()
         self.max_variants = max_variants
 
-    def get(self, key: tuple) -> MeshData:
-        if key in self._items:
-            self._items.move_to_end(key)
-            return self._items[key]
-        data = _build(key)
-        self._items[key] = data
-        variants = [k for k in self._items if len(k) > 1]
+    def get(self, key: tuple, low: bool = False) -> MeshData:
+        """Unit mesh for `key`; `low=True` gives the coarse one used for shadows."""
+        full_key = (*key, "low") if low else key
+        if full_key in self._items:
+            self._items.move_to_end(full_key)
+            return self._items[full_key]
+        data = _build(key, low)
+        self._items[full_key] = data
+        variants = [k for k in self._items if k[0] in ("torus", "capsule")]
         if len(variants) > self.max_variants:
             del self._items[variants[0]]
         return data

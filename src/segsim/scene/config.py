@@ -34,9 +34,9 @@ class _Model(BaseModel):
     @classmethod
     def _ordered_ranges(cls, v, info):
         # every 2-tuple field is a [low, high] range
-        if isinstance(v, tuple) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v):
-            if v[0] > v[1]:
-                raise ValueError(f"range must be [low, high] with low <= high, got {list(v)}")
+        is_range = isinstance(v, tuple) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v)
+        if is_range and v[0] > v[1]:
+            raise ValueError(f"range must be [low, high] with low <= high, got {list(v)}")
         return v
 
 

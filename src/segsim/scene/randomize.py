@@ -13,9 +13,25 @@ from functools import lru_cache
 import numpy as np
 
 from segsim.scene.config import MaterialConfig, SceneConfig, list_images
-from segsim.scene.geometry import (bounding_radius, depth_below_centre, look_at_opencv,
-                                   random_rotation, rigid, rot_x, rot_z)
-from segsim.scene.spec import Background, Camera, Light, Material, PostFX, Scene, SceneObject, Texture
+from segsim.scene.geometry import (
+    bounding_radius,
+    depth_below_centre,
+    look_at_opencv,
+    random_rotation,
+    rigid,
+    rot_x,
+    rot_z,
+)
+from segsim.scene.spec import (
+    Background,
+    Camera,
+    Light,
+    Material,
+    PostFX,
+    Scene,
+    SceneObject,
+    Texture,
+)
 
 GROUND_THICKNESS = 0.02
 
@@ -205,10 +221,10 @@ def _postfx(rng, cfg: SceneConfig) -> PostFX:
     pc = cfg.postfx
     use = rng.random() < pc.probability
     blur = rng.random() < pc.blur_probability
-    values = dict(noise_std=_u(rng, pc.noise_std), blur_sigma=_u(rng, pc.blur_sigma) if blur else 0.0,
-                  brightness=_u(rng, pc.brightness), contrast=_u(rng, pc.contrast),
-                  saturation=_u(rng, pc.saturation), hue_shift=_u(rng, pc.hue_shift),
-                  seed=int(rng.integers(2**31)))
+    values = {"noise_std": _u(rng, pc.noise_std), "blur_sigma": _u(rng, pc.blur_sigma) if blur else 0.0,
+              "brightness": _u(rng, pc.brightness), "contrast": _u(rng, pc.contrast),
+              "saturation": _u(rng, pc.saturation), "hue_shift": _u(rng, pc.hue_shift),
+              "seed": int(rng.integers(2**31))}
     return PostFX(**values) if use else PostFX()
 
 

@@ -1,46 +1,32 @@
-// Shared by the lit pass and the background: sRGB helpers and procedural patterns.
-// Patterns are evaluated on a 3D coordinate (object space in metres for objects, (u, v, 0)
-// for backgrounds), so they need no UVs and look the same on every primitive.
+// Shared by the lit pass and the background: gamma helpers and procedural patterns.
+// Patterns are evaluated on object-space coordinates in metres (or (u, v) for backgrounds), so
+// they need no UVs. Noise reads a small random texture (bilinear value noise) rather than
+// hashing: on llvmpipe a texture fetch is far cheaper than the arithmetic of a hash.
 
-vec3 srgb_to_linear(vec3 c) { return pow(clamp(c, 0.0, 1.0), vec3(2.2)); }
-vec3 linear_to_srgb(vec3 c) { return pow(clamp(c, 0.0, 1.0), vec3(1.0 / 2.2)); }
+uniform sampler2D u_noise;     // 64x64 random values, linear filtering, repeat
 
-float hash13(vec3 p) {
-    p = fract(p * 0.1031);
-    p += dot(p, p.zyx + 31.32);
-    return fract((p.x + p.y) * p.z);
-}
+// Gamma 2 instead of the exact sRGB curve: the same look, a multiply and a sqrt.
+vec3 srgb_to_linear(vec3 c) { return c * c; }
+vec3 linear_to_srgb(vec3 c) { return sqrt(clamp(c, 0.0, 1.0)); }
 
-float value_noise(vec3 p) {
-    vec3 i = floor(p);
-    vec3 f = fract(p);
-    vec3 u = f * f * (3.0 - 2.0 * f);
-    float n000 = hash13(i);
-    float n100 = hash13(i + vec3(1, 0, 0));
-    float n010 = hash13(i + vec3(0, 1, 0));
-    float n110 = hash13(i + vec3(1, 1, 0));
-    float n001 = hash13(i + vec3(0, 0, 1));
-    float n101 = hash13(i + vec3(1, 0, 1));
-    float n011 = hash13(i + vec3(0, 1, 1));
-    float n111 = hash13(i + vec3(1, 1, 1));
-    return mix(mix(mix(n000, n100, u.x), mix(n010, n110, u.x), u.y),
-               mix(mix(n001, n101, u.x), mix(n011, n111, u.x), u.y), u.z);
-}
-
-// Four octaves, roughly in 0..1.
-float fbm(vec3 p) {
-    float s = 0.0, a = 0.5;
-    for (int i = 0; i < 4; i++) {
-        s += a * value_noise(p);
-        p = p * 2.03 + vec3(17.1, 9.2, 3.7);
-        a *= 0.5;
-    }
+float fbm2(vec2 p) {
+    float s = 0.5 * texture(u_noise, p * (1.0 / 64.0)).r;
+    s += 0.25 * texture(u_noise, p * (2.03 / 64.0) + vec2(0.31, 0.17)).r;
+    s += 0.125 * texture(u_noise, p * (4.07 / 64.0) + vec2(0.53, 0.71)).r;
+    s += 0.0625 * texture(u_noise, p * (8.11 / 64.0) + vec2(0.13, 0.37)).r;
     return s / 0.9375;
 }
 
+// Triplanar fbm: three planar lookups blended by the surface normal.
+float fbm3(vec3 p, vec3 n) {
+    vec3 w = n * n;
+    return w.x * fbm2(p.yz) + w.y * fbm2(p.xz + vec2(23.1, 7.3)) + w.z * fbm2(p.xy + vec2(41.7, 13.9));
+}
+
 // kind: 1 checker, 2 stripes, 3 noise, 4 gradient. Returns the mix factor between colour 1 and 2.
-// `dir` is a unit vector (stripe normal / gradient axis), `extent` the half size for gradients.
-float pattern_factor(int kind, vec3 p, float scale, vec3 dir, vec3 offset, float extent) {
+// `dir` is a unit vector (stripe normal / gradient axis), `extent` the half size for gradients,
+// `n` the unit normal (noise only).
+float pattern_factor(int kind, vec3 p, vec3 n, float scale, vec3 dir, vec3 offset, float extent) {
     if (kind == 1) {
         vec3 c = floor(p * scale + 0.25);
         return mod(c.x + c.y + c.z, 2.0);
@@ -49,7 +35,7 @@ float pattern_factor(int kind, vec3 p, float scale, vec3 dir, vec3 offset, float
         return step(0.5, fract(dot(p, dir) * scale));
     }
     if (kind == 3) {
-        return smoothstep(0.3, 0.7, fbm(p * scale + offset));
+        return smoothstep(0.3, 0.7, fbm3(p * scale + offset, n));
     }
     if (kind == 4) {
         return clamp(0.5 + 0.5 * dot(p, dir) / max(extent, 1e-6), 0.0, 1.0);

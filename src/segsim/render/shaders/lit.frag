@@ -7,7 +7,6 @@ in vec3 v_obj_normal;
 in float v_depth;
 
 #define MAX_LIGHTS 4
-uniform int u_num_lights;
 uniform vec3 u_light_dir[MAX_LIGHTS];     // direction the light travels (world)
 uniform vec3 u_light_color[MAX_LIGHTS];   // colour * intensity
 uniform vec3 u_ambient;
@@ -44,7 +43,8 @@ vec3 albedo() {
            + texture(u_image, p.xy).rgb * w.z;
     return c * u_color * 1.5;
 #else
-    float f = pattern_factor(TEX_KIND, v_obj, u_tex_scale, u_tex_dir, u_tex_offset, u_extent);
+    float f = pattern_factor(TEX_KIND, v_obj, normalize(v_obj_normal), u_tex_scale, u_tex_dir, u_tex_offset,
+                             u_extent);
     return mix(u_color, u_color2, f);
 #endif
 }
@@ -63,12 +63,12 @@ void main() {
     if (!gl_FrontFacing) n = -n;
     vec3 v = normalize(u_cam_pos - v_world);
     vec3 col = u_ambient * base;
-    for (int i = 0; i < u_num_lights; i++) {
+    // Fixed trip count (unused lights have zero colour): llvmpipe unrolls it, no divergence.
+    for (int i = 0; i < MAX_LIGHTS; i++) {
         vec3 l = -u_light_dir[i];
         float diff = max(dot(n, l), 0.0);
-        if (diff <= 0.0) continue;
         vec3 h = normalize(l + v);
-        float spec = u_specular * pow(max(dot(n, h), 0.0), u_shininess);
+        float spec = diff > 0.0 ? u_specular * pow(max(dot(n, h), 0.0), u_shininess) : 0.0;
         float vis = (i == 0) ? shadow_factor(n) : 1.0;
         col += vis * u_light_color[i] * (diff * base + spec);
     }
