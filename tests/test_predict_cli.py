@@ -103,7 +103,8 @@ def test_corrupt_image_is_reported_skipped_and_exits_2(run, photos, tmp_path, ca
 
 
 @pytest.mark.parametrize("case", ["missing model", "empty folder", "no glob match", "missing input",
-                                  "bad scales", "negative scale", "bad tta", "bad mode", "clashing stems"])
+                                  "bad scales", "negative scale", "bad tta", "bad mode", "clashing stems",
+                                  "output is the input folder"])
 def test_user_mistakes_exit_2(run, photos, tmp_path, capsys, case):
     folder, _ = photos
     (tmp_path / "empty").mkdir()
@@ -129,13 +130,19 @@ def test_user_mistakes_exit_2(run, photos, tmp_path, capsys, case):
         args["extra"] = ["--mode", "tiles"]
     elif case == "clashing stems":
         args["input"] = str(tmp_path / "dup")
+    out = tmp_path / "out"
+    if case == "output is the input folder":
+        out = folder
+        before = {p.name: p.read_bytes() for p in folder.iterdir()}
     code = main(["predict", "--model", args["model"], "--input", args["input"], "--output",
-                 str(tmp_path / "out"), "--quiet", *args["extra"]])
+                 str(out), "--quiet", *args["extra"]])
     assert code == 2, case
     err = capsys.readouterr().err
     assert "error:" in err and "Traceback" not in err
-    if case != "missing model":
-        assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+    if case == "output is the input folder":
+        assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    elif case != "missing model":
+        assert not out.exists() or not list(out.iterdir())
 
 
 def test_probe_labels_are_what_the_masks_mean(run):

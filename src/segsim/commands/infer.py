@@ -57,15 +57,25 @@ def resolve_inputs(spec: str) -> list[Path]:
     raise SegsimError(f"input not found: {spec}", "pass an image, a folder of images, or a glob like 'dir/*.png'")
 
 
-def _output_names(inputs: list[Path]) -> list[str]:
-    """`<stem>` per input; two inputs with one stem would overwrite each other's mask."""
-    seen: dict[str, Path] = {}
-    for p in inputs:
-        if p.stem in seen:
-            raise SegsimError(f"{seen[p.stem]} and {p} would both be written as {p.stem}.png",
-                              "rename one, or predict the folders separately")
-        seen[p.stem] = p
-    return [p.stem for p in inputs]
+def plan_outputs(inputs: list[Path], output: Path, with_overlay: bool) -> list[tuple[Path, Path | None]]:
+    """(mask path, overlay path or None) per input, refusing plans where one file would be written
+    twice (two inputs with one stem) or where a mask would overwrite an input image."""
+    plan = [(output / f"{p.stem}.png", output / f"{p.stem}_overlay.png" if with_overlay else None) for p in inputs]
+    writers: dict[Path, Path] = {}
+    sources = {p.resolve(): p for p in inputs}
+    for src, files in zip(inputs, plan):
+        for f in files:
+            if f is None:
+                continue
+            key = f.resolve()
+            if key in writers:
+                raise SegsimError(f"{writers[key]} and {src} would both be written as {f}",
+                                  "rename one, or predict them into separate --output folders")
+            if key in sources:
+                raise SegsimError(f"writing {f} would overwrite the input image {sources[key]}",
+                                  "choose an --output folder other than the input folder")
+            writers[key] = src
+    return plan
 
 
 @app.command()
@@ -96,15 +106,15 @@ def predict(
     if not 0.0 <= alpha <= 1.0:
         raise SegsimError(f"--alpha {alpha} is outside 0..1", "e.g. --alpha 0.5")
     inputs = resolve_inputs(input)
-    stems = _output_names(inputs)
     if output.exists() and not output.is_dir():
         raise SegsimError(f"--output {output} is a file", "pass a folder (it is created if missing)")
+    plan = plan_outputs(inputs, output, overlay_)
     predictor = Predictor.load(model)
     output.mkdir(parents=True, exist_ok=True)
 
     failed: list[str] = []
     with progress_bar(not quiet, "predicting", len(inputs)) as advance:
-        for path, stem in zip(inputs, stems):
+        for path, (mask_path, overlay_path) in zip(inputs, plan):
             try:
                 rgb = read_image(path)
             except SegsimError as e:
@@ -113,9 +123,9 @@ def predict(
                 advance(1)
                 continue
             mask = predictor.predict(rgb, tta=tta, scales=scale_list, mode=mode)
-            write_png(output / f"{stem}.png", mask)
-            if overlay_:
-                write_png(output / f"{stem}_overlay.png", overlay(rgb, mask, predictor.labels, alpha))
+            write_png(mask_path, mask)
+            if overlay_path is not None:
+                write_png(overlay_path, overlay(rgb, mask, predictor.labels, alpha))
             advance(1)
     done = len(inputs) - len(failed)
     typer.echo(f"wrote {done} mask{'s' if done != 1 else ''} to {output} ({predictor.backend})")
