@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import record, row, time_repeats  # noqa: E402
+from bench.common import record, row, time_repeats
 
 NUM_CLASSES = 4  # the shapes preset: background, cube, sphere, cylinder
 REALTIME_MODEL = "lraspp_mobilenetv3"
@@ -74,7 +74,7 @@ def main() -> int:
             for path in (ckpt, Path(tmp) / f"{name}.onnx"):
                 pred = Predictor.load(path)
                 for tta in ([None, "flip"] if args.tta else [None]):
-                    secs = time_repeats(lambda: pred.predict(rgb, tta=tta), args.repeats, args.warmup)
+                    secs = time_repeats(lambda p=pred, t=tta: p.predict(rgb, tta=t), args.repeats, args.warmup)
                     what = f"predict {name} {pred.backend} {args.size}x{args.size}" + (" tta=flip" if tta else "")
                     rows.append(row(what, [1000 * s for s in secs], "ms/frame", model=name, backend=pred.backend,
                                     size=args.size, tta=tta, onnx_argmax_agreement_pct=agreement["argmax_agreement_pct"]))
