@@ -138,8 +138,10 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
         callbacks.append(EarlyStopping(monitor="val/miou", mode="max", patience=cfg.trainer.early_stopping))
     if progress and cfg.trainer.progress:
         callbacks.append(ProgressWithEta(module.clock, cfg.trainer.epochs))
-    loggers = [TensorBoardLogger(save_dir=str(out), name="tb", version="", default_hp_metric=False),
-               CSVLogger(save_dir=str(out), name="csv", version="")]
+    # One version folder per session (tb/version_0, version_1 after a resume ...): Lightning's
+    # CSV logger would otherwise wipe the earlier session's metrics.csv.
+    loggers = [TensorBoardLogger(save_dir=str(out), name="tb", default_hp_metric=False),
+               CSVLogger(save_dir=str(out), name="csv")]
     trainer = L.Trainer(
         accelerator=accelerator, devices=1, precision=precision, max_epochs=cfg.trainer.epochs,
         gradient_clip_val=cfg.trainer.grad_clip, deterministic=deterministic, callbacks=callbacks,
