@@ -28,7 +28,10 @@ def _register() -> None:
 def main(argv: list[str] | None = None) -> int:
     _register()
     try:
-        app(args=argv, standalone_mode=False)
+        # Without standalone mode click *returns* the code of a `typer.Exit(n)` instead of exiting.
+        rc = app(args=argv, standalone_mode=False)
+        if isinstance(rc, int) and not isinstance(rc, bool):
+            return rc
     except SegsimError as e:
         typer.secho(f"error: {e.message}", fg="red", err=True)
         return 2
@@ -36,17 +39,29 @@ def main(argv: list[str] | None = None) -> int:
         typer.secho("interrupted", err=True)
         return 130
     except Exception as e:  # click's own usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(e, click.exceptions.UsageError):
+        if isinstance(e, _click_exceptions("UsageError")):
             e.show()
             return 2
-        if isinstance(e, click.exceptions.Abort):
+        if isinstance(e, _click_exceptions("Abort")):
             return 1
-        if isinstance(e, click.exceptions.Exit):
+        if isinstance(e, _click_exceptions("Exit")):
             return e.exit_code
         raise
     return 0
+
+
+def _click_exceptions(name: str) -> tuple[type, ...]:
+    """click's exception class `name`, and typer's vendored copy of it (typer >= 0.20 ships its
+    own `typer._click`, whose errors are not subclasses of click's)."""
+    import click
+
+    classes = [getattr(click.exceptions, name)]
+    try:
+        from typer._click import exceptions as vendored
+        classes.append(getattr(vendored, name))
+    except (ImportError, AttributeError):
+        pass
+    return tuple(classes)
 
 
 if __name__ == "__main__":

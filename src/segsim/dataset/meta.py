@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, is_dataclass
+from dataclasses import fields, is_dataclass
 
 import numpy as np
 
@@ -33,26 +33,55 @@ META_FORMAT_VERSION = 1
 _DIGITS = 9
 
 
+def _num(f: float):
+    # '+ 0.0' turns -0.0 into 0.0; NaN/inf (never expected) become null rather than invalid JSON.
+    return float("%.9g" % f) + 0.0 if math.isfinite(f) else None
+
+
+def _array(a: np.ndarray):
+    if a.dtype.kind != "f":
+        return a.tolist()
+    flat = [_num(v) for v in a.ravel().tolist()]
+    if a.ndim <= 1:
+        return flat
+    return [_array_rows(flat, a.shape, k) for k in range(a.shape[0])]
+
+
+def _array_rows(flat: list, shape: tuple, k: int):
+    size = len(flat) // shape[0]
+    part = flat[k * size:(k + 1) * size]
+    if len(shape) == 2:
+        return part
+    return [_array_rows(part, shape[1:], j) for j in range(shape[1])]
+
+
 def _clean(x):
-    """Plain JSON types with fixed float precision (numpy arrays and dataclasses included)."""
-    if is_dataclass(x) and not isinstance(x, type):
-        x = asdict(x)
-    if isinstance(x, np.ndarray):
-        x = x.tolist()
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
+    """Plain JSON types with fixed float precision (numpy arrays and dataclasses included).
+
+    Dispatches on the exact type first: this runs for every value of every frame's meta."""
+    t = type(x)
+    if t is float:
+        return _num(x)
+    if t is int or t is str or t is bool or x is None:
+        return x
+    if t is list or t is tuple:
         return [_clean(v) for v in x]
+    if t is dict:
+        return {str(k): _clean(v) for k, v in x.items()}
+    if t is np.ndarray:
+        return _array(x)
+    if is_dataclass(x) and not isinstance(x, type):
+        return {f.name: _clean(getattr(x, f.name)) for f in fields(x)}
     if isinstance(x, (bool, np.bool_)):
         return bool(x)
     if isinstance(x, (int, np.integer)):
         return int(x)
     if isinstance(x, (float, np.floating)):
-        f = float(x)
-        if not math.isfinite(f):
-            return None
-        f = float(f"{f:.{_DIGITS}g}")
-        return 0.0 if f == 0 else f
+        return _num(float(x))
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
     return x
 
 

@@ -58,5 +58,6 @@ def verify_dataset(root, progress: bool = False) -> VerifyReport:
 def _track(entries, progress):
     if not progress:
         return entries
+    from rich.console import Console
     from rich.progress import track
-    return track(entries, description="verifying", transient=True)
+    return track(entries, description="verifying", transient=True, console=Console(stderr=True))
