@@ -49,10 +49,11 @@ def resolve_inputs(spec: str) -> list[Path]:
     if path.is_file():
         return [path]
     if globlib.has_magic(spec):
+        # like a folder, a glob picks up images only, so 'dir/*' skips notes and masks' .json
         found = sorted(Path(p) for p in globlib.glob(str(Path(spec).expanduser()), recursive=True)
-                       if Path(p).is_file())
+                       if Path(p).is_file() and Path(p).suffix.lower() in IMAGE_SUFFIXES)
         if not found:
-            raise SegsimError(f"no files match {spec!r}", "check the pattern (quote it so the shell leaves it alone)")
+            raise SegsimError(f"no images match {spec!r}", "check the pattern (quote it so the shell leaves it alone)")
         return found
     raise SegsimError(f"input not found: {spec}", "pass an image, a folder of images, or a glob like 'dir/*.png'")
 
