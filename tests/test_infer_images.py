@@ -109,3 +109,15 @@ def test_overlay_blends_by_alpha_and_leaves_ignored_pixels():
         np.testing.assert_array_equal(out, want)
     with pytest.raises(SegsimError):
         overlay(rgb, mask, labels, alpha=1.5)
+
+
+def test_sixteen_bit_rgb_and_float_tiff(tmp_path):
+    import cv2
+
+    rgb16 = np.random.default_rng(3).integers(0, 65536, (5, 6, 3)).astype(np.uint16)
+    cv2.imwrite(str(tmp_path / "deep.png"), rgb16[:, :, ::-1])  # OpenCV writes BGR
+    np.testing.assert_array_equal(read_image(tmp_path / "deep.png"), (rgb16 >> 8).astype(np.uint8))
+
+    f = np.random.default_rng(4).random((4, 5)).astype(np.float32)  # 0..1 floats
+    Image.fromarray(f, "F").save(tmp_path / "float.tif")
+    np.testing.assert_array_equal(read_image(tmp_path / "float.tif")[:, :, 1], np.rint(f * 255).astype(np.uint8))
