@@ -55,12 +55,22 @@ class GenerateResult:
     count: int
     rendered: int                   # frames rendered by this run
     reused: int                     # complete frames found from an earlier (interrupted) run
-    seconds: float                  # wall time of the rendering part
+    seconds: float                  # wall time of the rendering part, process start-up included
     splits: dict[str, int] = field(default_factory=dict)
+    steady_frames_per_second: float = 0.0  # once every worker is up: see steady_rate()
 
     @property
     def frames_per_second(self) -> float:
         return self.rendered / self.seconds if self.seconds > 0 else 0.0
+
+
+def steady_rate(done_times: list[float]) -> float:
+    """Frames/s over the last 80% of completions: leaves out process start-up, which a long
+    run pays once but a short benchmark would otherwise mostly measure."""
+    n = len(done_times)
+    k = n // 5
+    span = done_times[-1] - done_times[k] if n else 0.0
+    return (n - 1 - k) / span if span > 0 else 0.0
 
 
 # --- one process's work: render, encode, write; return checksums ------------------------------
@@ -175,14 +185,16 @@ def generate_dataset(out, cfg, count: int, width: int, height: int, seed: int = 
     entries = _complete_frames(root, count, fractions)
     todo = [i for i in range(count) if i not in entries]
     init_args = (frame_source, cfg, width, height, seed, fractions, str(root))
-    t0 = time.perf_counter()
+    t0, done_times = time.perf_counter(), []
     with _progress_bar(progress, count, len(entries)) as advance:
         for i, split, sums in _run(todo, workers, init_args):
             entries[i] = (split, sums)
+            done_times.append(time.perf_counter())
             advance(1)
     seconds = time.perf_counter() - t0
     write_manifest(root, entries)
-    return GenerateResult(root, count, len(todo), count - len(todo), seconds, info["splits"])
+    return GenerateResult(root, count, len(todo), count - len(todo), seconds, info["splits"],
+                          steady_rate(done_times))
 
 
 def _run(todo: list[int], workers: int, init_args):
