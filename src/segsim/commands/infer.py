@@ -15,7 +15,8 @@ from segsim.errors import SegsimError
 
 MODEL_HELP = "A .ckpt, a run folder (its best.ckpt) or an .onnx from `segsim export`."
 TTA_HELP = "Test-time augmentation: 'flip' averages with the mirrored image."
-SCALES_HELP = "Multi-scale: comma-separated factors of the model's input size, e.g. 0.75,1,1.25."
+SCALES_HELP = ("Multi-scale: comma-separated factors, e.g. 0.75,1,1.25 (of the training size in whole mode, "
+               "of the image in sliding mode); softmax is averaged over them.")
 MODE_HELP = "'whole' resizes to the training size; 'sliding' tiles large images at native resolution."
 
 
