@@ -35,12 +35,20 @@ def look_rotation(forward: np.ndarray) -> np.ndarray:
     return np.stack([right, up, -f])
 
 
-def light_view_projection(direction, centre: np.ndarray, radius: float) -> np.ndarray:
-    """Orthographic light matrix covering a sphere (centre, radius) seen along `direction`."""
+def light_view_projection(direction, centre: np.ndarray, radius: float, behind: float = 4.0) -> np.ndarray:
+    """Orthographic light matrix covering a sphere (centre, radius) seen along `direction`.
+
+    The depth range reaches `behind` radii past the sphere so receivers there (the ground under
+    a low sun) still compare against the casters instead of falling off the far plane."""
     R = look_rotation(np.asarray(direction, float))
     view = np.eye(4)
     view[:3, :3] = R
     view[:3, 3] = -R @ centre
     r = max(radius, 1e-3)
-    proj = np.diag([1 / r, 1 / r, -1 / r, 1.0])   # z from +r (near) to -r (far) -> ndc -1..1
+    near, far = -r, behind * r          # along the light direction, relative to the centre
+    proj = np.eye(4)
+    proj[0, 0] = proj[1, 1] = 1 / r
+    # view z = -distance along the light; ndc z = -1 at `near`, +1 at `far`
+    proj[2, 2] = -2 / (far - near)
+    proj[2, 3] = -(far + near) / (far - near)
     return proj @ view

@@ -382,7 +382,6 @@ class Renderer:
         self.noise_tex.use(4)
 
         light_vp = self._shadow_pass(scene, items)
-        ctx.viewport = (0, 0, self.width, self.height)
         self._ids_pass(scene, items, proj, normals)
         self._color_pass(scene, items, proj, light_vp)
 

@@ -15,7 +15,9 @@ out vec4 frag_color;
 void main() {
     vec2 uv = gl_FragCoord.xy / u_size;
     float aspect = u_size.x / u_size.y;
-    vec3 p = vec3((uv - 0.5) * vec2(aspect, 1.0), 0.0);
+    vec2 q = (uv - 0.5) * vec2(aspect, 1.0);
+    // rotated by the background's angle (u_dir) and shifted by its seed, so checkers differ too
+    vec3 p = vec3(dot(q, u_dir.xy), dot(q, vec2(-u_dir.y, u_dir.x)), 0.0) + vec3(fract(u_offset.xy) * 0.37, 0.0);
     vec3 c;
     // BG_KIND is #defined per program variant (see lit.frag for why).
 #if BG_KIND == 0
@@ -27,7 +29,7 @@ void main() {
     c = mix(u_color, u_color2, smoothstep(0.3, 0.7, fbm2(p.xy * u_scale + u_offset.xy)));
 #else
     // 1 gradient, 2 checker, 3 stripes -> pattern kinds 4, 1, 2
-    float f = pattern_factor(BG_KIND == 1 ? 4 : BG_KIND - 1, p, vec3(0.0, 0.0, 1.0), u_scale, u_dir, u_offset,
+    float f = pattern_factor(BG_KIND == 1 ? 4 : BG_KIND - 1, p, vec3(0.0, 0.0, 1.0), u_scale, vec3(1.0, 0.0, 0.0), u_offset,
                              0.5 * length(vec2(aspect, 1.0)));
     c = mix(u_color, u_color2, f);
 #endif

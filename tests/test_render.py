@@ -1,0 +1,210 @@
+"""Renderer behaviour: determinism, exact labels, post-effects on RGB only, normals, shadows,
+backgrounds, errors."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from render_fixtures import renderer_factory  # noqa: F401  (fixture)
+from segsim.errors import SegsimError
+from segsim.scene.config import load_scene_config
+from segsim.scene.geometry import look_at_opencv, rigid
+from segsim.scene.randomize import sample_scene
+from segsim.scene.spec import Background, Camera, Light, Material, PostFX, Scene, SceneObject, Texture
+
+W, H = 96, 72
+
+
+def simple_scene(width=W, height=H, **kw) -> Scene:
+    K = np.array([[width, 0, width / 2], [0, width, height / 2], [0, 0, 1.0]])
+    cam = Camera(K, look_at_opencv(np.array([0.0, -5.0, 2.5]), np.array([0.0, 0.0, 0.5])), width, height)
+    box = SceneObject({"type": "box", "extents": [1.0, 1.0, 1.0]}, rigid(np.eye(3), [-0.8, 0, 0.5]),
+                      Material((0.9, 0.2, 0.2)), class_id=1, class_name="cube", instance_id=1)
+    ball = SceneObject({"type": "sphere", "radius": 0.5}, rigid(np.eye(3), [0.8, 0, 0.5]),
+                       Material((0.2, 0.8, 0.3), Texture("checker", (0.1, 0.1, 0.6), 6.0)),
+                       class_id=2, class_name="sphere", instance_id=2)
+    ground = SceneObject({"type": "box", "extents": [30, 30, 0.02]}, rigid(np.eye(3), [0, 0, -0.01]),
+                         Material((0.7, 0.7, 0.7)), distractor=True)
+    scene = Scene(cam, [box, ball], [Light((0.5, 0.6, -1.0))], ambient=(0.2, 0.2, 0.2), ground=ground)
+    for k, v in kw.items():
+        setattr(scene, k, v)
+    return scene
+
+
+def test_frame_types_and_shapes(renderer_factory):
+    f = renderer_factory(W, H).render(simple_scene(), normals=True)
+    assert f.rgb.shape == (H, W, 3) and f.rgb.dtype == np.uint8
+    assert f.class_ids.shape == (H, W) and f.class_ids.dtype == np.uint8
+    assert f.instance_ids.shape == (H, W) and f.instance_ids.dtype == np.uint16
+    assert f.depth.shape == (H, W) and f.depth.dtype == np.float32
+    assert f.normals.shape == (H, W, 3) and f.normals.dtype == np.float32
+    assert set(np.unique(f.class_ids)) == {0, 1, 2}
+    assert set(np.unique(f.instance_ids)) == {0, 1, 2}
+    # ids are exact: every instance pixel carries its own class, never a blend
+    assert np.all(f.class_ids[f.instance_ids == 1] == 1)
+    assert np.all(f.class_ids[f.instance_ids == 2] == 2)
+    assert renderer_factory(W, H).render(simple_scene()).normals is None
+
+
+def test_same_scene_twice_is_identical(renderer_factory):
+    cfg = load_scene_config("shapes")
+    r = renderer_factory(W, H)
+    scenes = [sample_scene(cfg, 3, i, W, H) for i in range(3)]
+    first = [r.render(s) for s in scenes]
+    again = [r.render(s) for s in reversed(scenes)][::-1]
+    for a, b in zip(first, again):
+        assert np.array_equal(a.class_ids, b.class_ids)
+        assert np.array_equal(a.instance_ids, b.instance_ids)
+        assert np.array_equal(a.depth, b.depth)
+        assert np.array_equal(a.rgb, b.rgb)
+
+
+def test_postfx_touches_rgb_only_and_is_seeded(renderer_factory):
+    r = renderer_factory(W, H)
+    plain = r.render(simple_scene())
+    fx = PostFX(noise_std=5.0, blur_sigma=1.0, brightness=0.05, contrast=1.2, saturation=0.5,
+                hue_shift=20.0, seed=7)
+    a = r.render(simple_scene(postfx=fx))
+    b = r.render(simple_scene(postfx=copy.deepcopy(fx)))
+    other = r.render(simple_scene(postfx=PostFX(**{**fx.__dict__, "seed": 8})))
+    assert np.array_equal(a.class_ids, plain.class_ids)
+    assert np.array_equal(a.instance_ids, plain.instance_ids)
+    assert np.array_equal(a.depth, plain.depth)
+    assert not np.array_equal(a.rgb, plain.rgb)
+    assert np.array_equal(a.rgb, b.rgb)
+    assert not np.array_equal(a.rgb, other.rgb)
+
+
+def test_normals_face_the_camera_and_match_the_sphere(renderer_factory):
+    scene = simple_scene()
+    f = renderer_factory(W, H).render(scene, normals=True)
+    hit = f.depth > 0
+    lengths = np.linalg.norm(f.normals[hit], axis=-1)
+    assert np.allclose(lengths, 1.0, atol=1e-3)
+    assert np.all(f.normals[~hit] == 0)
+    # a visible surface faces the camera: normal . ray direction < 0 (smooth normals of the
+    # tessellated sphere may graze the other way right at its silhouette)
+    K = scene.camera.K
+    u, v = np.meshgrid(np.arange(W) + 0.5, np.arange(H) + 0.5)
+    rays = np.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], np.ones_like(u)], -1)
+    assert np.mean(np.sum(f.normals[hit] * rays[hit], -1) < 0) > 0.99
+    # on the sphere the normal is (point - centre) / r, in the camera frame
+    sphere = (f.instance_ids == 2)
+    points = rays[sphere] * f.depth[sphere][:, None]
+    centre = (scene.camera.world_to_camera @ np.array([0.8, 0, 0.5, 1.0]))[:3]
+    expected = (points - centre) / 0.5
+    assert np.median(np.abs(f.normals[sphere] - expected)) < 0.03
+
+
+def test_shadow_darkens_the_ground_beside_the_box(renderer_factory):
+    r = renderer_factory(W, H)
+    lit = simple_scene()
+    lit.objects = lit.objects[:1]
+    lit.lights = [Light((1.0, 0.2, -0.7))]        # from the left: the shadow falls to the right
+    no_shadow = copy.deepcopy(lit)
+    no_shadow.lights[0].cast_shadows = False
+    a, b = r.render(lit), r.render(no_shadow)
+    ground = a.class_ids == 0
+    ground &= a.depth > 0
+    darker = (b.rgb.astype(int).sum(-1) - a.rgb.astype(int).sum(-1)) > 30
+    assert (darker & ground).sum() > 20             # a real shadow on the ground
+    assert not (darker & (a.instance_ids == 1)).sum() > 0.5 * (a.instance_ids == 1).sum()
+
+
+def test_rgb_is_antialiased_and_lit(renderer_factory):
+    scene = simple_scene(background=Background("solid", color=(0.0, 0.0, 1.0)))
+    scene.ground = None
+    f = renderer_factory(W, H).render(scene)
+    box = f.instance_ids == 1
+    # the box is red-ish, the background blue
+    assert f.rgb[box][:, 0].mean() > 2 * f.rgb[box][:, 2].mean()
+    empty = f.depth == 0
+    inner = empty.copy()           # background pixels away from any object edge
+    inner[1:-1, 1:-1] = np.logical_and.reduce([empty[1 + dy:H - 1 + dy, 1 + dx:W - 1 + dx]
+                                               for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
+    assert np.all(f.rgb[inner][:, 2] >= 250) and np.all(f.rgb[inner][:, 0] <= 5)
+    # MSAA: some edge pixels blend red and blue
+    edge_colours = f.rgb[(f.rgb[..., 0] > 40) & (f.rgb[..., 2] > 60) & (f.rgb[..., 2] < 230)]
+    assert len(edge_colours) > 5
+
+
+def test_background_image_is_upright(renderer_factory, tmp_path):
+    img = np.zeros((50, 80, 3), np.uint8)
+    img[:25] = (255, 0, 0)        # top red
+    img[25:] = (0, 0, 255)        # bottom blue
+    path = tmp_path / "bg.png"
+    Image.fromarray(img).save(path)
+    scene = simple_scene(background=Background("image", path=str(path)))
+    scene.objects, scene.ground = [], None
+    f = renderer_factory(W, H).render(scene)
+    assert f.rgb[2, W // 2, 0] > 200 and f.rgb[2, W // 2, 2] < 50
+    assert f.rgb[-3, W // 2, 2] > 200 and f.rgb[-3, W // 2, 0] < 50
+
+
+@pytest.mark.parametrize("kind", ["solid", "gradient", "checker", "stripes", "noise", "clutter"])
+def test_every_background_kind_renders_and_varies_by_seed(renderer_factory, kind):
+    r = renderer_factory(W, H)
+    scene = simple_scene(background=Background(kind, color=(0.9, 0.5, 0.1), color2=(0.1, 0.2, 0.8), seed=1))
+    scene.objects, scene.ground = [], None
+    a = r.render(scene).rgb.astype(int)
+    assert np.array_equal(r.render(scene).rgb, a)
+    if kind != "solid":
+        assert a.std() > 5       # a pattern, not a flat colour
+        scene.background.seed = 2
+        scene.background.angle = 1.0
+        assert not np.array_equal(r.render(scene).rgb, a)
+
+
+@pytest.mark.parametrize("kind", ["checker", "stripes", "noise", "gradient"])
+def test_procedural_textures_vary_across_the_surface(renderer_factory, kind):
+    scene = simple_scene()
+    for o in scene.objects:
+        o.material = Material((0.9, 0.9, 0.1), Texture(kind, (0.1, 0.1, 0.9), scale=5.0))
+    f = renderer_factory(W, H).render(scene)
+    ball = f.rgb[f.instance_ids == 2].astype(int)
+    assert (ball[:, 0] - ball[:, 2]).std() > 20      # both colours appear
+
+
+def test_image_texture(renderer_factory, tmp_path):
+    tex = np.zeros((16, 16, 3), np.uint8)
+    tex[::2] = 255
+    Image.fromarray(tex).save(tmp_path / "t.png")
+    scene = simple_scene()
+    scene.objects[0].material = Material((1, 1, 1), Texture("image", scale=3.0, path=str(tmp_path / "t.png")))
+    f = renderer_factory(W, H).render(scene)
+    assert f.rgb[f.instance_ids == 1].std() > 10
+    scene.objects[0].material.texture.path = str(tmp_path / "missing.png")
+    with pytest.raises(SegsimError, match="not found"):
+        renderer_factory(W, H).render(scene)
+
+
+def test_size_mismatch_and_bad_kinds_are_user_errors(renderer_factory):
+    r = renderer_factory(W, H)
+    with pytest.raises(SegsimError, match="renderer is 96x72"):
+        r.render(simple_scene(width=64, height=64))
+    with pytest.raises(SegsimError, match="unknown background kind"):
+        r.render(simple_scene(background=Background("plaid")))
+    scene = simple_scene()
+    scene.objects[0].shape = {"type": "teapot"}
+    with pytest.raises(SegsimError, match="unknown shape type"):
+        r.render(scene)
+
+
+def test_egl_failure_names_the_debian_packages(monkeypatch):
+    import segsim.render.gl as gl
+
+    def broken():
+        raise RuntimeError("eglGetDisplay failed")
+
+    monkeypatch.setattr(gl, "_create_context", broken)
+    monkeypatch.setattr(gl, "_CONTEXT", {})
+    with pytest.raises(SegsimError) as err:
+        gl.Renderer(32, 32)
+    msg = str(err.value)
+    assert "eglGetDisplay failed" in msg
+    for pkg in ("libegl1", "libegl-mesa0", "libgl1-mesa-dri"):
+        assert pkg in msg
