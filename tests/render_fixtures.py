@@ -1,25 +1,16 @@
-"""Shared renderer fixture for the render / scene / oracle tests (import it into a test module).
+"""Shared renderer cache for the render / scene / oracle tests.
 
 Renderers are cached per size for the whole session: building one compiles a dozen shader
-variants, which llvmpipe does slowly."""
+variants, which llvmpipe does slowly. Test modules wrap `get_renderer` in a fixture."""
 
 from __future__ import annotations
-
-import pytest
 
 _RENDERERS: dict = {}
 
 
-@pytest.fixture(scope="session")
-def renderer_factory():
+def get_renderer(width: int, height: int):
     from segsim.render.gl import Renderer
 
-    def make(width: int, height: int):
-        if (width, height) not in _RENDERERS:
-            _RENDERERS[(width, height)] = Renderer(width, height)
-        return _RENDERERS[(width, height)]
-
-    yield make
-    for r in _RENDERERS.values():
-        r.release()
-    _RENDERERS.clear()
+    if (width, height) not in _RENDERERS:
+        _RENDERERS[(width, height)] = Renderer(width, height)
+    return _RENDERERS[(width, height)]

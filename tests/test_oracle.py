@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from raycast import edge_band, raycast
-from render_fixtures import renderer_factory  # noqa: F401  (fixture)
+from render_fixtures import get_renderer
+
 from segsim.scene.config import load_scene_config
-from segsim.scene.geometry import look_at_opencv, rigid, random_rotation
+from segsim.scene.geometry import look_at_opencv, random_rotation, rigid
 from segsim.scene.randomize import sample_scene
 from segsim.scene.spec import Camera, Light, Material, Scene, SceneObject
+
+
+@pytest.fixture
+def renderer_factory():
+    return get_renderer
 
 
 def meta_of(scene: Scene) -> dict:

@@ -8,15 +8,29 @@ import copy
 import numpy as np
 import pytest
 from PIL import Image
+from render_fixtures import get_renderer
 
-from render_fixtures import renderer_factory  # noqa: F401  (fixture)
 from segsim.errors import SegsimError
 from segsim.scene.config import load_scene_config
 from segsim.scene.geometry import look_at_opencv, rigid
 from segsim.scene.randomize import sample_scene
-from segsim.scene.spec import Background, Camera, Light, Material, PostFX, Scene, SceneObject, Texture
+from segsim.scene.spec import (
+    Background,
+    Camera,
+    Light,
+    Material,
+    PostFX,
+    Scene,
+    SceneObject,
+    Texture,
+)
 
 W, H = 96, 72
+
+
+@pytest.fixture
+def renderer_factory():
+    return get_renderer
 
 
 def simple_scene(width=W, height=H, **kw) -> Scene:
@@ -195,7 +209,7 @@ def test_size_mismatch_and_bad_kinds_are_user_errors(renderer_factory):
 
 
 def test_egl_failure_names_the_debian_packages(monkeypatch):
-    import segsim.render.gl as gl
+    from segsim.render import gl
 
     def broken():
         raise RuntimeError("eglGetDisplay failed")
