@@ -90,6 +90,8 @@ class FakeSceneSource:
     """Two balls on a checkered floor under a blue sky, ray cast in numpy; scene i shifts the
     camera so a new scene looks different."""
 
+    up = (0.0, 0.0, 1.0)
+
     def __init__(self, width: int = 64, height: int = 48):
         self.labels = LABELS
         self.width, self.height = width, height

@@ -162,3 +162,14 @@ def test_camera_rig_walks_level_and_turns_about_world_up(up, eye):
     rig.walk(0.0, 1.0)
     right = rig.rotation[:, 0]
     assert (rig.position - before) @ right == pytest.approx(1.0, abs=1e-6)
+
+
+def test_camera_rig_levels_a_rolled_camera_and_keeps_its_view_direction():
+    w2c = look_at((1.0, -3.0, 2.0), (0, 0, 0))
+    roll = np.eye(4)
+    c, s = np.cos(0.3), np.sin(0.3)
+    roll[:2, :2] = [[c, -s], [s, c]]          # roll about the camera's z (viewing) axis
+    rolled = roll @ w2c
+    rig = CameraRig(rolled, up=(0, 0, 1), level=True)
+    np.testing.assert_allclose(rig.world_to_camera(), w2c, atol=1e-9)
+    assert abs(rig.rotation[:, 0] @ np.array([0, 0, 1.0])) < 1e-9  # camera x is level again

@@ -36,6 +36,7 @@ def serve(
     max_bytes: int = typer.Option(20 * 1024 * 1024, help="Largest upload in bytes (bigger gets HTTP 413)."),
     max_pixels: int = typer.Option(4096 * 4096, help="Largest image in pixels, width*height (bigger gets HTTP 413)."),
     inference_slots: int = typer.Option(1, help="Predictions run at once; 1 suits a CPU, the model already uses every core."),
+    threads: int | None = typer.Option(None, help="torch intra-op threads (default: torch's own choice)."),
 ) -> None:
     """Serve the model over HTTP (/v1/predict, docs at /docs) with a live 3D viewer at /."""
     import uvicorn
@@ -47,6 +48,12 @@ def serve(
 
     if not 1 <= port <= 65535:
         raise SegsimError(f"--port {port} is out of range", "use a port between 1 and 65535")
+    if threads is not None:
+        if threads < 1:
+            raise SegsimError(f"--threads {threads} must be at least 1", "pass --threads 1 or more, or leave it out")
+        import torch
+
+        torch.set_num_threads(threads)  # a CLI choice for this process, not a library default
     limits = ServeLimits(max_bytes=max_bytes, max_pixels=max_pixels, inference_slots=inference_slots)
     predictor = Predictor.load(model)
     width, height = _view_size(view_size, predictor)
@@ -61,4 +68,4 @@ def serve(
     application = create_app(predictor, source, limits, model_name=name)
     typer.echo(f"segsim: {name or 'model'} ({predictor.backend}) on http://{host}:{port}  "
                f"viewer: {source.description if source else 'off'}  docs: http://{host}:{port}/docs")
-    uvicorn.run(application, host=host, port=port, log_level="info", ws="websockets")
+    uvicorn.run(application, host=host, port=port, log_level="info")

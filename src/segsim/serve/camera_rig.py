@@ -29,11 +29,23 @@ def world_up(camera_to_world_rotation: np.ndarray) -> np.ndarray:
 
 
 class CameraRig:
-    def __init__(self, world_to_camera: np.ndarray):
+    def __init__(self, world_to_camera: np.ndarray, up=None, level: bool = False):
+        """`up`: the world's up axis when the scene source knows it (segsim scenes are z-up),
+        else guessed from the camera. `level` removes the camera's roll, so walking feels level."""
         c2w = np.linalg.inv(np.asarray(world_to_camera, float))
         self.rotation = c2w[:3, :3].copy()   # columns: camera x (right), y (down), z (forward) in world
         self.position = c2w[:3, 3].copy()
-        self.up = world_up(self.rotation)
+        self.up = np.asarray(up, float) / np.linalg.norm(up) if up is not None else world_up(self.rotation)
+        if level:
+            self._remove_roll()
+
+    def _remove_roll(self) -> None:
+        fwd = self.forward
+        right = np.cross(fwd, self.up)  # OpenCV: right = forward x up for a level camera
+        if np.linalg.norm(right) < 1e-6:  # looking straight along up: roll is undefined, keep it
+            return
+        right /= np.linalg.norm(right)
+        self.rotation = np.stack([right, np.cross(fwd, right), fwd], axis=1)
 
     @property
     def forward(self) -> np.ndarray:

@@ -16,6 +16,7 @@ from segsim.labels import LabelSet
 
 class SceneSource(Protocol):
     labels: LabelSet
+    up: tuple[float, float, float]            # the world's up axis, for walking and turning
     width: int
     height: int
     description: str
@@ -26,6 +27,8 @@ class SceneSource(Protocol):
 
 
 class PresetSceneSource:
+    up = (0.0, 0.0, 1.0)  # segsim scenes are z-up (scene/randomize.py)
+
     def __init__(self, preset: str, seed: int, width: int, height: int, msaa: int = 4):
         from segsim.scene.config import load_scene_config
 

@@ -124,14 +124,17 @@ class ViewerSession:
     def _load(self, index: int) -> None:
         self.index = index
         self.base = self.hub.source.scene(index)
-        self.rig = CameraRig(self.base.camera.world_to_camera)
+        self.rig = self._rig()
+
+    def _rig(self) -> CameraRig:
+        return CameraRig(self.base.camera.world_to_camera, up=getattr(self.hub.source, "up", None), level=True)
 
     def _render(self, req: FrameRequest):
         """Runs on the render thread: move the camera, draw, return (rgb, gt in model ids)."""
         if self.base is None or req.new_scene:
             self._load(self.index + 1 if self.base is not None else 0)
         elif req.reset:
-            self.rig = CameraRig(self.base.camera.world_to_camera)
+            self.rig = self._rig()
         self.rig.look(*req.look)
         self.rig.walk(*req.walk)
         camera = replace(self.base.camera, world_to_camera=self.rig.world_to_camera())
@@ -168,8 +171,14 @@ def _error_message(problem: str, fix: str | None) -> str:
     return json.dumps({"type": "error", "error": problem, "fix": fix})
 
 
+MAX_IN_FLIGHT = 2  # frames a connection may have in the works: one rendering while one is predicted
+
+
 @router.websocket("/ws/viewer")
 async def viewer_socket(ws: WebSocket):
+    """Reader and sender run side by side: while frame n is in the model, frame n+1 can already be
+    rendering on the GL thread (the client keeps at most MAX_IN_FLIGHT requests outstanding).
+    Answers leave in request order through one queue, so only the sender ever writes."""
     hub: ViewerHub = ws.app.state.viewer
     await ws.accept()
     await ws.send_text(json.dumps(hub.meta()))
@@ -179,6 +188,9 @@ async def viewer_socket(ws: WebSocket):
         await ws.close()
         return
     session = ViewerSession(hub)
+    outbox: asyncio.Queue = asyncio.Queue()
+    slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+    sender = asyncio.create_task(_send_in_order(ws, outbox, slots))
     try:
         while True:
             text = await ws.receive_text()
@@ -187,14 +199,35 @@ async def viewer_socket(ws: WebSocket):
             except ValidationError as e:
                 err = e.errors()[0]
                 where = ".".join(str(p) for p in err.get("loc", ())) or "message"
-                await ws.send_text(_error_message(f"bad viewer message ({where}): {err['msg']}",
-                                                  'send {"type": "frame", "walk": [f, r], "look": [yaw, pitch]}'))
+                outbox.put_nowait(_error_message(f"bad viewer message ({where}): {err['msg']}",
+                                                'send {"type": "frame", "walk": [f, r], "look": [yaw, pitch]}'))
                 continue
-            try:
-                await ws.send_bytes(await session.frame(req))
-            except SegsimError as e:  # e.g. EGL cannot start: tell the page, keep the socket
-                await ws.send_text(_error_message(e.problem, e.fix))
-    except WebSocketDisconnect:
+            # Camera updates stay in request order: the render thread runs its jobs first in, first out.
+            await slots.acquire()  # a client that ignores the limit waits here, it cannot pile up work
+            outbox.put_nowait(asyncio.create_task(session.frame(req)))
+    except (WebSocketDisconnect, RuntimeError):  # RuntimeError: the client vanished mid-exchange
         pass
-    except RuntimeError:  # the client vanished mid-send
-        pass
+    finally:
+        sender.cancel()
+        while not outbox.empty():
+            item = outbox.get_nowait()
+            if isinstance(item, asyncio.Task):
+                item.cancel()
+
+
+async def _send_in_order(ws: WebSocket, outbox: asyncio.Queue, slots: asyncio.Semaphore) -> None:
+    while True:
+        item = await outbox.get()
+        if isinstance(item, str):
+            await ws.send_text(item)
+            continue
+        try:
+            data = await item
+        except SegsimError as e:  # e.g. EGL cannot start: tell the page, keep the socket
+            data = _error_message(e.problem, e.fix)
+        except Exception as e:
+            log.exception("viewer frame failed")
+            data = _error_message(f"internal error: {type(e).__name__}: {e}", "see the server log")
+        finally:
+            slots.release()
+        await (ws.send_text(data) if isinstance(data, str) else ws.send_bytes(data))

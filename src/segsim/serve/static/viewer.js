@@ -9,6 +9,9 @@
 const WALK_SPEED = 1.5;      // metres per second while a walk key is held
 const TURN_SPEED = 1.2;      // radians per second while an arrow key is held
 const DRAG_GAIN = 0.004;     // radians per dragged screen pixel
+// Frames requested before the previous answer arrives. 1 by default: on 2 cores the renderer and
+// the model both want every core, so overlapping them (?inflight=2) mostly adds contention.
+const MAX_IN_FLIGHT = Math.min(2, Math.max(1, Number(new URLSearchParams(location.search).get("inflight")) || 1));
 
 const $ = (id) => document.getElementById(id);
 const canvas = $("view");
@@ -24,7 +27,7 @@ const S = {
   continuous: false, wantOnce: false, wantNew: false, wantReset: false,
   mode: "pred", opacity: 0.5, group: -1, showImage: true,
   keys: new Set(), drag: [0, 0], dragging: false,
-  inFlight: false, seq: 0, received: 0, lastSent: performance.now(), frameTimes: [], lastHeader: null,
+  inFlight: 0, seq: 0, shownSeq: 0, received: 0, onceSeqs: new Set(), lastSent: performance.now(), frameTimes: [], lastHeader: null,
   dropped: null, lutKey: "", lut: new Uint32Array(256),
 };
 
@@ -34,14 +37,14 @@ function connect() {
   const ws = new WebSocket(`${proto}://${location.host}/ws/viewer`);
   ws.binaryType = "arraybuffer";
   ws.onmessage = (ev) => (typeof ev.data === "string" ? onText(JSON.parse(ev.data)) : onFrame(ev.data));
-  ws.onclose = () => { S.inFlight = false; toast("disconnected from the server; retrying…"); setTimeout(connect, 2000); };
-  ws.onopen = () => { S.inFlight = false; hideToast(); };
+  ws.onclose = () => { S.inFlight = 0; toast("disconnected from the server; retrying…"); setTimeout(connect, 2000); };
+  ws.onopen = () => { S.inFlight = 0; hideToast(); };
   S.ws = ws;
 }
 
 function onText(msg) {
   if (msg.type === "meta") return setMeta(msg);
-  if (msg.type === "error") { S.inFlight = false; toast(msg.error + (msg.fix ? ` (fix: ${msg.fix})` : "")); }
+  if (msg.type === "error") { S.inFlight = Math.max(0, S.inFlight - 1); toast(msg.error + (msg.fix ? ` (fix: ${msg.fix})` : "")); }
 }
 
 function setMeta(meta) {
@@ -72,9 +75,9 @@ function request() {
   S.drag = [0, 0];
   const msg = { type: "frame", seq: ++S.seq, walk, look, infer: S.continuous || S.wantOnce,
                 new_scene: S.wantNew, reset: S.wantReset };
-  S.pendingOnce = S.wantOnce;
+  if (S.wantOnce) S.onceSeqs.add(msg.seq);
   S.wantOnce = S.wantNew = S.wantReset = false;
-  S.inFlight = true;
+  S.inFlight++;
   S.ws.send(JSON.stringify(msg));
 }
 
@@ -85,7 +88,7 @@ function needsFrame() {
 }
 
 function loop() {
-  if (S.ws && S.ws.readyState === WebSocket.OPEN && S.meta && S.meta.scene && !S.inFlight && needsFrame()) request();
+  if (S.ws && S.ws.readyState === WebSocket.OPEN && S.meta && S.meta.scene && S.inFlight < MAX_IN_FLIGHT && needsFrame()) request();
   requestAnimationFrame(loop);
 }
 
@@ -99,20 +102,25 @@ async function onFrame(buf) {
     return p ? new Uint8Array(buf, body + p.offset, p.length) : null;
   };
   const image = await createImageBitmap(new Blob([part("image")], { type: "image/jpeg" }));
+  if (header.seq < S.shownSeq) {  // decodes can finish out of order; never step back in time
+    image.close();
+    S.inFlight = Math.max(0, S.inFlight - 1);
+    return;
+  }
+  S.shownSeq = header.seq;
   if (S.image) S.image.close();
   S.image = image;
   S.gt = part("gt");
   const pred = part("pred");
-  if (pred && S.pendingOnce && !S.continuous) { S.held = pred; S.heldMiou = header.miou; }
+  if (pred && S.onceSeqs.delete(header.seq) && !S.continuous) { S.held = pred; S.heldMiou = header.miou; }
   S.pred = S.continuous ? pred : null;
   S.lastHeader = header;
-  S.inFlight = false;
+  S.inFlight = Math.max(0, S.inFlight - 1);
   if (S.dropped) return;  // a frame that was in flight when an image was dropped: keep it, don't show it
   resize(header.width, header.height);
   const now = performance.now();
   S.frameTimes.push(now);
   while (S.frameTimes.length && now - S.frameTimes[0] > 1000) S.frameTimes.shift();
-  S.inFlight = false;
   S.received++;
   compose();
   updateHud();
