@@ -144,3 +144,26 @@ def test_onecycle_schedule_shape():
     xs = np.linspace(0, 1, 50)
     ys = [lr_factor(x, cfg) for x in xs]
     assert int(np.argmax(ys)) == int(np.argmin(abs(xs - 0.25)))
+
+
+def test_pad_collate_whole_mode_keeps_true_mask_sizes():
+    # images already at the model size, masks at their own (different) sizes
+    a = (torch.zeros(3, 8, 8, dtype=torch.uint8), torch.zeros(10, 12, dtype=torch.uint8))
+    b = (torch.zeros(3, 8, 8, dtype=torch.uint8), torch.ones(14, 9, dtype=torch.uint8))
+    images, masks, sizes = pad_collate([a, b])
+    assert images.shape == (2, 3, 8, 8) and masks.shape == (2, 14, 12)
+    assert sizes.tolist() == [[10, 12], [14, 9]]
+
+
+def test_whole_mode_validation_resizes_logits_back_per_item():
+    from segsim.train.module import SegModule
+
+    logits = torch.zeros(2, 2, 4, 4)
+    logits[:, 0, :, :2] = 5.0  # left half class 0, right half class 1 at model size
+    logits[:, 1, :, 2:] = 5.0
+    sizes = torch.tensor([[6, 8], [4, 10]])
+    out = SegModule._resize_logits(logits, (6, 10), sizes)
+    assert out.shape == (2, 2, 6, 10)
+    pred = out.argmax(1)
+    assert (pred[0, :6, :4] == 0).all() and (pred[0, :6, 4:8] == 1).all()
+    assert (pred[1, :4, :5] == 0).all() and (pred[1, :4, 5:10] == 1).all()

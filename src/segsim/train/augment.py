@@ -24,9 +24,13 @@ def build_train_transform(cfg: AugmentConfig, size: tuple[int, int], ignore_inde
 
     h, w = size
     if not cfg.enabled:
-        return A.Compose([A.Resize(h, w, interpolation=cv2.INTER_LINEAR, mask_interpolation=cv2.INTER_NEAREST)])
+        return A.Compose([A.Resize(h, w, interpolation=cv2.INTER_LINEAR, mask_interpolation=cv2.INTER_NEAREST,
+                                   area_for_downscale="image")])
+    # area_for_downscale: shrink with area averaging, as the predictor does, so training sees the
+    # same (unaliased) pixels that inference will.
     ops = [A.RandomResizedCrop(size=(h, w), scale=tuple(cfg.scale), ratio=tuple(cfg.ratio),
-                               interpolation=cv2.INTER_LINEAR, mask_interpolation=cv2.INTER_NEAREST, p=1.0)]
+                               interpolation=cv2.INTER_LINEAR, mask_interpolation=cv2.INTER_NEAREST,
+                               area_for_downscale="image", p=1.0)]
     if cfg.hflip > 0:
         ops.append(A.HorizontalFlip(p=cfg.hflip))
     if cfg.vflip > 0:
@@ -43,6 +47,15 @@ def build_train_transform(cfg: AugmentConfig, size: tuple[int, int], ignore_inde
     if cfg.noise > 0:
         ops.append(A.GaussNoise(std_range=(0.02, 0.08), p=cfg.noise))
     return A.Compose(ops)
+
+
+def resize_for_model(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Whole frame -> model input size, exactly as segsim.infer's "whole" mode does it."""
+    h, w = size
+    if rgb.shape[:2] == (h, w):
+        return rgb
+    shrinking = h * w < rgb.shape[0] * rgb.shape[1]
+    return cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
 
 
 def sample_seed(seed: int, epoch: int, index: int) -> int:

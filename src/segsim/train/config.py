@@ -42,7 +42,12 @@ class ModelConfig(_Strict):
 
 
 class InputConfig(_Strict):
-    size: tuple[int, int] = (192, 192)  # training crop (H, W); validation runs on whole frames
+    # The model's input size (H, W): training crops are resized to it, and the predictor
+    # ("whole" mode) stretches every frame to it, so it also sets the resolution of inference.
+    size: tuple[int, int] = (192, 192)
+    # Validation like `segsim evaluate`: "whole" = frame resized to `size`, logits resized back
+    # and scored at the mask's size; "native" = the frame as it is.
+    val_mode: Literal["whole", "native"] = "whole"
     mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
 
@@ -64,7 +69,7 @@ class AugmentConfig(_Strict):
     hflip: float = Field(0.5, ge=0, le=1)  # probabilities
     vflip: float = Field(0.0, ge=0, le=1)
     # Random resized crop to input.size: area fraction and aspect range of the crop.
-    scale: tuple[float, float] = (0.3, 1.0)
+    scale: tuple[float, float] = (0.4, 1.0)
     ratio: tuple[float, float] = (0.75, 1.333)
     rotate: float = Field(15.0, ge=0, le=180)  # degrees, +-; padding is ignore (255) in the mask
     rotate_p: float = Field(0.3, ge=0, le=1)

@@ -83,16 +83,21 @@ class TrainDataset(Dataset):
 
 
 class EvalDataset(Dataset):
-    """Whole frames at their own size, no augmentation."""
+    """Whole frames, no augmentation. With `size`, the image is resized to the model's input
+    size as the predictor does and the mask kept at full size (the module resizes the logits
+    back), so validation mIoU is the figure `segsim evaluate` will report."""
 
-    def __init__(self, store: FrameStore):
-        self.store = store
+    def __init__(self, store: FrameStore, size: tuple[int, int] | None = None):
+        self.store, self.size = store, size
 
     def __len__(self) -> int:
         return len(self.store)
 
     def __getitem__(self, i):
-        return to_tensors(*self.store.get(i))
+        image, mask = self.store.get(i)
+        if self.size is not None:
+            image = augment.resize_for_model(image, self.size)
+        return to_tensors(image, mask)
 
 
 def to_tensors(image: np.ndarray, mask: np.ndarray):
@@ -120,17 +125,28 @@ class EpochSampler(Sampler):
 
 
 def pad_collate(batch, ignore_index: int = 255):
-    """Stack frames of different sizes by padding bottom/right (image 0, mask ignore)."""
-    if all(img.shape == batch[0][0].shape for img, _ in batch):
-        return torch.stack([b[0] for b in batch]), torch.stack([b[1] for b in batch])
-    h = max(img.shape[1] for img, _ in batch)
-    w = max(img.shape[2] for img, _ in batch)
-    images = torch.zeros(len(batch), 3, h, w, dtype=torch.uint8)
-    masks = torch.full((len(batch), h, w), ignore_index, dtype=torch.uint8)
-    for k, (img, m) in enumerate(batch):
-        images[k, :, : img.shape[1], : img.shape[2]] = img
-        masks[k, : m.shape[0], : m.shape[1]] = m
-    return images, masks
+    """Stack frames of different sizes by padding bottom/right (image 0, mask ignore).
+
+    Returns (images, masks), plus each mask's true (h, w) as a third item when the masks differ
+    in size and not like their images ("whole" validation of mixed-size frames): the module
+    then resizes each item's logits to its own size."""
+    images = _pad_stack([img for img, _ in batch], 0)
+    masks = _pad_stack([m for _, m in batch], ignore_index)
+    if all(m.shape == batch[0][1].shape for _, m in batch) or all(img.shape[1:] == m.shape for img, m in batch):
+        return images, masks
+    sizes = torch.tensor([list(m.shape) for _, m in batch])
+    return images, masks, sizes
+
+
+def _pad_stack(arrays: list, fill: int):
+    if all(a.shape == arrays[0].shape for a in arrays):
+        return torch.stack(arrays)
+    h = max(a.shape[-2] for a in arrays)
+    w = max(a.shape[-1] for a in arrays)
+    out = torch.full((len(arrays), *arrays[0].shape[:-2], h, w), fill, dtype=arrays[0].dtype)
+    for k, a in enumerate(arrays):
+        out[k, ..., : a.shape[-2], : a.shape[-1]] = a
+    return out
 
 
 def resolve_workers(setting) -> int:
@@ -161,7 +177,8 @@ def make_loaders(cfg: TrainConfig, index: DatasetIndex, progress: bool = True):
                        sampler=EpochSampler(len(train_store), cfg.trainer.seed),
                        drop_last=len(train_store) % bs == 1,  # a batch of one breaks BatchNorm
                        **common)
-    val = DataLoader(EvalDataset(val_store), batch_size=bs, shuffle=False, **common)
+    val_size = tuple(cfg.input.size) if cfg.input.val_mode == "whole" else None
+    val = DataLoader(EvalDataset(val_store, val_size), batch_size=bs, shuffle=False, **common)
     return train, val, train_store
 
 

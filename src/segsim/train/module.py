@@ -130,14 +130,30 @@ class SegModule(L.LightningModule):
 
     # --- validation --------------------------------------------------------------------------
     def validation_step(self, batch, batch_idx):
-        images, masks = batch
+        images, masks = batch[0], batch[1]
         target = masks.long()
         logits = self(images)
+        if logits.shape[-2:] != target.shape[-2:]:
+            logits = self._resize_logits(logits, target.shape[-2:], batch[2] if len(batch) > 2 else None)
         loss = self.loss_fn(logits, target)
         cm = self._cm(logits, target)
         self._val_cm = cm if self._val_cm is None else self._val_cm + cm
         self._val_loss_sum += float(loss) * len(images)
         self._val_loss_n += len(images)
+
+    @staticmethod
+    def _resize_logits(logits, size, sizes=None):
+        """Model-size logits -> mask size (each item to its own size when frames differ;
+        the rest stays padding that the ignore-filled mask leaves out)."""
+        import torch.nn.functional as F
+
+        if sizes is None:
+            return F.interpolate(logits.float(), size=tuple(size), mode="bilinear", align_corners=False)
+        out = logits.new_zeros((logits.shape[0], logits.shape[1], *size), dtype=torch.float32)
+        for k, (h, w) in enumerate(sizes.tolist()):
+            out[k, :, :h, :w] = F.interpolate(logits[k:k + 1].float(), size=(h, w), mode="bilinear",
+                                              align_corners=False)[0]
+        return out
 
     def on_validation_epoch_end(self) -> None:
         if self._val_cm is None:
