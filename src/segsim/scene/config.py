@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from segsim.config import deep_merge, load_yaml, validate
 from segsim.errors import SegsimError
@@ -206,15 +206,6 @@ class SceneConfig(_Model):
             raise ValueError("at least one class weight must be > 0")
         return v
 
-    @model_validator(mode="after")
-    def _images(self):
-        if self.background.kinds.get("image", 0) > 0 and not self.background.image_dir:
-            raise ValueError("background.kinds.image has a weight but background.image_dir is not set")
-        for where, tex in (("material", self.material.texture), ("ground.material", self.ground.material.texture)):
-            if tex.kinds.get("image", 0) > 0 and tex.probability > 0 and not tex.image_dir:
-                raise ValueError(f"{where}.texture.kinds.image has a weight but {where}.texture.image_dir is not set")
-        return self
-
     def label_set(self) -> LabelSet:
         labels = [Label(0, "background", default_color(0), "background")]
         for i, c in enumerate(self.classes, start=1):
@@ -222,8 +213,13 @@ class SceneConfig(_Model):
         return LabelSet(labels)
 
 
-def list_images(folder: str, field: str) -> list[str]:
+def list_images(folder: str | None, field: str) -> list[str]:
     """Sorted image files of a folder (sorted so frame i picks the same file everywhere)."""
+    if not folder:
+        kinds = "background.kinds.image" if field.startswith("background") else \
+            field.replace("image_dir", "kinds.image")
+        raise SegsimError(f"{field} is not set but {kinds} has a weight",
+                          f"set {field} to a folder of images, or set {kinds} to 0")
     p = Path(folder).expanduser()
     if not p.is_dir():
         raise SegsimError(f"{field}: folder not found: {p}", f"set {field} to a folder of images")
