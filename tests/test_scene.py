@@ -193,9 +193,9 @@ def test_image_backgrounds_and_textures_come_from_the_user_folder(tmp_path):
     (tmp_path / "notes.txt").write_text("not an image")
     c = load_scene_config("shapes", overrides={
         "background": {"kinds": {"image": 1000}, "image_dir": str(tmp_path)},   # merged: others stay
-        "material": {"texture": {"probability": 1, "kinds": {"image": 1}, "image_dir": str(tmp_path)}}})
+        "material": {"texture": {"probability": 1, "kinds": {"image": 1000}, "image_dir": str(tmp_path)}}})
     scenes = [sample_scene(c, 0, i, 32, 32) for i in range(10)]
     assert [s.background.kind for s in scenes].count("image") >= 9
     used = {s.background.path for s in scenes if s.background.kind == "image"}
-    used |= {o.material.texture.path for s in scenes for o in s.objects}
+    used |= {o.material.texture.path for s in scenes for o in s.objects if o.material.texture.kind == "image"}
     assert used == {str(tmp_path / "a.jpg"), str(tmp_path / "b.png")}
