@@ -173,3 +173,16 @@ def test_camera_rig_levels_a_rolled_camera_and_keeps_its_view_direction():
     rig = CameraRig(rolled, up=(0, 0, 1), level=True)
     np.testing.assert_allclose(rig.world_to_camera(), w2c, atol=1e-9)
     assert abs(rig.rotation[:, 0] @ np.array([0, 0, 1.0])) < 1e-9  # camera x is level again
+
+
+def test_preset_comes_from_the_checkpoint_or_its_dataset(tmp_path):
+    from types import SimpleNamespace
+
+    from segsim.serve.scenes import preset_from_model
+
+    assert preset_from_model(SimpleNamespace(info={"config": {"scene": {"preset": "rooms"}}})) == "rooms"
+    (tmp_path / "dataset.yaml").write_text("preset: shapes\nseed: 1\n")
+    assert preset_from_model(SimpleNamespace(info={"config": {"data": {"root": str(tmp_path)}}})) == "shapes"
+    assert preset_from_model(SimpleNamespace(info={"config": {"data": {"root": str(tmp_path / "gone")}}})) is None
+    assert preset_from_model(SimpleNamespace(info={"config": {}})) is None
+    assert preset_from_model(object()) is None

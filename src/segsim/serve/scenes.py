@@ -57,10 +57,31 @@ class PresetSceneSource:
 
 
 def preset_from_model(predictor) -> str | None:
-    """The scene preset the model was trained on, if its checkpoint says (config ... preset)."""
+    """The scene preset the model was trained on: a `preset` in the checkpoint's config, else the
+    `preset` in dataset.yaml of the dataset it was trained on (config data.root), when still there."""
     info = getattr(predictor, "info", None)
     config = info.get("config") if isinstance(info, dict) else None
-    return _find_key(config, "preset") if isinstance(config, dict) else None
+    if not isinstance(config, dict):
+        return None
+    found = _find_key(config, "preset")
+    if found:
+        return found
+    root = (config.get("data") or {}).get("root") if isinstance(config.get("data"), dict) else None
+    return _preset_of_dataset(root) if isinstance(root, str) else None
+
+
+def _preset_of_dataset(root: str) -> str | None:
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(root) / "dataset.yaml"
+    try:
+        meta = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return None
+    preset = meta.get("preset") if isinstance(meta, dict) else None
+    return preset if isinstance(preset, str) else None
 
 
 def _find_key(node, key: str, depth: int = 0):
