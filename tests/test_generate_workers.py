@@ -59,3 +59,49 @@ def test_kill_9_then_rerun_gives_the_bytes_of_an_uninterrupted_run(tmp_path):
     generate_dataset(tmp_path / "ref", cfg, count, 48, 40, seed=3, workers=1, progress=False,
                      frame_source=FAKE_SOURCE)
     assert tree_bytes(root) == tree_bytes(tmp_path / "ref")
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        kids += [int(x) for x in (task / "children").read_text().split()]
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def test_workers_exit_when_their_parent_is_killed(tmp_path):
+    if not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists():
+        import pytest
+        pytest.skip("needs /proc/<pid>/task/<tid>/children (Linux)")
+    root = tmp_path / "orphans"
+    script = (f"import sys; sys.path.insert(0, {str(TESTS)!r})\n"
+              "from test_dataset_fake import FakeConfig, FAKE_SOURCE\n"
+              "from segsim.dataset.generate import generate_dataset\n"
+              "if __name__ == '__main__':\n"
+              f"    generate_dataset({str(root)!r}, FakeConfig(delay=0.05), 400, 32, 32, workers=2,\n"
+              "                     progress=False, frame_source=FAKE_SOURCE)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+    try:
+        deadline = time.time() + 60
+        while len(list(root.glob("meta/*/*.json"))) < 4:
+            assert proc.poll() is None and time.time() < deadline
+            time.sleep(0.02)
+        kids = _children(proc.pid)
+        assert len(kids) >= 2  # two workers (+ multiprocessing's resource tracker)
+        os.kill(proc.pid, signal.SIGKILL)  # the parent only: no chance to stop its workers
+        proc.wait()
+        deadline = time.time() + 10
+        while any(_alive(k) for k in kids) and time.time() < deadline:
+            time.sleep(0.05)
+        assert not [k for k in kids if _alive(k)], "workers outlived their killed parent"
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

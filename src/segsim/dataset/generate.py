@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import multiprocessing as mp
 import os
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -78,10 +79,38 @@ def steady_rate(done_times: list[float]) -> float:
 _state: dict = {}
 
 
-def _init_worker(frame_source: str, cfg, width: int, height: int, seed: int, fractions, root: str):
+def _init_worker(frame_source: str, cfg, width: int, height: int, seed: int, fractions, root: str,
+                 parent_pid: int | None = None):
+    if parent_pid is not None:
+        _die_with_parent(parent_pid)
     _state.clear()
     _state.update(frame_source=frame_source, cfg=cfg, width=width, height=height, seed=seed,
                   fractions=fractions, root=Path(root), render=None)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """A worker whose parent was killed (kill -9 skips all clean-up) would otherwise wait for
+    work forever, holding its GL context: ask Linux to kill it with the parent, and poll as a
+    fallback elsewhere. Half-written temp files it leaves are removed by the next run."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watch():
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="segsim-parent-watch", daemon=True).start()
 
 
 def _render_batch(indices: list[int]) -> list[tuple[int, str, dict[str, str]]]:
@@ -213,7 +242,7 @@ def _run(todo: list[int], workers: int, init_args):
     workers = min(workers, len(batches))
     # spawn, not fork: a forked child would inherit GL/EGL state, which is not fork-safe.
     with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
-                             initargs=init_args) as pool:
+                             initargs=(*init_args, os.getpid())) as pool:
         pending, queue = set(), iter(batches)
         try:
             for batch in queue:
