@@ -244,3 +244,13 @@ def test_a_crashing_model_still_answers_json(monkeypatch):
         r = c.post("/v1/predict", content=encode(random_image()), headers={"content-type": "image/png"})
     body = assert_error(r, 500)
     assert "RuntimeError" in body["error"]
+
+
+def test_a_decompression_bomb_is_refused_from_its_header():
+    buf = io.BytesIO()
+    Image.new("L", (3000, 3000)).save(buf, "PNG")  # ~9 MB of pixels in a few KB
+    data = buf.getvalue()
+    assert len(data) < 100_000
+    with make_client(max_pixels=1_000_000)[0] as c:
+        r = c.post("/v1/predict", content=data, headers={"content-type": "image/png"})
+    assert "3000x3000" in assert_error(r, 413)["error"]

@@ -29,10 +29,7 @@ def jpeg_bytes(rgb: np.ndarray, quality: int = 85) -> bytes:
 
 
 def blend_overlay(rgb: np.ndarray, mask: np.ndarray, labels: LabelSet, alpha: float) -> np.ndarray:
-    """The image with the colour mask blended in (segsim.infer.overlay when it is there)."""
-    try:
-        from segsim.infer.overlay import overlay
-    except ImportError:  # inference part not landed yet: the same blend, kept minimal
-        colour = labels.colorize(mask).astype(np.float32)
-        return (rgb.astype(np.float32) * (1 - alpha) + colour * alpha).round().astype(np.uint8)
+    """The image with the colour mask blended in: the same overlay `segsim predict` writes."""
+    from segsim.infer.overlay import overlay
+
     return overlay(rgb, mask, labels, alpha)

@@ -183,6 +183,8 @@ const fmtMs = (v) => (v == null ? "–" : `${v.toFixed(1)} ms`);
 
 function updateHud() {
   const h = S.lastHeader;
+  const now = performance.now();
+  while (S.frameTimes.length && now - S.frameTimes[0] > 1000) S.frameTimes.shift();
   $("hud-fps").textContent = S.dropped ? "–" : S.frameTimes.length > 1 ? String(S.frameTimes.length) : "idle";
   if (h) {
     $("hud-render").textContent = fmtMs(h.render_ms);
@@ -334,6 +336,7 @@ async function segmentFile(file) {
   toast(`${file.name}: ${body.classes.map((c) => `${c.name} ${(100 * c.fraction).toFixed(1)}%`).join(", ")} — Esc returns`, 8000);
 }
 
+setInterval(() => { if (!S.inFlight) updateHud(); }, 500);  // lets frames/s fall to "idle" when nothing moves
 window.segsimViewer = S;  // for the browser test and for poking around in the console
 connect();
 requestAnimationFrame(loop);
