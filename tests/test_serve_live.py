@@ -69,6 +69,7 @@ def checkpoint(tmp_path_factory):
     (["--port", "70000"], "--port"),
     (["--max-bytes", "0"], "max_bytes"),
     (["--threads", "0"], "--threads"),
+    (["--scene", "no_such_preset"], "no_such_preset"),
 ])
 def test_serve_refuses_bad_flags_with_exit_2(checkpoint, args, words):
     r = segsim("serve", "--model", str(checkpoint[0]), *args)

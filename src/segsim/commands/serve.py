@@ -8,11 +8,10 @@ from segsim.cli import app
 from segsim.errors import SegsimError
 
 
-def _view_size(spec: str | None, predictor) -> tuple[int, int]:
-    """'256' or '320x240' (width x height); default: the model's input size, else 256x256."""
+def _parse_view_size(spec: str | None) -> tuple[int, int] | None:
+    """'256' or '320x240' (width x height) -> (w, h); None -> decided later from the model."""
     if spec is None:
-        size = getattr(predictor, "input_size", None)
-        return (int(size[1]), int(size[0])) if size else (256, 256)
+        return None
     try:
         parts = [int(p) for p in spec.lower().split("x")]
     except ValueError:
@@ -23,6 +22,11 @@ def _view_size(spec: str | None, predictor) -> tuple[int, int]:
         raise SegsimError(f"--view-size {spec!r} is not a size between 16 and 2048",
                           "write it as 256 or 320x240 (width x height)")
     return parts[0], parts[1]
+
+
+def _model_view_size(predictor) -> tuple[int, int]:
+    size = getattr(predictor, "input_size", None)  # (h, w)
+    return (int(size[1]), int(size[0])) if size else (256, 256)
 
 
 @app.command()
@@ -46,17 +50,23 @@ def serve(
     from segsim.serve.limits import ServeLimits
     from segsim.serve.scenes import PresetSceneSource, preset_from_model
 
+    # every flag is checked before the model loads, so a typo fails in a blink
+    requested_size = _parse_view_size(view_size)
     if not 1 <= port <= 65535:
         raise SegsimError(f"--port {port} is out of range", "use a port between 1 and 65535")
+    if threads is not None and threads < 1:
+        raise SegsimError(f"--threads {threads} must be at least 1", "pass --threads 1 or more, or leave it out")
+    limits = ServeLimits(max_bytes=max_bytes, max_pixels=max_pixels, inference_slots=inference_slots)
+    if scene is not None:
+        from segsim.scene.config import load_scene_config
+
+        load_scene_config(scene)  # an unknown preset fails here, naming the ones there are
     if threads is not None:
-        if threads < 1:
-            raise SegsimError(f"--threads {threads} must be at least 1", "pass --threads 1 or more, or leave it out")
         import torch
 
         torch.set_num_threads(threads)  # a CLI choice for this process, not a library default
-    limits = ServeLimits(max_bytes=max_bytes, max_pixels=max_pixels, inference_slots=inference_slots)
     predictor = Predictor.load(model)
-    width, height = _view_size(view_size, predictor)
+    width, height = requested_size or _model_view_size(predictor)
     preset = scene or preset_from_model(predictor) or "shapes"
     try:
         source = PresetSceneSource(preset, seed, width, height)
