@@ -105,5 +105,5 @@ def write_contact_sheet(root, out, count: int = 16, split: str | None = None) ->
         raise SegsimError(f"--out {out} must end in .png", "pass e.g. --out sheet.png")
     sheet = contact_sheet(root, count, split)
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(out, encode_png(cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)))
+    write_atomic(out, encode_png(sheet, "images"))
     return out
