@@ -79,3 +79,9 @@ def fake_source(cfg, width, height):
         scene = fake_scene(cfg, seed, index, width, height)
         return scene, fake_render(scene, [seed, index])
     return render
+
+
+def failing_source(cfg, width, height):
+    """Like a Renderer whose EGL context cannot start: fails in the worker, not the parent."""
+    from segsim.errors import SegsimError
+    raise SegsimError("EGL could not start", "install libegl1")

@@ -105,3 +105,13 @@ def test_workers_exit_when_their_parent_is_killed(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def test_a_worker_side_user_error_reaches_the_caller_intact(tmp_path):
+    import pytest
+
+    from segsim.errors import SegsimError
+    with pytest.raises(SegsimError, match=r"EGL could not start \(fix: install libegl1\)"):
+        generate_dataset(tmp_path / "ds", FakeConfig(), 6, 16, 16, workers=2, progress=False,
+                         frame_source="test_dataset_fake:failing_source")
+    assert not (tmp_path / "ds" / "manifest.jsonl").exists()
