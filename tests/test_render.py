@@ -222,3 +222,20 @@ def test_egl_failure_names_the_debian_packages(monkeypatch):
     assert "eglGetDisplay failed" in msg
     for pkg in ("libegl1", "libegl-mesa0", "libgl1-mesa-dri"):
         assert pkg in msg
+
+
+def test_fxaa_mode_keeps_labels_and_smooths_edges(renderer_factory):
+    from segsim.render.gl import Renderer
+
+    scene = simple_scene(background=Background("solid", color=(0.0, 0.0, 1.0)))
+    scene.ground = None
+    msaa = renderer_factory(W, H).render(scene)
+    r = Renderer(W, H, msaa=0)
+    try:
+        fx = r.render(scene)
+    finally:
+        r.release()
+    assert np.array_equal(fx.class_ids, msaa.class_ids) and np.array_equal(fx.depth, msaa.depth)
+    edge_colours = fx.rgb[(fx.rgb[..., 0] > 40) & (fx.rgb[..., 2] > 60) & (fx.rgb[..., 2] < 230)]
+    assert len(edge_colours) > 5
+    assert np.abs(fx.rgb.astype(int) - msaa.rgb).mean() < 6      # close to the MSAA image

@@ -42,8 +42,9 @@ def _u(rng, r) -> float:
 
 def _pick(rng, weights: dict) -> str:
     names = [k for k, w in weights.items() if w > 0]
-    p = np.array([weights[k] for k in names], float)
-    return names[int(rng.choice(len(names), p=p / p.sum()))]
+    cumulative = np.cumsum([weights[k] for k in names])
+    i = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
+    return names[min(i, len(names) - 1)]
 
 
 def _hsv(rng, hue, sat, val) -> tuple[float, float, float]:
@@ -111,14 +112,24 @@ def _place(rng, shape: dict, R: np.ndarray, cfg: SceneConfig, placed: list, area
     oc = cfg.objects
     radius = bounding_radius(shape)
     below = depth_below_centre(shape, R)
-    for _ in range(oc.max_tries):
-        rho = area_radius * np.sqrt(rng.random())
-        phi = rng.uniform(0, 2 * np.pi)
-        centre = np.array([rho * np.cos(phi), rho * np.sin(phi), below + _u(rng, oc.height)])
-        if all(np.linalg.norm(centre - c) >= (radius + r) * (1 - oc.overlap_tolerance) for c, r in placed):
-            placed.append((centre, radius))
-            return centre
-    return None
+    # all candidates at once (vectorised); the first that fits wins
+    n = oc.max_tries
+    rho = area_radius * np.sqrt(rng.random(n))
+    phi = rng.uniform(0, 2 * np.pi, n)
+    lift = rng.uniform(oc.height[0], oc.height[1], n)
+    cands = np.stack([rho * np.cos(phi), rho * np.sin(phi), below + lift], axis=1)
+    if placed:
+        centres = np.array([c for c, _ in placed])
+        radii = np.array([r for _, r in placed])
+        dist = np.linalg.norm(cands[:, None, :] - centres[None], axis=-1)
+        fits = np.all(dist >= (radius + radii[None]) * (1 - oc.overlap_tolerance), axis=1)
+        if not fits.any():
+            return None
+        centre = cands[int(np.argmax(fits))]
+    else:
+        centre = cands[0]
+    placed.append((centre, radius))
+    return centre
 
 
 def _objects(rng, cfg: SceneConfig) -> tuple[list[SceneObject], list]:

@@ -1,5 +1,5 @@
 #version 330
-// Blinn-Phong with ambient + up to 4 directional lights; the first one casts shadows.
+// Blinn-Phong with ambient + up to 4 directional lights; the first (key) light casts shadows.
 in vec3 v_world;
 in vec3 v_normal;
 in vec3 v_obj;
@@ -63,14 +63,16 @@ void main() {
     if (!gl_FrontFacing) n = -n;
     vec3 v = normalize(u_cam_pos - v_world);
     vec3 col = u_ambient * base;
-    // Fixed trip count (unused lights have zero colour): llvmpipe unrolls it, no divergence.
-    for (int i = 0; i < MAX_LIGHTS; i++) {
-        vec3 l = -u_light_dir[i];
-        float diff = max(dot(n, l), 0.0);
-        vec3 h = normalize(l + v);
-        float spec = diff > 0.0 ? u_specular * pow(max(dot(n, h), 0.0), u_shininess) : 0.0;
-        float vis = (i == 0) ? shadow_factor(n) : 1.0;
-        col += vis * u_light_color[i] * (diff * base + spec);
+    // The key light (0) casts shadows and has a highlight; fill lights are diffuse only, which
+    // halves the per-pixel cost on llvmpipe. Unused lights have zero colour; the fixed trip
+    // count lets the compiler unroll the loop.
+    vec3 l = -u_light_dir[0];
+    float diff = max(dot(n, l), 0.0);
+    vec3 h = normalize(l + v);
+    float spec = diff > 0.0 ? u_specular * pow(max(dot(n, h), 0.0), u_shininess) : 0.0;
+    col += shadow_factor(n) * u_light_color[0] * (diff * base + spec);
+    for (int i = 1; i < MAX_LIGHTS; i++) {
+        col += u_light_color[i] * max(dot(n, -u_light_dir[i]), 0.0) * base;
     }
     frag_color = vec4(linear_to_srgb(col), 1.0);
 }
