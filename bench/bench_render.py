@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import record, row  # noqa: E402
+from bench.common import record, row
 
 
 def main(argv=None):
