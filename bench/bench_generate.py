@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import record, row  # noqa: E402
+from bench.common import record, row
 
 
 def _bare_batch(indices: list[int]) -> int:

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import yaml
 from PIL import Image
+from test_dataset_fake import FAKE_SOURCE, FakeConfig, fake_render, fake_scene
 
 from segsim.dataset.generate import generate_dataset
 from segsim.dataset.layout import PASSES, SPLITS, frame_id, frame_paths
@@ -25,7 +26,6 @@ from segsim.dataset.verify import verify_dataset
 from segsim.dataset.writer import depth_to_mm, encode_frame
 from segsim.errors import SegsimError
 from segsim.scene.spec import Camera, Scene
-from test_dataset_fake import FAKE_SOURCE, FakeConfig, fake_render, fake_scene
 
 
 def gen(out, count=12, w=40, h=30, seed=1, cfg=None, **kw):
@@ -75,7 +75,7 @@ def test_encoded_files_decode_to_the_frame():
     scene = fake_scene(cfg, 5, 3, 48, 32)
     frame = fake_render(scene, [5, 3])
     files = encode_frame(frame, frame_meta(scene, 3, "train", 5))
-    decode = lambda b: cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_UNCHANGED)  # noqa: E731
+    decode = lambda b: cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_UNCHANGED)
     # RGB order checked with an independent decoder (PIL), ids and depth with OpenCV.
     import io
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(files["images"])).convert("RGB")), frame.rgb)

@@ -13,8 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-from segsim.dataset.generate import generate_dataset
 from test_dataset_fake import FAKE_SOURCE, FakeConfig
+
+from segsim.dataset.generate import generate_dataset
 
 TESTS = Path(__file__).resolve().parent
 

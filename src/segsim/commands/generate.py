@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -24,11 +23,11 @@ def generate(
     out: Path = typer.Option(..., "--out", "-o", help="Dataset folder to create (or resume)."),
     count: int = typer.Option(..., "--count", "-n", help="Number of frames."),
     preset: str = typer.Option("shapes", "--preset", "-p", help="Scene preset (see `segsim presets`)."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML overriding any field of the preset."),
+    config: Path | None = typer.Option(None, "--config", "-c", help="YAML overriding any field of the preset."),
     set_: list[str] = typer.Option([], "--set", help="Override one config field, e.g. --set objects.count.max=8."),
     size: int = typer.Option(256, "--size", help="Square frame size in pixels (see --width/--height)."),
-    width: Optional[int] = typer.Option(None, "--width", help="Frame width (default: --size)."),
-    height: Optional[int] = typer.Option(None, "--height", help="Frame height (default: --size)."),
+    width: int | None = typer.Option(None, "--width", help="Frame width (default: --size)."),
+    height: int | None = typer.Option(None, "--height", help="Frame height (default: --size)."),
     seed: int = typer.Option(0, "--seed", help="Dataset seed; frame i depends on (config, seed, i) only."),
     workers: int = typer.Option(0, "--workers", "-w", help="Render processes (0 = all cores)."),
     splits: str = typer.Option("0.8,0.1,0.1", "--splits", help="train,val,test fractions."),
@@ -38,9 +37,9 @@ def generate(
 
     Deterministic and resumable: re-running the same command after an interruption finishes
     the dataset with the same bytes; a larger --count extends it."""
+    from segsim.config import parse_overrides
     from segsim.dataset.generate import generate_dataset
     from segsim.scene.config import load_scene_config
-    from segsim.config import parse_overrides
 
     cfg = load_scene_config(preset, config, parse_overrides(set_) if set_ else None)
     w, h = width or size, height or size
@@ -78,7 +77,7 @@ def show(
     path: Path = typer.Argument(..., help="Dataset folder."),
     out: Path = typer.Option(Path("sheet.png"), "--out", "-o", help="PNG to write."),
     count: int = typer.Option(16, "--count", "-n", help="Frames (rows) to show."),
-    split: Optional[str] = typer.Option(None, "--split", help="Only this split (train, val, test)."),
+    split: str | None = typer.Option(None, "--split", help="Only this split (train, val, test)."),
 ):
     """Contact sheet: image | coloured labels | instances | depth, one row per frame."""
     from segsim.dataset.show import write_contact_sheet

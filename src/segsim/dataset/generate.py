@@ -23,10 +23,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from segsim.dataset.info import build_info, check_resume, read_info, write_info
-from segsim.dataset.layout import DATASET_YAML, MANIFEST, PASSES, SPLITS, frame_id, frame_paths
+from segsim.dataset.layout import (
+    DATASET_YAML,
+    MANIFEST,
+    PASSES,
+    SPLITS,
+    frame_id,
+    frame_paths,
+)
 from segsim.dataset.manifest import write_manifest
 from segsim.dataset.meta import frame_meta
-from segsim.dataset.splits import DEFAULT_FRACTIONS, check_fractions, split_of, splits_of
+from segsim.dataset.splits import (
+    DEFAULT_FRACTIONS,
+    check_fractions,
+    split_of,
+    splits_of,
+)
 from segsim.dataset.writer import TMP_SUFFIX, encode_frame, sha256, write_frame
 from segsim.errors import SegsimError
 
@@ -270,8 +282,14 @@ class _progress_bar:
         if not self.enabled:
             return lambda n: None
         from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                   TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.bar = Progress(TextColumn("[bold]generating"), BarColumn(), MofNCompleteColumn(),
                             TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),

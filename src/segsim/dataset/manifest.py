@@ -37,7 +37,7 @@ def read_manifest(root: Path) -> list[dict]:
             continue
         try:
             entry = json.loads(line)
-            entry["index"], entry["split"], entry["files"]  # noqa: B018 - shape check
+            entry["index"], entry["split"], entry["files"]
         except (json.JSONDecodeError, KeyError, TypeError) as e:
             raise SegsimError(f"{path} line {n} is malformed ({e})",
                               "regenerate the dataset with the same `segsim generate` command") from None

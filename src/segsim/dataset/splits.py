@@ -40,7 +40,7 @@ def _u(index):
 
 
 def _split_index(u, fractions):
-    train, val, test = fractions
+    train, _val, test = fractions
     # Compare against 1 - test (not train + val) so a zero test share is never chosen by rounding.
     return np.where(u < train, 0, np.where((u < 1.0 - test) | (test == 0), 1, 2))
 
