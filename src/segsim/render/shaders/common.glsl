@@ -23,16 +23,26 @@ float fbm3(vec3 p, vec3 n) {
     return w.x * fbm2(p.yz) + w.y * fbm2(p.xz + vec2(23.1, 7.3)) + w.z * fbm2(p.xy + vec2(41.7, 13.9));
 }
 
+// Square wave of period 1 in -1..1, box-filtered over the pixel footprint (fwidth): stripes and
+// checkers stay smooth instead of aliasing into moire when they get finer than a pixel, as a
+// camera's optics would blur them.
+vec3 filtered_square(vec3 x) {
+    vec3 w = max(fwidth(x), vec3(1e-4));
+    vec3 tri = abs(fract(x) - 0.5);                         // 0..0.5, edges at 0.25
+    vec3 s = clamp((tri - 0.25) / w * 2.0, -1.0, 1.0);
+    return s * (1.0 - smoothstep(0.25, 0.75, w));           // fade to the mean when sub-pixel
+}
+
 // kind: 1 checker, 2 stripes, 3 noise, 4 gradient. Returns the mix factor between colour 1 and 2.
 // `dir` is a unit vector (stripe normal / gradient axis), `extent` the half size for gradients,
 // `n` the unit normal (noise only).
 float pattern_factor(int kind, vec3 p, vec3 n, float scale, vec3 dir, vec3 offset, float extent) {
     if (kind == 1) {
-        vec3 c = floor(p * scale + 0.25);
-        return mod(c.x + c.y + c.z, 2.0);
+        vec3 s = filtered_square(p * scale + 0.125);       // product of +-1 waves = 3D checker
+        return 0.5 - 0.5 * s.x * s.y * s.z;
     }
     if (kind == 2) {
-        return step(0.5, fract(dot(p, dir) * scale));
+        return 0.5 - 0.5 * filtered_square(vec3(dot(p, dir) * scale)).x;
     }
     if (kind == 3) {
         return smoothstep(0.3, 0.7, fbm3(p * scale + offset, n));
