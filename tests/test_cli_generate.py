@@ -174,3 +174,32 @@ def test_python_m_segsim_exits_2_without_a_traceback(tmp_path):
     r = subprocess.run([sys.executable, "-m", "segsim", "generate", "--count", "0", "--out", str(tmp_path / "d")],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "--count" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_masks_and_depth_on_disk_are_recomputed_from_the_meta_json_alone(two_runs):
+    """The dataset's promise: meta JSON -> independent ray cast (tests/raycast.py, no renderer
+    code) -> the class, instance and depth PNGs, away from 1-pixel edges."""
+    import json
+
+    import cv2
+    from raycast import edge_band, raycast
+
+    root = two_runs[0]
+    checked = 0
+    for meta_path in sorted(root.glob("meta/*/*.json")):
+        meta = json.loads(meta_path.read_text())
+        paths = frame_paths(root, meta["split"], meta["id"])
+        read = lambda p: cv2.imread(str(p), cv2.IMREAD_UNCHANGED)  # noqa: E731
+        labels, inst, depth_mm = read(paths["labels"]), read(paths["instances"]), read(paths["depth"])
+        assert labels.shape == (meta["height"], meta["width"])
+        oracle = raycast(meta)
+        keep = ~edge_band(oracle["object_index"], width=1)
+        hit = keep & (oracle["depth"] > 0)
+        assert keep.mean() > 0.5
+        assert np.mean(labels[keep] == oracle["class_ids"][keep]) >= 0.995
+        assert np.mean(inst[keep] == oracle["instance_ids"][keep]) >= 0.995
+        assert np.mean((depth_mm[keep] == 0) == (oracle["depth"][keep] == 0)) >= 0.995
+        rel = np.abs(depth_mm[hit] / 1000.0 - oracle["depth"][hit]) / oracle["depth"][hit]
+        assert np.mean(rel < 0.01) >= 0.995
+        checked += 1
+    assert checked == 8
