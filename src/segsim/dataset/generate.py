@@ -43,23 +43,28 @@ from segsim.dataset.writer import TMP_SUFFIX, encode_frame, sha256, write_frame
 from segsim.errors import SegsimError
 
 # "module:callable" building the per-process frame source; a string so spawned workers can
-# import it. The callable takes (cfg, width, height) and returns f(seed, index) -> (Scene, Frame).
+# import it. The callable takes (cfg, width, height) and returns f(seed, index) -> (Scene, Frame),
+# optionally with a release() method, called when a run inside the caller's process ends.
 DEFAULT_FRAME_SOURCE = "segsim.dataset.generate:gl_frame_source"
 MAX_SIZE = 8192
 
 
-def gl_frame_source(cfg, width: int, height: int):
+class gl_frame_source:
     """The real pipeline: randomizer + OpenGL renderer (one EGL context per process)."""
-    from segsim.render.gl import Renderer
-    from segsim.scene.randomize import sample_scene
 
-    renderer = Renderer(width, height)
+    def __init__(self, cfg, width: int, height: int):
+        from segsim.render.gl import Renderer
+        from segsim.scene.randomize import sample_scene
 
-    def render(seed: int, index: int):
-        scene = sample_scene(cfg, seed, index, width, height)
-        return scene, renderer.render(scene)
+        self.cfg, self.width, self.height, self.sample = cfg, width, height, sample_scene
+        self.renderer = Renderer(width, height)
 
-    return render
+    def __call__(self, seed: int, index: int):
+        scene = self.sample(self.cfg, seed, index, self.width, self.height)
+        return scene, self.renderer.render(scene)
+
+    def release(self) -> None:
+        self.renderer.release()
 
 
 @dataclass
@@ -247,7 +252,10 @@ def _run(todo: list[int], workers: int, init_args):
         try:
             for batch in _batches(todo, 1):
                 yield from _render_batch(batch)
-        finally:
+        finally:  # this process lives on: give the GL context back now
+            release = getattr(_state.get("render"), "release", None)
+            if release is not None:
+                release()
             _state.clear()
         return
     batches = _batches(todo, workers)
