@@ -31,6 +31,22 @@ SHADER_DIR = Path(__file__).parent / "shaders"
 TEXTURE_KINDS = {None: 0, "checker": 1, "stripes": 2, "noise": 3, "gradient": 4, "image": 5}
 MAX_LIGHTS = 4
 EGL_PACKAGES = "libegl1 libegl-mesa0 libgl1-mesa-dri"
+NOISE_SIZE = 128
+
+
+def fbm_tile(size: int, seed: int = 1234, beta: float = 1.8) -> np.ndarray:
+    """Tileable noise with a 1/f^beta spectrum (what fbm approximates), equalised to 0..255.
+    Made in the frequency domain, so it wraps seamlessly and carries every octave at once."""
+    rng = np.random.default_rng(seed)
+    fy = np.fft.fftfreq(size)[:, None]
+    fx = np.fft.rfftfreq(size)[None, :]
+    f = np.hypot(fx, fy)
+    f[0, 0] = 1.0
+    amplitude = f ** (-beta / 2 * 2) * (f > 1.5 / size)      # drop the DC and the lowest ring
+    spectrum = amplitude * np.exp(2j * np.pi * rng.random(amplitude.shape))
+    img = np.fft.irfft2(spectrum, s=(size, size))
+    ranks = np.argsort(np.argsort(img, axis=None))              # histogram equalisation
+    return (ranks * (256.0 / ranks.size)).astype(np.uint8).reshape(size, size)
 
 
 @dataclass
@@ -184,9 +200,10 @@ class Renderer:
         self.shadow_fbo = ctx.framebuffer(depth_attachment=self.shadow_tex)
 
         self.white = ctx.texture((1, 1), 3, b"\xff\xff\xff")
-        # value noise for procedural textures: a fixed random tile, bilinear, repeating
-        noise = np.random.default_rng(1234).integers(0, 256, (64, 64), dtype=np.uint8)
-        self.noise_tex = ctx.texture((64, 64), 1, noise.tobytes())
+        # fbm-like noise for procedural textures: baked once, tileable. Bilinear without mipmaps:
+        # mip selection costs llvmpipe more than the fetch, and the 1/f spectrum has little
+        # energy at the texel scale to alias.
+        self.noise_tex = ctx.texture((NOISE_SIZE, NOISE_SIZE), 1, fbm_tile(NOISE_SIZE).tobytes())
         self.noise_tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
         self.noise_tex.repeat_x = self.noise_tex.repeat_y = True
         # clutter is drawn at half resolution (it is soft anyway) and upscaled bilinearly

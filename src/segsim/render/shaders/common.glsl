@@ -3,18 +3,16 @@
 // they need no UVs. Noise reads a small random texture (bilinear value noise) rather than
 // hashing: on llvmpipe a texture fetch is far cheaper than the arithmetic of a hash.
 
-uniform sampler2D u_noise;     // 64x64 random values, linear filtering, repeat
+uniform sampler2D u_noise;     // tileable 1/f (fbm-like) noise, baked once, mipmapped, repeat
 
 // Gamma 2 instead of the exact sRGB curve: the same look, a multiply and a sqrt.
 vec3 srgb_to_linear(vec3 c) { return c * c; }
 vec3 linear_to_srgb(vec3 c) { return sqrt(clamp(c, 0.0, 1.0)); }
 
+// Multi-octave noise in one fetch: the octaves are baked into the texture (gl.py), since a
+// texture fetch is the expensive part on llvmpipe. One texture period spans 8 units.
 float fbm2(vec2 p) {
-    float s = 0.5 * texture(u_noise, p * (1.0 / 64.0)).r;
-    s += 0.25 * texture(u_noise, p * (2.03 / 64.0) + vec2(0.31, 0.17)).r;
-    s += 0.125 * texture(u_noise, p * (4.07 / 64.0) + vec2(0.53, 0.71)).r;
-    s += 0.0625 * texture(u_noise, p * (8.11 / 64.0) + vec2(0.13, 0.37)).r;
-    return s / 0.9375;
+    return texture(u_noise, p * 0.125).r;
 }
 
 // Triplanar fbm: three planar lookups blended by the surface normal.
