@@ -236,6 +236,22 @@ def test_resume_redoes_frames_without_meta_and_drops_temp_files(tmp_path):
     assert tree_bytes(root) == tree_bytes(ref)
 
 
+def test_resume_redoes_frames_whose_files_are_damaged(tmp_path):
+    ref, root = tmp_path / "ref", tmp_path / "ds"
+    gen(ref)
+    gen(root)
+    # What a power cut without fsync can leave: renamed files that are empty or cut short.
+    frame_paths(root, split_of(2), frame_id(2))["depth"].write_bytes(b"")
+    img = frame_paths(root, split_of(6), frame_id(6))["images"]
+    img.write_bytes(img.read_bytes()[:-20])
+    meta = frame_paths(root, split_of(9), frame_id(9))["meta"]
+    meta.write_bytes(meta.read_bytes()[:10])
+    (root / "manifest.jsonl").unlink()
+    res = gen(root)
+    assert (res.rendered, res.reused) == (3, 9)
+    assert tree_bytes(root) == tree_bytes(ref)
+
+
 def test_show_writes_a_sheet_of_the_right_size(tmp_path):
     root = tmp_path / "ds"
     gen(root, count=12, w=40, h=30)

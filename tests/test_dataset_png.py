@@ -52,3 +52,14 @@ def test_same_pixels_same_bytes_and_zlib_fallback_decodes_alike(monkeypatch):
 def test_unsupported_arrays_are_refused(bad):
     with pytest.raises(ValueError):
         png.encode_png(bad)
+
+
+def test_is_intact_catches_truncation_and_bit_flips():
+    data = png.encode_png(np.random.default_rng(2).integers(0, 256, (20, 30, 3), dtype=np.uint8))
+    assert png.is_intact(data)
+    assert not png.is_intact(data[:-1]) and not png.is_intact(data[: len(data) // 2]) and not png.is_intact(b"")
+    for pos in (3, 20, len(data) // 2, len(data) - 6):
+        flipped = bytearray(data)
+        flipped[pos] ^= 0x10
+        assert not png.is_intact(bytes(flipped)), pos
+    assert not png.is_intact(data + b"extra")

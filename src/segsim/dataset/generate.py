@@ -14,6 +14,7 @@ uninterrupted run.
 from __future__ import annotations
 
 import importlib
+import json
 import multiprocessing as mp
 import os
 import threading
@@ -22,6 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from segsim.dataset import png
 from segsim.dataset.info import build_info, check_resume, read_info, write_info
 from segsim.dataset.layout import (
     DATASET_YAML,
@@ -194,14 +196,29 @@ def _remove_stale_temps(root: Path) -> None:
 
 
 def _complete_frames(root: Path, count: int, fractions) -> dict[int, tuple[str, dict[str, str]]]:
-    """Frames an earlier run finished (all files present, meta written last), with checksums."""
+    """Frames an earlier run finished (all files present, meta written last), with checksums.
+
+    Each file is also checked whole (PNG chunk CRCs, meta parses and names the frame): a frame
+    that fails, e.g. a file emptied by a power cut after its rename, is rendered again."""
     done = {}
     for i, split in enumerate(splits_of(count, fractions)):
         paths = frame_paths(root, split, frame_id(i))
         if not paths["meta"].is_file() or not all(p.is_file() for p in paths.values()):
             continue
-        done[i] = (split, {p.relative_to(root).as_posix(): sha256(p.read_bytes()) for p in paths.values()})
+        blobs = {name: p.read_bytes() for name, p in paths.items()}
+        if not _frame_intact(blobs, i):
+            continue
+        done[i] = (split, {paths[n].relative_to(root).as_posix(): sha256(b) for n, b in blobs.items()})
     return done
+
+
+def _frame_intact(blobs: dict[str, bytes], index: int) -> bool:
+    try:
+        if json.loads(blobs["meta"]).get("index") != index:
+            return False
+    except (ValueError, AttributeError):
+        return False
+    return all(png.is_intact(b) for name, b in blobs.items() if name != "meta")
 
 
 def _batches(indices: list[int], workers: int) -> list[list[int]]:

@@ -66,3 +66,24 @@ def encode_png(img: np.ndarray, row_filter: int = FILTER_SUB, level: int = 1) ->
     ihdr = struct.pack(">IIBBBBB", w, h, img.dtype.itemsize * 8, _COLOR_TYPE[channels], 0, 0, 0)
     idat = _deflate_lib.compress(_filtered_rows(img, row_filter), level)
     return _SIGNATURE + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+
+
+def is_intact(data: bytes) -> bool:
+    """True when `data` is a whole PNG: signature, every chunk's CRC right, ending in IEND.
+
+    Cheap (one CRC pass, no inflate), and catches truncated or bit-flipped files."""
+    if not data.startswith(_SIGNATURE):
+        return False
+    pos, end = len(_SIGNATURE), len(data)
+    while pos + 12 <= end:
+        (length,) = struct.unpack_from(">I", data, pos)
+        tag_end = pos + 8 + length
+        if tag_end + 4 > end:
+            return False
+        (crc,) = struct.unpack_from(">I", data, tag_end)
+        if zlib.crc32(data[pos + 4:tag_end]) != crc:
+            return False
+        if data[pos + 4:pos + 8] == b"IEND":
+            return tag_end + 4 == end
+        pos = tag_end + 4
+    return False
