@@ -49,7 +49,9 @@ def generate(
     if result.reused:
         msg += f"; {result.reused} kept from an earlier run"
     if result.rendered:
-        msg += f"; rendered {result.rendered} at {result.frames_per_second:.1f} frames/s"
+        msg += f"; rendered {result.rendered} in {result.seconds:.1f} s"
+        if result.steady_frames_per_second:
+            msg += f" ({result.steady_frames_per_second:.0f} frames/s once the workers were up)"
     typer.echo(msg)
 
 

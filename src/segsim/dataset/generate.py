@@ -311,25 +311,25 @@ class _progress_bar:
             BarColumn,
             MofNCompleteColumn,
             Progress,
+            ProgressColumn,
             TextColumn,
             TimeElapsedColumn,
             TimeRemainingColumn,
         )
+        from rich.text import Text
 
-        self.bar = Progress(TextColumn("[bold]generating"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
-                            TimeRemainingColumn(), console=Console(stderr=True), refresh_per_second=4)
+        class FramesPerSecond(ProgressColumn):
+            # rich's own estimate over the last 30 s: the rate now, not diluted by start-up
+            def render(self, task):
+                speed = task.finished_speed or task.speed
+                return Text(f"{speed:.0f} frames/s" if speed else "- frames/s")
+
+        self.bar = Progress(TextColumn("[bold]generating"), BarColumn(), MofNCompleteColumn(), FramesPerSecond(),
+                            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                            console=Console(stderr=True), refresh_per_second=4)
         self.bar.__enter__()
-        task = self.bar.add_task("generate", total=self.total, completed=self.already, rate="")
-        t0, done = time.perf_counter(), [0]
-
-        def advance(n: int) -> None:
-            done[0] += n
-            dt = time.perf_counter() - t0
-            rate = f"{done[0] / dt:.0f} frames/s" if dt > 0 else ""
-            self.bar.update(task, advance=n, rate=rate)
-
-        return advance
+        task = self.bar.add_task("generate", total=self.total, completed=self.already)
+        return lambda n: self.bar.update(task, advance=n)
 
     def __exit__(self, *exc):
         if self.enabled:
