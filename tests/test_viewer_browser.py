@@ -39,7 +39,7 @@ CANVAS_HASH = """() => {
 def server():
     model = os.environ.get("SEGSIM_VIEWER_MODEL")
     if model:
-        cmd = [sys.executable, "-m", "segsim", "serve", "--model", model, "--port", "{port}"]
+        cmd = [sys.executable, "-m", "segsim", "serve", "--model", model, "--port", "{port}", "--view-size", "256"]
         return live_server(cmd, timeout=180)
     return live_server(env={"SEGSIM_FAKE_SIZE": "160x120"})
 
