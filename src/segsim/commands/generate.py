@@ -24,7 +24,7 @@ def generate(
     count: int = typer.Option(..., "--count", "-n", help="Number of frames."),
     preset: str = typer.Option("shapes", "--preset", "-p", help="Scene preset (see `segsim presets`)."),
     config: Path | None = typer.Option(None, "--config", "-c", help="YAML overriding any field of the preset."),
-    set_: list[str] = typer.Option([], "--set", help="Override one config field, e.g. --set objects.count.max=8."),
+    set_: list[str] = typer.Option([], "--set", help="Override one config field, e.g. --set objects.count=[2,8] (repeatable)."),
     size: int = typer.Option(256, "--size", help="Square frame size in pixels (see --width/--height)."),
     width: int | None = typer.Option(None, "--width", help="Frame width (default: --size)."),
     height: int | None = typer.Option(None, "--height", help="Frame height (default: --size)."),
