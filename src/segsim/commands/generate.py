@@ -50,7 +50,7 @@ def generate(
         msg += f"; {result.reused} kept from an earlier run"
     if result.rendered:
         msg += f"; rendered {result.rendered} in {result.seconds:.1f} s"
-        if result.steady_frames_per_second:
+        if result.steady_frames_per_second and result.rendered >= 20:  # too few frames: no steady rate
             msg += f" ({result.steady_frames_per_second:.0f} frames/s once the workers were up)"
     typer.echo(msg)
 
