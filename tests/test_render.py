@@ -239,3 +239,20 @@ def test_fxaa_mode_keeps_labels_and_smooths_edges(renderer_factory):
     edge_colours = fx.rgb[(fx.rgb[..., 0] > 40) & (fx.rgb[..., 2] > 60) & (fx.rgb[..., 2] < 230)]
     assert len(edge_colours) > 5
     assert np.abs(fx.rgb.astype(int) - msaa.rgb).mean() < 6      # close to the MSAA image
+
+
+def test_render_from_another_thread_gives_the_same_frame(renderer_factory):
+    """An EGL context is current in one thread only; render() must not silently draw nothing
+    when a server calls it from a worker thread."""
+    import threading
+
+    r = renderer_factory(W, H)
+    scene = simple_scene()
+    here = r.render(scene)
+    out = {}
+    worker = threading.Thread(target=lambda: out.setdefault("frame", r.render(scene)))
+    worker.start()
+    worker.join()
+    again = r.render(scene)
+    for f in (out["frame"], again):
+        assert np.array_equal(f.class_ids, here.class_ids) and np.array_equal(f.rgb, here.rgb)

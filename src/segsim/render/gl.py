@@ -15,6 +15,7 @@ needs no flip; that mirror turns front faces clockwise.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,12 +133,19 @@ class Renderer:
     def __init__(self, width: int, height: int, msaa: int = 4, shadow_map_size: int = 1024):
         """`msaa` > 1: multisample anti-aliasing with that many samples (4 on llvmpipe).
         `msaa` 0 or 1: a single-sample colour pass plus FXAA, far cheaper on a CPU."""
-        import moderngl
 
         if width < 1 or height < 1:
             raise SegsimError(f"render size must be positive, got {width}x{height}", "use e.g. 256x256")
         self.width, self.height = int(width), int(height)
-        self.ctx = ctx = get_context()
+        self.ctx = get_context()
+        self._lock = threading.Lock()
+        with self.ctx:            # current in this thread while we build (see render)
+            self._build(msaa, shadow_map_size)
+
+    def _build(self, msaa: int, shadow_map_size: int):
+        import moderngl
+
+        ctx = self.ctx
         max_samples = int(ctx.max_samples)
         self.msaa = int(min(max(msaa, 0), max_samples)) if msaa > 1 else 0
         # A shadow map finer than twice the frame cannot show its extra texels, but costs fill:
@@ -404,6 +412,13 @@ class Renderer:
 
     # --- public -------------------------------------------------------------------------------
     def render(self, scene, normals: bool = False) -> Frame:
+        """Every pass of one frame. Safe to call from any thread (one at a time): an EGL
+        context is current in one thread only, so each call makes it current in the caller's
+        (a few microseconds) instead of silently drawing nothing elsewhere."""
+        with self._lock, self.ctx:
+            return self._render(scene, normals)
+
+    def _render(self, scene, normals: bool) -> Frame:
         import moderngl
 
         if self._released:
@@ -439,6 +454,10 @@ class Renderer:
                      instance_ids=np.ascontiguousarray(ids[..., 1]), depth=depth, normals=normal_img)
 
     def release(self):
+        with self._lock, self.ctx:
+            self._release()
+
+    def _release(self):
         if self._released:
             return
         for entry in self._gpu_meshes.values():
