@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import json
 import multiprocessing as mp
+import numbers
 import os
 import threading
 import time
@@ -152,17 +153,22 @@ def _load_source(spec: str):
 
 # --- the parent: checks, resume, scheduling, progress ----------------------------------------
 
-def _check_args(count, width, height, seed, workers) -> None:
-    if not isinstance(count, int) or count < 1:
-        raise SegsimError(f"--count must be a positive number of frames, got {count}", "pass e.g. --count 1000")
-    for name, v in (("width", width), ("height", height)):
-        if not isinstance(v, int) or not 8 <= v <= MAX_SIZE:
-            raise SegsimError(f"--{name} must be between 8 and {MAX_SIZE} pixels, got {v}",
-                              "pass e.g. --size 256")
-    if not isinstance(seed, int) or seed < 0:
-        raise SegsimError(f"--seed must be a non-negative integer, got {seed}", "pass e.g. --seed 0")
-    if workers is not None and (not isinstance(workers, int) or workers < 0):
-        raise SegsimError(f"--workers must be >= 0 (0 = all cores), got {workers}", "pass e.g. --workers 2")
+def _check_args(count, width, height, seed, workers) -> tuple[int, int, int, int, int | None]:
+    """Validate the numbers a user gives (numpy integers welcome) and return them as ints."""
+    def whole(v, flag: str, lo: int, hi: int | None, fix: str) -> int:
+        ok = isinstance(v, numbers.Integral) and not isinstance(v, bool) and lo <= v and (hi is None or v <= hi)
+        if not ok:
+            allowed = f"an integer >= {lo}" if hi is None else f"an integer from {lo} to {hi}"
+            raise SegsimError(f"{flag} must be {allowed}, got {v!r}", fix)
+        return int(v)
+
+    count = whole(count, "--count", 1, None, "pass e.g. --count 1000")
+    width = whole(width, "--width", 8, MAX_SIZE, "pass e.g. --size 256")
+    height = whole(height, "--height", 8, MAX_SIZE, "pass e.g. --size 256")
+    seed = whole(seed, "--seed", 0, None, "pass e.g. --seed 0")
+    if workers is not None:
+        workers = whole(workers, "--workers", 0, None, "pass e.g. --workers 2 (0 = all cores)")
+    return count, width, height, seed, workers
 
 
 def default_workers() -> int:
@@ -235,7 +241,7 @@ def generate_dataset(out, cfg, count: int, width: int, height: int, seed: int = 
 
     workers: processes to render with (None or 0: all cores; 1: in this process).
     """
-    _check_args(count, width, height, seed, workers)
+    count, width, height, seed, workers = _check_args(count, width, height, seed, workers)
     fractions = check_fractions(fractions)
     workers = workers or default_workers()
     root = Path(out)
