@@ -61,6 +61,10 @@ def test_yaml_file_and_overrides_merge_in_order(tmp_path):
     (["postfx.probability=2"], "postfx.probability", "less than or equal to 1"),
     (["background.kinds={image: 1}"], "image_dir", "background.image_dir"),
     (["classes=[{name: background, shape: box}]"], "classes", "class 0"),
+    (["sizes.sphere_radius=[-1, 1]"], "sizes.sphere_radius", "positive"),
+    (["sizes.torus_tube_ratios=[1.5]"], "sizes.torus_tube_ratios", "< 1"),
+    (["camera.rotation=yaw"], "camera.rotation", "framing"),
+    (["objects.rotation=tumble"], "objects.rotation", "'upright'"),
 ])
 def test_config_errors_name_the_field_and_allowed_values(override, field, hint):
     with pytest.raises(SegsimError) as err:

@@ -72,6 +72,16 @@ class ShapeSizes(_Model):
     capsule_radius: Range = (0.12, 0.3)
     capsule_height_ratios: list[float] = [1.0, 2.0, 3.0]  # hemisphere-centre distance / radius
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _positive(cls, v, info):
+        values = list(v) if isinstance(v, (tuple, list)) else [v]
+        if not values or any(x <= 0 for x in values):
+            raise ValueError("sizes must be positive (metres or ratios > 0)")
+        if info.field_name == "torus_tube_ratios" and any(x >= 1 for x in values):
+            raise ValueError("tube / radius must be < 1 (a torus with no hole is not a torus)")
+        return v
+
 
 class ObjectsConfig(_Model):
     count: IntRange = (2, 6)
@@ -118,7 +128,7 @@ class LightsConfig(_Model):
 class CameraConfig(_Model):
     # The camera backs off until the objects' bounding sphere spans `framing` of the smaller
     # frame side, so objects stay large whatever the FOV; `distance` clamps the result.
-    framing: Range = (0.8, 1.15)
+    framing: Range = (0.75, 1.05)
     distance: Range = (2.0, 15.0)
     elevation_deg: Range = (10.0, 75.0)
     azimuth_deg: Range = (0.0, 360.0)
