@@ -1,7 +1,8 @@
 """Bare renderer speed: frames/s of Renderer.render on `shapes` scenes (all passes, readback and
-post-effects; no disk), at 256x256 and 512x512, in one process. Scene sampling is timed apart.
+post-effects; no disk), at 256x256 and 512x512, in one process, with 4x MSAA (the default) and
+with msaa=0 (single-sample + FXAA). Scene sampling is timed apart.
 
-    python bench/bench_render.py [--sizes 256 512] [--frames 100] [--repeats 5]
+    python bench/bench_render.py [--sizes 256 512] [--msaa 4 0] [--frames 100] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bench.common import record, row
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
+    ap.add_argument("--msaa", type=int, nargs="+", default=[4, 0])
     ap.add_argument("--frames", type=int, default=100, help="frames per repeat")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
@@ -33,17 +35,19 @@ def main(argv=None):
     rows = []
     for size in args.sizes:
         scenes = [sample_scene(cfg, args.seed, i, size, size) for i in range(args.frames)]
-        renderer = Renderer(size, size)
-        for s in scenes[: min(20, len(scenes))]:      # warm-up: llvmpipe compiles shader variants lazily
-            renderer.render(s)
-        fps = []
-        for _ in range(args.repeats):
-            t0 = time.perf_counter()
-            for s in scenes:
+        for msaa in args.msaa:
+            renderer = Renderer(size, size, msaa=msaa)
+            for s in scenes[: min(20, len(scenes))]:   # warm-up: llvmpipe compiles variants lazily
                 renderer.render(s)
-            fps.append(len(scenes) / (time.perf_counter() - t0))
-        rows.append(row(f"render {size}x{size} (bare, 1 process)", fps, "frames/s"))
-        renderer.release()
+            fps = []
+            for _ in range(args.repeats):
+                t0 = time.perf_counter()
+                for s in scenes:
+                    renderer.render(s)
+                fps.append(len(scenes) / (time.perf_counter() - t0))
+            aa = f"{msaa}x MSAA" if msaa > 1 else "FXAA"
+            rows.append(row(f"render {size}x{size} (bare, 1 process, {aa})", fps, "frames/s"))
+            renderer.release()
 
         sample_ms = []
         for _ in range(args.repeats):
