@@ -186,3 +186,15 @@ def test_preset_comes_from_the_checkpoint_or_its_dataset(tmp_path):
     assert preset_from_model(SimpleNamespace(info={"config": {"data": {"root": str(tmp_path / "gone")}}})) is None
     assert preset_from_model(SimpleNamespace(info={"config": {}})) is None
     assert preset_from_model(object()) is None
+
+
+def test_a_still_camera_reuses_the_frame_and_the_prediction(viewer):
+    ws, _, source, predictor = viewer
+    h0, p0 = ask(ws, infer=True)
+    renders, calls = source.renders, predictor.calls
+    h1, p1 = ask(ws, infer=True)                       # nothing moved
+    assert (source.renders, predictor.calls) == (renders, calls)
+    assert p1 == p0 and h1["miou"] == h0["miou"]
+    h2, p2 = ask(ws, infer=True, walk=[0.1, 0.0])      # moved: a new render and a new prediction
+    assert (source.renders, predictor.calls) == (renders + 1, calls + 1)
+    assert p2["gt"] != p0["gt"]

@@ -120,6 +120,8 @@ class ViewerSession:
         self.index = 0
         self.base = None
         self.rig = None
+        # (view key, ...) of the last frame, prediction and JPEG: reused while the camera stands still
+        self._frame_cache = self._pred_cache = self._jpeg_cache = None
 
     def _load(self, index: int) -> None:
         self.index = index
@@ -130,35 +132,51 @@ class ViewerSession:
         return CameraRig(self.base.camera.world_to_camera, up=getattr(self.hub.source, "up", None), level=True)
 
     def _render(self, req: FrameRequest):
-        """Runs on the render thread: move the camera, draw, return (rgb, gt in model ids)."""
+        """Runs on the render thread: move the camera, draw, return (rgb, gt in model ids, key).
+
+        A camera that did not move (inference left on while nobody touches anything) reuses the
+        last frame instead of drawing the same pixels again; `key` names the view for the caches."""
         if self.base is None or req.new_scene:
             self._load(self.index + 1 if self.base is not None else 0)
         elif req.reset:
             self.rig = self._rig()
         self.rig.look(*req.look)
         self.rig.walk(*req.walk)
-        camera = replace(self.base.camera, world_to_camera=self.rig.world_to_camera())
+        w2c = self.rig.world_to_camera()
+        key = (self.index, w2c.tobytes())
+        if self._frame_cache is not None and self._frame_cache[0] == key:
+            return self._frame_cache[1], self._frame_cache[2], key
+        camera = replace(self.base.camera, world_to_camera=w2c)
         frame = self.hub.source.render(replace(self.base, camera=camera))
+        rgb = np.ascontiguousarray(frame.rgb)
         gt = self.hub.remap[np.asarray(frame.class_ids, np.uint8)]
-        return np.ascontiguousarray(frame.rgb), gt
+        self._frame_cache = (key, rgb, gt)
+        return rgb, gt, key
 
     async def frame(self, req: FrameRequest) -> bytes:
         t0 = time.perf_counter()
-        rgb, gt = await self.hub.on_render_thread(self._render, req)
+        rgb, gt, key = await self.hub.on_render_thread(self._render, req)
         t_render = time.perf_counter() - t0
         pred, t_model = None, None
         if req.infer:
-            pred, t_model = await run_in_threadpool(self.hub.gate.predict, rgb)
-        return await run_in_threadpool(self._pack, req, rgb, gt, pred, t_render, t_model, t0)
+            cached = self._pred_cache
+            if cached is not None and cached[0] == key:  # same pixels, same answer: skip the model
+                pred, t_model = cached[1], cached[2]
+            else:
+                pred, t_model = await run_in_threadpool(self.hub.gate.predict, rgb)
+                self._pred_cache = (key, pred, t_model)
+        return await run_in_threadpool(self._pack, req, key, rgb, gt, pred, t_render, t_model, t0)
 
-    def _pack(self, req, rgb, gt, pred, t_render, t_model, t0) -> bytes:
-        parts = [("image", jpeg_bytes(rgb), "image/jpeg"), ("gt", gt.tobytes(), "u8")]
+    def _pack(self, req, key, rgb, gt, pred, t_render, t_model, t0) -> bytes:
+        if self._jpeg_cache is None or self._jpeg_cache[0] != key:
+            self._jpeg_cache = (key, jpeg_bytes(rgb))
+        parts = [("image", self._jpeg_cache[1], "image/jpeg"), ("gt", gt.tobytes(), "u8")]
         if pred is not None:
             parts.append(("pred", pred.tobytes(), "u8"))
         header = {
             "type": "frame", "seq": req.seq, "width": int(rgb.shape[1]), "height": int(rgb.shape[0]),
-            "scene_index": self.index,
-            "camera_position": [round(float(v), 4) for v in self.rig.position],
+            "scene_index": key[0],
+            "camera_position": [round(float(v), 4) for v in np.linalg.inv(np.frombuffer(key[1]).reshape(4, 4))[:3, 3]],
             "render_ms": t_render * 1000,
             "model_ms": None if t_model is None else t_model * 1000,
             "miou": None if pred is None else frame_miou(pred, gt, self.hub.model_labels.ignore_index),
