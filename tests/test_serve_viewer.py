@@ -195,6 +195,6 @@ def test_a_still_camera_reuses_the_frame_and_the_prediction(viewer):
     h1, p1 = ask(ws, infer=True)                       # nothing moved
     assert (source.renders, predictor.calls) == (renders, calls)
     assert p1 == p0 and h1["miou"] == h0["miou"]
-    h2, p2 = ask(ws, infer=True, walk=[0.1, 0.0])      # moved: a new render and a new prediction
+    _, p2 = ask(ws, infer=True, walk=[0.1, 0.0])      # moved: a new render and a new prediction
     assert (source.renders, predictor.calls) == (renders + 1, calls + 1)
     assert p2["gt"] != p0["gt"]
