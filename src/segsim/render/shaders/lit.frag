@@ -62,7 +62,9 @@ void main() {
     vec3 n = normalize(v_normal);
     if (!gl_FrontFacing) n = -n;
     vec3 v = normalize(u_cam_pos - v_world);
-    vec3 col = u_ambient * base;
+    // hemisphere ambient: brighter from the sky (world +z) than from the ground, so shapes
+    // read as 3D even in their unlit parts
+    vec3 col = u_ambient * base * (0.6 + 0.65 * (0.5 + 0.5 * n.z));
     // The key light (0) casts shadows and has a highlight; fill lights are diffuse only, which
     // halves the per-pixel cost on llvmpipe. Unused lights have zero colour; the fixed trip
     // count lets the compiler unroll the loop.
