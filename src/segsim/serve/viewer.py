@@ -4,8 +4,9 @@ Protocol (kept tiny so the page needs no build step):
 * on connect the server sends a JSON text message {"type": "meta", ...}: labels with colours and
   groups, frame size, model and scene descriptions;
 * the client sends JSON {"type": "frame", "walk": [forward, right] metres, "look": [yaw, pitch]
-  radians, "infer": bool, "new_scene": bool, "seq": int} and waits for the answer before sending
-  the next one, so exactly one frame is in flight and a slow machine drops nothing, it just slows;
+  radians, "infer": bool, "new_scene": bool, "reset": bool, "seq": int}, with at most
+  MAX_IN_FLIGHT (2) requests unanswered, so a slow machine queues nothing up, it just slows;
+  answers come back in request order;
 * the server answers with one binary message: a little-endian uint32 header length, the JSON
   header (seq, timings, mIoU, and where each part sits), then the parts back to back: the frame
   as JPEG, the ground-truth class ids and (when `infer`) the predicted ones, one raw byte a pixel.
@@ -157,15 +158,19 @@ class ViewerSession:
         t0 = time.perf_counter()
         rgb, gt, key = await self.hub.on_render_thread(self._render, req)
         t_render = time.perf_counter() - t0
+        # model and packing in one worker-thread hop: each hop costs a few ms on a busy machine
+        return await run_in_threadpool(self._infer_and_pack, req, key, rgb, gt, t_render, t0)
+
+    def _infer_and_pack(self, req, key, rgb, gt, t_render, t0) -> bytes:
         pred, t_model = None, None
         if req.infer:
             cached = self._pred_cache
             if cached is not None and cached[0] == key:  # same pixels, same answer: skip the model
                 pred, t_model = cached[1], cached[2]
             else:
-                pred, t_model = await run_in_threadpool(self.hub.gate.predict, rgb)
+                pred, t_model = self.hub.gate.predict(rgb)
                 self._pred_cache = (key, pred, t_model)
-        return await run_in_threadpool(self._pack, req, key, rgb, gt, pred, t_render, t_model, t0)
+        return self._pack(req, key, rgb, gt, pred, t_render, t_model, t0)
 
     def _pack(self, req, key, rgb, gt, pred, t_render, t_model, t0) -> bytes:
         if self._jpeg_cache is None or self._jpeg_cache[0] != key:
