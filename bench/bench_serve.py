@@ -5,8 +5,8 @@ Everything runs on loopback (127.0.0.1): `segsim serve` in a subprocess with a f
 real-time model (speed does not depend on the weights) written as a training-format checkpoint
 and exported to ONNX, exactly as users' files load. The viewer client is a Python WebSocket client
 speaking the page's protocol, with inference on, walking a little every frame so each frame is a
-new render; it keeps 2 requests in flight like the page does by default (one frame rendering while the
-previous one is in the model), or 1 like the page's ?inflight=1.
+new render; it keeps 1 request in flight like the page does by default, or 2 like the page's ?inflight=2
+(one frame rendering while the previous one is in the model).
 
     python bench/bench_serve.py                                   # the recorded figures
     python bench/bench_serve.py --size 64 --requests 4 --per-client 1 --frames 6 --viewer-repeats 1  # quick check
@@ -188,7 +188,7 @@ def main() -> int:
                     rows.append(row(f"/v1/predict latency, {clients} client(s), {tag}", lat, "ms", **extra))
                     rows.append(row(f"/v1/predict throughput, {clients} client(s), {tag}", [rps], "requests/s", **extra))
                     print(f"  p95 {p95(lat):.1f} ms with {clients} client(s)")
-                for in_flight, infer in ((2, True), (1, True), (2, False)):
+                for in_flight, infer in ((1, True), (2, True), (1, False)):
                     runs = [viewer_fps(url, args.frames, in_flight, infer) for _ in range(args.viewer_repeats)]
                     fps, timing = [r[0] for r in runs], runs[len(runs) // 2][1]
                     what = f"viewer frames/s, inference {'on' if infer else 'off'}, {in_flight} in flight, {tag}"
@@ -200,7 +200,7 @@ def main() -> int:
            notes=f"Loopback; `segsim serve --threads {args.threads}` in a subprocess; a freshly initialized "
                  f"{args.model} at {args.size}x{args.size}; PNG uploads as raw bodies; p95 in each latency row's "
                  "JSON. Viewer: Python WebSocket client, inference on, a small step every frame; the page "
-                 "keeps 2 frames in flight (1 with ?inflight=1). Target: >= 15 frames/s with inference on.")
+                 "keeps 1 frame in flight (2 with ?inflight=2). Target: >= 15 frames/s with inference on.")
     return 0
 
 

@@ -9,10 +9,10 @@
 const WALK_SPEED = 1.5;      // metres per second while a walk key is held
 const TURN_SPEED = 1.2;      // radians per second while an arrow key is held
 const DRAG_GAIN = 0.004;     // radians per dragged screen pixel
-// Frames requested before the previous answer arrives: 2 lets the server render frame n+1 while
-// frame n is in the model (measured 1.3-1.7x the frames/s of 1 at 256x256 on 2 busy cores);
-// ?inflight=1 gives strictly one frame at a time.
-const MAX_IN_FLIGHT = Math.min(2, Math.max(1, Number(new URLSearchParams(location.search).get("inflight")) || 2));
+// Frames requested before the previous answer arrives. 1 by default: on 2 cores the renderer and
+// the model each want every core, so overlapping them (?inflight=2: render frame n+1 while frame n
+// is in the model) slows the model about as much as it saves; bench/bench_serve.py measures both.
+const MAX_IN_FLIGHT = Math.min(2, Math.max(1, Number(new URLSearchParams(location.search).get("inflight")) || 1));
 
 const $ = (id) => document.getElementById(id);
 const canvas = $("view");
