@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,13 @@ from segsim.errors import SegsimError
 from segsim.render.background import KINDS as BACKGROUND_KINDS
 from segsim.render.background import clutter_image, seed_offset
 from segsim.render.camera import light_view_projection, projection_from_K
-from segsim.render.meshes import MESHES, bounding_radius, shape_to_unit
+from segsim.render.meshes import (
+    MESHES,
+    SHADOW_LEVEL,
+    bounding_radius,
+    detail_level,
+    shape_to_unit,
+)
 from segsim.render.postfx import apply_postfx
 
 SHADER_DIR = Path(__file__).parent / "shaders"
@@ -120,7 +127,8 @@ class _Program:
 
 @dataclass
 class _DrawItem:
-    key: tuple
+    key: tuple                  # unit mesh key
+    level: int                  # mesh detail for this draw (see meshes.detail_level)
     model: bytes
     normal_mat: bytes
     shape_scale: tuple
@@ -221,44 +229,51 @@ class Renderer:
         from segsim.render.images import ImageTextures
         self.images = ImageTextures(ctx)
 
-        self._gpu_meshes: dict[tuple, dict] = {}
+        self._gpu_meshes: OrderedDict[tuple, dict] = OrderedDict()
         self._released = False
 
     # --- resources ----------------------------------------------------------------------------
-    def _mesh(self, key: tuple) -> dict:
-        entry = self._gpu_meshes.get(key)
+    def _mesh(self, key: tuple, level: int) -> dict:
+        """Vertex arrays of a unit mesh at a detail level, for each program (LRU cached)."""
+        full_key = (*key, level)
+        entry = self._gpu_meshes.get(full_key)
         if entry is not None:
+            self._gpu_meshes.move_to_end(full_key)
             return entry
-        data, low = MESHES.get(key), MESHES.get(key, low=True)
+        data = MESHES.get(key, level)
         vbo = self.ctx.buffer(data.vertices.tobytes())
         ibo = self.ctx.buffer(data.indices.tobytes())
-        low_vbo = self.ctx.buffer(low.vertices.tobytes())
-        low_ibo = self.ctx.buffer(low.indices.tobytes())
+        layout = [(vbo, "3f 3f", "in_pos", "in_normal")]
         entry = {
-            "buffers": (vbo, ibo, low_vbo, low_ibo),
-            "lit": {kind: self.ctx.vertex_array(p.prog, [(vbo, "3f 3f", "in_pos", "in_normal")], ibo, 4)
-                    for kind, p in self.lit_variants.items()},
-            "ids": self.ctx.vertex_array(self.ids.prog, [(vbo, "3f 3f", "in_pos", "in_normal")], ibo, 4),
-            "shadow": self.ctx.vertex_array(self.shadow.prog, [(low_vbo, "3f 12x", "in_pos")], low_ibo, 4),
+            "buffers": (vbo, ibo),
+            "lit": {kind: self.ctx.vertex_array(p.prog, layout, ibo, 4) for kind, p in self.lit_variants.items()},
+            "ids": self.ctx.vertex_array(self.ids.prog, layout, ibo, 4),
+            "shadow": self.ctx.vertex_array(self.shadow.prog, [(vbo, "3f 12x", "in_pos")], ibo, 4),
         }
-        variants = [k for k in self._gpu_meshes if len(k) > 1]
-        if len(key) > 1 and len(variants) >= MESHES.max_variants:
-            old = self._gpu_meshes.pop(variants[0])
+        self._gpu_meshes[full_key] = entry
+        if len(self._gpu_meshes) > MESHES.capacity:
+            _, old = self._gpu_meshes.popitem(last=False)
             _release_mesh_vaos(old)
             for b in old["buffers"]:
                 b.release()
-        self._gpu_meshes[key] = entry
         return entry
 
     def _draw_items(self, scene) -> list[_DrawItem]:
         items = []
         objs = list(scene.objects) + ([scene.ground] if scene.ground is not None else [])
+        cam = scene.camera
+        w2c = np.asarray(cam.world_to_camera, float)
+        focal = float(max(cam.K[0][0], cam.K[1][1]))
         for obj in objs:
             key, scale = shape_to_unit(obj.shape)
-            model = np.asarray(obj.object_to_world, float) @ scale
+            o2w = np.asarray(obj.object_to_world, float)
+            model = o2w @ scale
             normal_mat = np.linalg.inv(model[:3, :3]).T
-            items.append(_DrawItem(key, _mat4_bytes(model), _mat3_bytes(normal_mat),
-                                   tuple(float(x) for x in np.diag(scale)[:3]), obj))
+            # nearest point of the bounding sphere sets the on-screen size (inf: camera inside)
+            z = (w2c[2, :3] @ o2w[:3, 3] + w2c[2, 3]) - bounding_radius(obj.shape) * _max_scale(o2w)
+            px_per_metre = focal * _max_scale(o2w) / z if z > cam.near else np.inf
+            items.append(_DrawItem(key, detail_level(obj.shape, px_per_metre), _mat4_bytes(model),
+                                   _mat3_bytes(normal_mat), tuple(float(x) for x in np.diag(scale)[:3]), obj))
         return items
 
     # --- passes ---------------------------------------------------------------------------------
@@ -281,7 +296,7 @@ class Renderer:
         self.shadow.write("u_light_vp", _mat4_bytes(light_vp))
         for it in casters:
             self.shadow.write("u_model", it.model)
-            self._mesh(it.key)["shadow"].render(moderngl.TRIANGLES)
+            self._mesh(it.key, SHADOW_LEVEL)["shadow"].render(moderngl.TRIANGLES)
         self._shadow_texel = 2 * radius / self.shadow_map_size
         return light_vp
 
@@ -303,7 +318,7 @@ class Renderer:
             self.ids.write("u_normal_mat", it.normal_mat)
             self.ids.set("u_class", int(it.obj.class_id))
             self.ids.set("u_instance", int(it.obj.instance_id))
-            self._mesh(it.key)["ids"].render(moderngl.TRIANGLES)
+            self._mesh(it.key, it.level)["ids"].render(moderngl.TRIANGLES)
 
     def _background(self, bg):
         import moderngl
@@ -351,7 +366,7 @@ class Renderer:
         for kind, it in sorted(((self._texture_kind(it.obj.material.texture), it) for it in items),
                                key=lambda pair: (pair[1].obj is scene.ground, pair[0])):
             self._set_material(self.lit_variants[kind], kind, it)
-            self._mesh(it.key)["lit"][kind].render(moderngl.TRIANGLES)
+            self._mesh(it.key, it.level)["lit"][kind].render(moderngl.TRIANGLES)
         if self.msaa:
             ctx.copy_framebuffer(self.resolve_fbo, self.color_fbo)
         else:

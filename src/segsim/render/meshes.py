@@ -1,10 +1,11 @@
 """Canonical triangle meshes for the analytic shapes of scene/spec.py, built with trimesh.
 
-Each shape is drawn as a *unit* mesh (cached once per process) times a scale matrix, so the
-thousands of differently-sized boxes, spheres, cylinders and cones of a dataset share four
-vertex buffers. Tori and capsules cannot be scaled non-uniformly (the tube/hemispheres must stay
-round), so their unit mesh is keyed by their proportions (tube/R, height/radius) and kept in a
-small LRU cache; the randomizer draws those proportions from a few fixed values so the cache hits.
+Each shape is drawn as a *unit* mesh (cached per process) times a scale matrix, so the
+thousands of differently-sized boxes, spheres, cylinders and cones of a dataset share a handful
+of vertex buffers (one per detail level, see DETAIL). Tori and capsules cannot be scaled
+non-uniformly (the tube/hemispheres must stay round), so their unit mesh is also keyed by their
+proportions (tube/R, height/radius); the randomizer draws those from a few fixed values so the
+LRU cache hits.
 
 Geometry follows spec.py exactly: everything centred at the origin, axes along local z, cone apex
 at +h/2, capsule `height` = distance between the hemisphere centres (trimesh's convention; total
@@ -21,15 +22,19 @@ import numpy as np
 from segsim.errors import SegsimError
 from segsim.scene.geometry import bounding_radius  # noqa: F401  (re-exported for the renderer)
 
-# Triangle counts are a real cost on llvmpipe (~0.15 us per triangle per pass, even off screen),
-# so each mesh is as coarse as the oracle allows: silhouettes within ~0.3 % (sphere, cylinder,
-# cone) or ~2 % of the tube radius (distractors) of the analytic shape. The shadow pass uses
-# coarser "low" meshes: a shadow's outline never needs pixel accuracy.
-SPHERE_SUBDIVISIONS = 3   # 1280 faces: silhouette within 0.25 % of the true sphere's radius
-SECTIONS = 48             # cylinder / cone segments: sagitta 0.2 % of the radius
-TORUS_SECTIONS = (40, 16)         # around the ring, around the tube
-CAPSULE_COUNT = (24, 16)
-LOW = {"sphere": 2, "sections": 16, "torus": (16, 8), "capsule": (12, 8)}
+# Triangle counts are a real cost on llvmpipe (~0.15 us per triangle per pass, even off screen,
+# and small triangles make MSAA dearer), so meshes are chosen per draw by how large the shape
+# appears: the coarsest level whose silhouette stays within SILHOUETTE_TOLERANCE_PX of the analytic
+# shape (sagitta r (1 - cos(step / 2)) in pixels). Levels, coarse to fine:
+DETAIL = {
+    "sphere": [1, 2, 3, 4],                                   # icosphere subdivisions
+    "sections": [12, 24, 48, 96],                             # cylinder / cone segments
+    "torus": [(12, 8), (24, 8), (40, 16), (64, 24)],          # around the ring, around the tube
+    "capsule": [(12, 8), (16, 12), (24, 16), (40, 24)],       # longitude, latitude segments
+}
+SILHOUETTE_TOLERANCE_PX = 0.25
+ICOSPHERE_EDGE = 1.25 * 1.1071   # icosahedron edge angle (rad), with margin for uneven edges
+SHADOW_LEVEL = 0                 # shadows never need pixel-exact outlines
 SHAPE_TYPES = ("box", "sphere", "cylinder", "cone", "torus", "capsule")
 
 
@@ -50,30 +55,58 @@ def _to_mesh_data(mesh) -> MeshData:
                     np.ascontiguousarray(smooth.faces, np.uint32).ravel())
 
 
-def _build(key: tuple, low: bool = False) -> MeshData:
+def _build(key: tuple, level: int) -> MeshData:
     import trimesh.creation as tc
 
     kind = key[0]
-    sections = LOW["sections"] if low else SECTIONS
     if kind == "box":
         return _to_mesh_data(tc.box(extents=(1.0, 1.0, 1.0)))
     if kind == "sphere":
-        return _to_mesh_data(tc.icosphere(subdivisions=LOW["sphere"] if low else SPHERE_SUBDIVISIONS,
-                                          radius=1.0))
+        return _to_mesh_data(tc.icosphere(subdivisions=DETAIL["sphere"][level], radius=1.0))
     if kind == "cylinder":
-        return _to_mesh_data(tc.cylinder(radius=1.0, height=1.0, sections=sections))
+        return _to_mesh_data(tc.cylinder(radius=1.0, height=1.0, sections=DETAIL["sections"][level]))
     if kind == "cone":
-        m = tc.cone(radius=1.0, height=1.0, sections=sections)
+        m = tc.cone(radius=1.0, height=1.0, sections=DETAIL["sections"][level])
         m.apply_translation((0.0, 0.0, -0.5))   # trimesh puts the base at z=0; spec centres it
         return _to_mesh_data(m)
     if kind == "torus":
-        major, minor = LOW["torus"] if low else TORUS_SECTIONS
+        major, minor = DETAIL["torus"][level]
         return _to_mesh_data(tc.torus(major_radius=1.0, minor_radius=key[1],
                                       major_sections=major, minor_sections=minor))
     if kind == "capsule":
-        return _to_mesh_data(tc.capsule(height=key[1], radius=1.0,
-                                        count=list(LOW["capsule"] if low else CAPSULE_COUNT)))
+        return _to_mesh_data(tc.capsule(height=key[1], radius=1.0, count=list(DETAIL["capsule"][level])))
     raise AssertionError(kind)
+
+
+def _fine_enough(step: float, radius_px: float) -> bool:
+    return radius_px * (1.0 - np.cos(step / 2)) <= SILHOUETTE_TOLERANCE_PX
+
+
+def detail_level(shape: dict, px_per_metre: float) -> int:
+    """Coarsest mesh level whose silhouette error stays under the tolerance at this scale
+    (px_per_metre = focal length / distance; inf gives the finest level)."""
+    kind = shape["type"]
+    if kind == "box":
+        return 0
+    top = len(DETAIL["sections"]) - 1
+    if not np.isfinite(px_per_metre):
+        return top
+    for level in range(top + 1):
+        if kind == "sphere":
+            ok = _fine_enough(ICOSPHERE_EDGE / 2 ** DETAIL["sphere"][level], shape["radius"] * px_per_metre)
+        elif kind in ("cylinder", "cone"):
+            ok = _fine_enough(2 * np.pi / DETAIL["sections"][level], shape["radius"] * px_per_metre)
+        elif kind == "torus":
+            major, minor = DETAIL["torus"][level]
+            ok = (_fine_enough(2 * np.pi / major, (shape["radius"] + shape["tube"]) * px_per_metre)
+                  and _fine_enough(2 * np.pi / minor, shape["tube"] * px_per_metre))
+        else:   # capsule
+            around, along = DETAIL["capsule"][level]
+            ok = (_fine_enough(2 * np.pi / around, shape["radius"] * px_per_metre)
+                  and _fine_enough(np.pi / along, shape["radius"] * px_per_metre))
+        if ok:
+            return level
+    return top
 
 
 def _num(shape: dict, name: str) -> float:
@@ -114,23 +147,21 @@ def shape_to_unit(shape: dict) -> tuple[tuple, np.ndarray]:
 
 
 class MeshCache:
-    """Unit meshes by key; the four scalable ones are never evicted."""
+    """Unit meshes by (shape key, level), least recently used evicted past `capacity`."""
 
-    def __init__(self, max_variants: int = 64):
+    def __init__(self, capacity: int = 96):
         self._items: OrderedDict[tuple, MeshData] = OrderedDict()
-        self.max_variants = max_variants
+        self.capacity = capacity
 
-    def get(self, key: tuple, low: bool = False) -> MeshData:
-        """Unit mesh for `key`; `low=True` gives the coarse one used for shadows."""
-        full_key = (*key, "low") if low else key
+    def get(self, key: tuple, level: int) -> MeshData:
+        full_key = (*key, level)
         if full_key in self._items:
             self._items.move_to_end(full_key)
             return self._items[full_key]
-        data = _build(key, low)
+        data = _build(key, level)
         self._items[full_key] = data
-        variants = [k for k in self._items if k[0] in ("torus", "capsule")]
-        if len(variants) > self.max_variants:
-            del self._items[variants[0]]
+        if len(self._items) > self.capacity:
+            self._items.popitem(last=False)
         return data
 
 
