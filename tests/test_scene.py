@@ -203,3 +203,16 @@ def test_image_backgrounds_and_textures_come_from_the_user_folder(tmp_path):
     used = {s.background.path for s in scenes if s.background.kind == "image"}
     used |= {o.material.texture.path for s in scenes for o in s.objects if o.material.texture.kind == "image"}
     assert used == {str(tmp_path / "a.jpg"), str(tmp_path / "b.png")}
+
+
+def test_resolved_config_reloads_from_yaml_identically(cfg, tmp_path):
+    """dataset.yaml stores cfg.model_dump(mode="json"); loading that file alone (no preset)
+    must give the same config, so a dataset can be regenerated from its own folder."""
+    import yaml
+
+    custom = load_scene_config("shapes", overrides=["objects.count=[4, 5]", "ground.probability=1"])
+    path = tmp_path / "resolved.yaml"
+    path.write_text(yaml.safe_dump(custom.model_dump(mode="json")))
+    again = load_scene_config(None, path)
+    assert again == custom
+    assert scene_to_dict(sample_scene(again, 3, 2, 64, 64)) == scene_to_dict(sample_scene(custom, 3, 2, 64, 64))
