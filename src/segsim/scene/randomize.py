@@ -41,7 +41,8 @@ def _u(rng, r) -> float:
 
 
 def _pick(rng, weights: dict) -> str:
-    names = [k for k, w in weights.items() if w > 0]
+    # sorted: the same choice whatever order a YAML file (or yaml.safe_dump) listed the keys in
+    names = sorted(k for k, w in weights.items() if w > 0)
     cumulative = np.cumsum([weights[k] for k in names])
     i = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
     return names[min(i, len(names) - 1)]
@@ -137,7 +138,7 @@ def _objects(rng, cfg: SceneConfig) -> tuple[list[SceneObject], list]:
     placed: list = []
     objects: list[SceneObject] = []
     n = int(rng.integers(oc.count[0], oc.count[1] + 1))
-    class_weights = {str(i): c.weight for i, c in enumerate(cfg.classes)}
+    class_weights = {f"{i:05d}": c.weight for i, c in enumerate(cfg.classes)}   # sorts in class order
     for _ in range(n):
         ci = int(_pick(rng, class_weights))
         spec = cfg.classes[ci]
