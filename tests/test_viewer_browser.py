@@ -97,6 +97,32 @@ def test_keys_change_the_canvas_and_the_hud(page):
     walked = canvas(pg)
     assert walked != start
 
+    # dragging the mouse turns the camera without moving it
+    box = pg.locator("#view").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    received = pg.evaluate("() => window.segsimViewer.received")
+    pg.mouse.move(cx, cy)
+    pg.mouse.down()
+    pg.mouse.move(cx + 60, cy + 10, steps=6)
+    pg.mouse.up()
+    pg.wait_for_function(f"() => window.segsimViewer.received > {received} && !window.segsimViewer.inFlight")
+    settle(pg)
+    assert pg.evaluate("() => window.segsimViewer.lastHeader.camera_position") == pos1
+    turned = canvas(pg)
+    assert turned != walked
+    walked = turned
+
+    # E infers once and holds that overlay; E again clears it
+    pg.keyboard.press("e")
+    pg.wait_for_function("() => window.segsimViewer.held !== null", timeout=60000)
+    settle(pg)
+    assert hud(pg, "infer").startswith("once")
+    held = canvas(pg)
+    assert held != walked
+    pg.keyboard.press("e")
+    settle(pg)
+    assert hud(pg, "infer") == "off" and canvas(pg) == walked
+
     # Space: continuous inference; model latency, mIoU and frames/s appear, the overlay is drawn
     pg.keyboard.press(" ")
     pg.wait_for_function("() => document.getElementById('hud-miou').textContent.trim() !== '–'", timeout=60000)
@@ -138,6 +164,13 @@ def test_keys_change_the_canvas_and_the_hud(page):
     assert hud(pg, "bg") == "hidden"
     assert canvas(pg) != truth
     pg.keyboard.press("q")
+
+    # N: a new scene
+    scene = hud(pg, "scene")
+    pg.keyboard.press("n")
+    pg.wait_for_function("() => window.segsimViewer.lastHeader.scene_index === 1", timeout=60000)
+    settle(pg)
+    assert hud(pg, "scene") != scene and hud(pg, "scene").endswith("#1")
 
     # H shows the help
     assert pg.is_hidden("#help")
