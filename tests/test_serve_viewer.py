@@ -198,3 +198,19 @@ def test_a_still_camera_reuses_the_frame_and_the_prediction(viewer):
     _, p2 = ask(ws, infer=True, walk=[0.1, 0.0])      # moved: a new render and a new prediction
     assert (source.renders, predictor.calls) == (renders + 1, calls + 1)
     assert p2["gt"] != p0["gt"]
+
+
+def test_a_renderer_that_cannot_start_is_reported_not_fatal():
+    from segsim.errors import SegsimError
+
+    class NoGL(FakeSceneSource):
+        def render(self, scene):
+            raise SegsimError("EGL could not start", "install libegl1 libegl-mesa0")
+
+    with TestClient(create_app(FakePredictor(), NoGL())) as c, c.websocket_connect("/ws/viewer") as ws:
+        ws.receive_text()  # meta
+        for _ in range(2):  # the socket survives and answers again
+            ws.send_text(json.dumps({"type": "frame"}))
+            err = json.loads(ws.receive_text())
+            assert err == {"type": "error", "error": "EGL could not start", "fix": "install libegl1 libegl-mesa0"}
+        assert c.get("/health").status_code == 200  # and the API is unaffected

@@ -28,7 +28,7 @@ const S = {
   continuous: false, wantOnce: false, wantNew: false, wantReset: false,
   mode: "pred", opacity: 0.5, group: -1, showImage: true,
   keys: new Set(), drag: [0, 0], dragging: false,
-  inFlight: 0, seq: 0, shownSeq: 0, received: 0, onceSeqs: new Set(), lastSent: performance.now(), frameTimes: [], lastHeader: null,
+  inFlight: 0, pauseUntil: 0, seq: 0, shownSeq: 0, received: 0, onceSeqs: new Set(), lastSent: performance.now(), frameTimes: [], lastHeader: null,
   dropped: null, lutKey: "", lut: new Uint32Array(256),
 };
 
@@ -45,7 +45,11 @@ function connect() {
 
 function onText(msg) {
   if (msg.type === "meta") return setMeta(msg);
-  if (msg.type === "error") { S.inFlight = Math.max(0, S.inFlight - 1); toast(msg.error + (msg.fix ? ` (fix: ${msg.fix})` : "")); }
+  if (msg.type === "error") {
+    S.inFlight = Math.max(0, S.inFlight - 1);
+    S.pauseUntil = performance.now() + 2000;  // e.g. no EGL on the server: retry slowly, don't hammer it
+    toast(msg.error + (msg.fix ? ` (fix: ${msg.fix})` : ""));
+  }
 }
 
 function setMeta(meta) {
@@ -89,7 +93,8 @@ function needsFrame() {
 }
 
 function loop() {
-  if (S.ws && S.ws.readyState === WebSocket.OPEN && S.meta && S.meta.scene && S.inFlight < MAX_IN_FLIGHT && needsFrame()) request();
+  if (S.ws && S.ws.readyState === WebSocket.OPEN && S.meta && S.meta.scene && S.inFlight < MAX_IN_FLIGHT &&
+      performance.now() >= S.pauseUntil && needsFrame()) request();
   requestAnimationFrame(loop);
 }
 
