@@ -214,3 +214,18 @@ def test_a_renderer_that_cannot_start_is_reported_not_fatal():
             err = json.loads(ws.receive_text())
             assert err == {"type": "error", "error": "EGL could not start", "fix": "install libegl1 libegl-mesa0"}
         assert c.get("/health").status_code == 200  # and the API is unaffected
+
+
+def test_two_tabs_have_their_own_cameras():
+    source = FakeSceneSource(64, 48)
+    with TestClient(create_app(FakePredictor(), source)) as c, \
+            c.websocket_connect("/ws/viewer") as a, c.websocket_connect("/ws/viewer") as b:
+        a.receive_text()
+        b.receive_text()
+        ha, _ = ask(a)
+        hb, _ = ask(b)
+        assert ha["camera_position"] == hb["camera_position"]
+        ha2, _ = ask(a, walk=[1.0, 0.0])
+        hb2, _ = ask(b)
+        assert ha2["camera_position"] != ha["camera_position"]
+        assert hb2["camera_position"] == hb["camera_position"]
