@@ -61,9 +61,10 @@ def shapes_cfg():
 
 
 @pytest.mark.parametrize("index", range(6))
-def test_shapes_preset_frames_match_ray_cast(renderer_factory, shapes_cfg, index):
-    w, h = (160, 120) if index % 2 else (128, 128)     # non-square too: catches aspect mistakes
-    scene = sample_scene(shapes_cfg, seed=11, index=index, width=w, height=h)
+@pytest.mark.parametrize("size", [(128, 128), (160, 120), (48, 40)])   # non-square and tiny too
+def test_shapes_preset_frames_match_ray_cast(renderer_factory, shapes_cfg, index, size):
+    w, h = size
+    scene = sample_scene(shapes_cfg, seed=11 + w, index=index, width=w, height=h)
     frame = renderer_factory(w, h).render(scene)
     assert scene.labelled_objects(), "the preset should always place labelled objects"
     assert_agrees(frame, scene)

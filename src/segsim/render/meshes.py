@@ -25,12 +25,14 @@ from segsim.scene.geometry import bounding_radius  # noqa: F401  (re-exported fo
 # Triangle counts are a real cost on llvmpipe (~0.15 us per triangle per pass, even off screen,
 # and small triangles make MSAA dearer), so meshes are chosen per draw by how large the shape
 # appears: the coarsest level whose silhouette stays within SILHOUETTE_TOLERANCE_PX of the analytic
-# shape (sagitta r (1 - cos(step / 2)) in pixels). Levels, coarse to fine:
+# shape (sagitta r (1 - cos(step / 2)) in pixels). The coarsest level still keeps facets within
+# ~1.5 % of the radius, because depth must stay within 1 % where surfaces are seen at a grazing
+# angle (a 12-gon cylinder failed that at 48 px). Levels, coarse to fine:
 DETAIL = {
-    "sphere": [1, 2, 3, 4],                                   # icosphere subdivisions
-    "sections": [12, 24, 48, 96],                             # cylinder / cone segments
-    "torus": [(12, 8), (24, 8), (40, 16), (64, 24)],          # around the ring, around the tube
-    "capsule": [(12, 8), (16, 12), (24, 16), (40, 24)],       # longitude, latitude segments
+    "sphere": [2, 3, 4],                                      # icosphere subdivisions
+    "sections": [24, 48, 96],                                 # cylinder / cone segments
+    "torus": [(24, 12), (40, 16), (64, 24)],                  # around the ring, around the tube
+    "capsule": [(16, 12), (24, 16), (40, 24)],                # longitude, latitude segments
 }
 SILHOUETTE_TOLERANCE_PX = 0.25
 ICOSPHERE_EDGE = 1.25 * 1.1071   # icosahedron edge angle (rad), with margin for uneven edges
