@@ -8,7 +8,9 @@ metres, z up; when a ground is present its top face is the plane z = 0.
 from __future__ import annotations
 
 import colorsys
+from bisect import bisect_right
 from functools import lru_cache
+from itertools import accumulate
 
 import numpy as np
 
@@ -37,14 +39,15 @@ GROUND_THICKNESS = 0.02
 
 
 def _u(rng, r) -> float:
-    return float(rng.uniform(r[0], r[1]))
+    # rng.random() is ~3x cheaper than rng.uniform() per scalar, and sampling is per frame
+    return r[0] + (r[1] - r[0]) * rng.random()
 
 
 def _pick(rng, weights: dict) -> str:
     # sorted: the same choice whatever order a YAML file (or yaml.safe_dump) listed the keys in
     names = sorted(k for k, w in weights.items() if w > 0)
-    cumulative = np.cumsum([weights[k] for k in names])
-    i = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
+    cumulative = list(accumulate(weights[k] for k in names))
+    i = bisect_right(cumulative, rng.random() * cumulative[-1])
     return names[min(i, len(names) - 1)]
 
 
