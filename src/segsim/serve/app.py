@@ -52,7 +52,9 @@ def create_app(predictor, scene_source=None, limits: ServeLimits | None = None, 
         for hub in hub_holder:  # release the GL context and its thread when the server stops
             hub.close()
 
-    app = FastAPI(title="segsim", version=_version(), lifespan=lifespan,
+    # docs_url=None: the stock /docs page loads Swagger UI from a CDN, which an offline machine
+    # cannot reach; _mount_offline_docs serves the copy that the swagger-ui-bundle package ships.
+    app = FastAPI(title="segsim", version=_version(), lifespan=lifespan, docs_url=None,
                   description="Semantic segmentation of images, and a live 3D viewer at `/`.")
     app.state.limits = limits
     app.state.labels = predictor.labels
@@ -65,12 +67,27 @@ def create_app(predictor, scene_source=None, limits: ServeLimits | None = None, 
     app.include_router(router)
     app.include_router(viewer_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    _mount_offline_docs(app)
 
     @app.get("/", include_in_schema=False)
     def index():
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     return app
+
+
+def _mount_offline_docs(app: FastAPI) -> None:
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title="segsim API",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")
 
 
 def _error(status: int, problem: str, fix: str | None) -> JSONResponse:
