@@ -161,15 +161,15 @@ class Renderer:
         self.shadow_map_size = int(min(shadow_map_size, 2 * max(self.width, self.height)))
         size = (self.width, self.height)
 
-        vs = _shader("scene.vert")
+        vs = _shader("scene.vert.glsl")
         # one lit program per texture kind and one background program per kind: specialised
         # shaders cost only what they use (llvmpipe executes both sides of uniform branches)
-        self.lit_variants = {kind: _Program(ctx, vs, _shader("lit.frag", True, {"TEX_KIND": kind}))
+        self.lit_variants = {kind: _Program(ctx, vs, _shader("lit.frag.glsl", True, {"TEX_KIND": kind}))
                              for kind in TEXTURE_KINDS.values()}
-        self.ids = _Program(ctx, vs, _shader("ids.frag"))
-        self.shadow = _Program(ctx, _shader("shadow.vert"), _shader("shadow.frag"))
-        self.bg_variants = {kind: _Program(ctx, _shader("background.vert"),
-                                           _shader("background.frag", True, {"BG_KIND": kind}))
+        self.ids = _Program(ctx, vs, _shader("ids.frag.glsl"))
+        self.shadow = _Program(ctx, _shader("shadow.vert.glsl"), _shader("shadow.frag.glsl"))
+        self.bg_variants = {kind: _Program(ctx, _shader("background.vert.glsl"),
+                                           _shader("background.frag.glsl", True, {"BG_KIND": kind}))
                             for kind in BACKGROUND_KINDS.values()}
         self.bg_vaos = {kind: ctx.vertex_array(p.prog, []) for kind, p in self.bg_variants.items()}
         for p in self.lit_variants.values():
@@ -201,7 +201,7 @@ class Renderer:
         self.color_fbo = ctx.framebuffer([self.color_rb], self.color_zbuf)
         self.resolve_rb = ctx.renderbuffer(size, 4)
         self.resolve_fbo = ctx.framebuffer([self.resolve_rb])
-        self.fxaa = _Program(ctx, _shader("background.vert"), _shader("fxaa.frag"))
+        self.fxaa = _Program(ctx, _shader("background.vert.glsl"), _shader("fxaa.frag.glsl"))
         self.fxaa.set("u_color_tex", 5)
         self.fxaa.set("u_inv_size", (1.0 / self.width, 1.0 / self.height))
         self.fxaa_vao = ctx.vertex_array(self.fxaa.prog, [])

@@ -19,7 +19,7 @@ void main() {
     // rotated by the background's angle (u_dir) and shifted by its seed, so checkers differ too
     vec3 p = vec3(dot(q, u_dir.xy), dot(q, vec2(-u_dir.y, u_dir.x)), 0.0) + vec3(fract(u_offset.xy) * 0.37, 0.0);
     vec3 c;
-    // BG_KIND is #defined per program variant (see lit.frag for why).
+    // BG_KIND is #defined per program variant (see lit.frag.glsl for why).
 #if BG_KIND == 0
     c = u_color;
 #elif BG_KIND == 5 || BG_KIND == 6
