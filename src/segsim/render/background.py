@@ -58,30 +58,33 @@ def _draw_shapes(rng, img: np.ndarray, count: int, max_size: float):
 
 
 def clutter_image(seed: int, width: int, height: int, color, color2) -> np.ndarray:
-    """H x W x 3 uint8 photo-like clutter, a pure function of its arguments."""
+    """H x W x 3 uint8 photo-like clutter, a pure function of its arguments.
+
+    The soft far layer (noise + big blurred shapes) is made at half of this size and upscaled:
+    it is blurred anyway, and this is where most of the arithmetic is."""
     import cv2
 
     rng = np.random.default_rng([int(seed), 7919])
     c1, c2 = np.asarray(color, np.float32), np.asarray(color2, np.float32)
     c3 = _random_color(rng)
-    coarse = _smooth_noise(rng, width, height, int(rng.integers(2, 6)))
-    mid = _smooth_noise(rng, width, height, int(rng.integers(8, 20)))
-    fine = _smooth_noise(rng, width, height, int(rng.integers(30, 80)))
-    t = np.clip(coarse * 0.6 + mid * 0.3 + fine * 0.1, 0, 1)[..., None]
-    img = c1 * (1 - t) + c2 * t
-    m = np.clip((mid - 0.55) * 4, 0, 1)[..., None] * rng.uniform(0.3, 0.8)
-    img = img * (1 - m) + c3 * m
-    img = np.ascontiguousarray(img, np.float32)
+    lw, lh = max(2, (width + 1) // 2), max(2, (height + 1) // 2)
+    coarse = _smooth_noise(rng, lw, lh, int(rng.integers(2, 6)))
+    mid = _smooth_noise(rng, lw, lh, int(rng.integers(8, 20)))
+    t = np.clip(coarse * 0.65 + mid * 0.35, 0, 1)[..., None]
+    img = c1 + (c2 - c1) * t
+    m = np.clip((mid - 0.55) * 4, 0, 1)[..., None] * np.float32(rng.uniform(0.3, 0.8))
+    img += (c3 - img) * m
     # far layer: big soft shapes (out-of-focus clutter)
     _draw_shapes(rng, img, int(rng.integers(3, 10)), 0.35)
-    sigma = rng.uniform(0.01, 0.04) * max(width, height)
-    img = cv2.GaussianBlur(img, (0, 0), sigma)
-    # near layer: smaller, sharper shapes
+    img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.01, 0.04) * max(lw, lh))
+    img = cv2.resize(img, (width, height), interpolation=cv2.INTER_LINEAR)
+    # near layer: smaller, sharper shapes, then a little optical blur
     _draw_shapes(rng, img, int(rng.integers(2, 12)), 0.15)
     img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 1.5))
     # fine grain, like texture in a photo
-    img += (fine[..., None] - 0.5) * rng.uniform(0.0, 0.15)
-    return np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
+    fine = _smooth_noise(rng, width, height, int(rng.integers(30, 80)))
+    img += ((fine - 0.5) * np.float32(rng.uniform(0.0, 0.15)))[..., None]
+    return cv2.convertScaleAbs(img, alpha=255.0)     # saturating, rounded float -> uint8
 
 
 def seed_offset(seed: int) -> tuple[float, float, float]:
