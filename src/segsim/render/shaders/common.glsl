@@ -7,7 +7,7 @@ uniform sampler2D u_noise;     // tileable 1/f (fbm-like) noise, baked once, mip
 
 // Gamma 2 instead of the exact sRGB curve: the same look, a multiply and a sqrt.
 vec3 srgb_to_linear(vec3 c) { return c * c; }
-vec3 linear_to_srgb(vec3 c) { return sqrt(clamp(c, 0.0, 1.0)); }
+vec3 linear_to_srgb(vec3 c) { c = clamp(c, 1e-6, 1.0); return c * inversesqrt(c); }
 
 // Multi-octave noise in one fetch: the octaves are baked into the texture (gl.py), since a
 // texture fetch is the expensive part on llvmpipe. One texture period spans 8 units.

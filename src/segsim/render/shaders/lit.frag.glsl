@@ -5,6 +5,7 @@ in vec3 v_normal;
 in vec3 v_obj;
 in vec3 v_obj_normal;
 in float v_depth;
+in vec3 v_light;
 
 #define MAX_LIGHTS 4
 uniform vec3 u_light_dir[MAX_LIGHTS];     // direction the light travels (world)
@@ -23,9 +24,7 @@ uniform float u_specular;
 uniform float u_shininess;
 
 uniform bool u_shadows;
-uniform mat4 u_light_vp;
 uniform sampler2DShadow u_shadow_map;
-uniform float u_shadow_texel;  // world size of one shadow-map texel
 
 out vec4 frag_color;
 
@@ -49,10 +48,9 @@ vec3 albedo() {
 #endif
 }
 
-float shadow_factor(vec3 n) {
+float shadow_factor() {
     if (!u_shadows) return 1.0;
-    vec4 lp = u_light_vp * vec4(v_world + n * (1.5 * u_shadow_texel), 1.0);
-    vec3 s = lp.xyz / lp.w * 0.5 + 0.5;
+    vec3 s = v_light;
     if (s.x <= 0.0 || s.x >= 1.0 || s.y <= 0.0 || s.y >= 1.0) return 1.0;
     return texture(u_shadow_map, vec3(s.xy, s.z - 0.0015));
 }
@@ -71,8 +69,10 @@ void main() {
     vec3 l = -u_light_dir[0];
     float diff = max(dot(n, l), 0.0);
     vec3 h = normalize(l + v);
-    float spec = diff > 0.0 ? u_specular * pow(max(dot(n, h), 0.0), u_shininess) : 0.0;
-    col += shadow_factor(n) * u_light_color[0] * (diff * base + spec);
+    // Schlick's rational stand-in for pow(x, shininess): same lobe shape, no exp/log
+    float x = max(dot(n, h), 0.0);
+    float spec = diff > 0.0 ? u_specular * x / (u_shininess - u_shininess * x + x) : 0.0;
+    col += shadow_factor() * u_light_color[0] * (diff * base + spec);
     for (int i = 1; i < MAX_LIGHTS; i++) {
         col += u_light_color[i] * max(dot(n, -u_light_dir[i]), 0.0) * base;
     }
