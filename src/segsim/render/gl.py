@@ -140,7 +140,8 @@ class Renderer:
 
     def __init__(self, width: int, height: int, msaa: int = 4, shadow_map_size: int = 1024):
         """`msaa` > 1: multisample anti-aliasing with that many samples (4 on llvmpipe).
-        `msaa` 0 or 1: a single-sample colour pass plus FXAA, far cheaper on a CPU."""
+        `msaa` 0 or 1: a single-sample colour pass plus FXAA (only ~5-10% faster on llvmpipe, whose
+        texture fetches are dear; see bench/bench_render.py)."""
 
         if width < 1 or height < 1:
             raise SegsimError(f"render size must be positive, got {width}x{height}", "use e.g. 256x256")

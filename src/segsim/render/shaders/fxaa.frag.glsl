@@ -1,6 +1,6 @@
 #version 330
 // FXAA (Lottes' compact variant): the cheap anti-aliasing used when the renderer runs without
-// MSAA (msaa=0), about a tenth of MSAA's cost on llvmpipe. Reads the single-sample colour and
+// MSAA (msaa=0). Reads the single-sample colour and
 // blends along the local edge direction where luma contrast says there is an edge.
 uniform sampler2D u_color_tex;
 uniform vec2 u_inv_size;
