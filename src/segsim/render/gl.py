@@ -5,7 +5,7 @@ Passes, all on preallocated framebuffers and cached programs / vertex arrays:
   2. ids:    single-sample MRT -> (class, instance) in an RG16UI texture, metric z in R32F and
              optionally camera-frame normals; integer targets are never blended or resolved, so
              labels are exact;
-  3. colour: 4x MSAA, background triangle then Blinn-Phong objects, resolved by a blit.
+  3. colour: 4x MSAA, background triangle then Blinn-Phong objects, resolved by a shader pass.
 Then three (or four) glReadPixels into numpy and the RGB post-effects.
 
 Everything is drawn with image rows going up in GL window space (see camera.py), so readback
@@ -191,9 +191,9 @@ class Renderer:
         self.ids_fbo = ctx.framebuffer([self.ids_tex, self.depth_tex], self.ids_zbuf)
         self.ids_normals_fbo = ctx.framebuffer([self.ids_tex, self.depth_tex, self.normal_tex], self.ids_zbuf)
 
-        # colour pass: MSAA resolved by a blit, or single-sample + FXAA into the resolve target
+        # colour pass: MSAA resolved by a shader pass, or single-sample + FXAA, into resolve_fbo
         if self.msaa:
-            self.color_rb = ctx.renderbuffer(size, 4, samples=self.msaa)
+            self.color_rb = ctx.texture(size, 4, samples=self.msaa)
         else:
             self.color_rb = ctx.texture(size, 4)
             self.color_rb.filter = (moderngl.LINEAR, moderngl.LINEAR)
@@ -206,6 +206,10 @@ class Renderer:
         self.fxaa.set("u_color_tex", 5)
         self.fxaa.set("u_inv_size", (1.0 / self.width, 1.0 / self.height))
         self.fxaa_vao = ctx.vertex_array(self.fxaa.prog, [])
+        self.resolve = _Program(ctx, _shader("background.vert.glsl"), _shader("resolve.frag.glsl"))
+        self.resolve.set("u_ms", 5)
+        self.resolve.set("u_samples", max(self.msaa, 1))
+        self.resolve_vao = ctx.vertex_array(self.resolve.prog, [])
 
         # shadow pass
         self.shadow_tex = ctx.depth_texture((self.shadow_map_size,) * 2)
@@ -368,13 +372,10 @@ class Renderer:
                                key=lambda pair: (pair[1].obj is scene.ground, pair[0])):
             self._set_material(self.lit_variants[kind], kind, it)
             self._mesh(it.key, it.level)["lit"][kind].render(moderngl.TRIANGLES)
-        if self.msaa:
-            ctx.copy_framebuffer(self.resolve_fbo, self.color_fbo)
-        else:
-            self.resolve_fbo.use()
-            ctx.disable(moderngl.DEPTH_TEST | moderngl.CULL_FACE)
-            self.color_rb.use(5)
-            self.fxaa_vao.render(moderngl.TRIANGLES, vertices=3)
+        self.resolve_fbo.use()
+        ctx.disable(moderngl.DEPTH_TEST | moderngl.CULL_FACE)
+        self.color_rb.use(5)
+        (self.resolve_vao if self.msaa else self.fxaa_vao).render(moderngl.TRIANGLES, vertices=3)
 
     @staticmethod
     def _texture_kind(tex) -> int:
@@ -486,7 +487,7 @@ class Renderer:
                     self.shadow_fbo, self.ids_tex, self.depth_tex, self.normal_tex, self.ids_zbuf,
                     self.color_rb, self.color_zbuf, self.resolve_rb, self.shadow_tex, self.white,
                     self.noise_tex, self.clutter_tex,
-                    *self.bg_vaos.values(), self.fxaa_vao, self.fxaa.prog,
+                    *self.bg_vaos.values(), self.fxaa_vao, self.fxaa.prog, self.resolve_vao, self.resolve.prog,
                     *(p.prog for p in self.lit_variants.values()),
                     *(p.prog for p in self.bg_variants.values()), self.ids.prog, self.shadow.prog):
             obj.release()
