@@ -5,7 +5,7 @@ Passes, all on preallocated framebuffers and cached programs / vertex arrays:
   2. ids:    single-sample MRT -> (class, instance) in an RG16UI texture, metric z in R32F and
              optionally camera-frame normals; integer targets are never blended or resolved, so
              labels are exact;
-  3. colour: 4x MSAA, background triangle then Blinn-Phong objects, resolved by a shader pass.
+  3. colour: 4x MSAA, Blinn-Phong objects then the background behind them, resolved by a shader.
 Then three (or four) glReadPixels into numpy and the RGB post-effects.
 
 Everything is drawn with image rows going up in GL window space (see camera.py), so readback
@@ -351,9 +351,13 @@ class Renderer:
             frame_aspect, image_aspect = self.width / self.height, w / h
             p.set("u_image_scale", (min(1.0, frame_aspect / image_aspect), min(1.0, image_aspect / frame_aspect)))
             tex.use(3)
-        self.ctx.disable(moderngl.DEPTH_TEST | moderngl.CULL_FACE)
+        # drawn after the objects at the far plane with depth test <=, so llvmpipe's early depth
+        # test skips every pixel an object or the ground already covers
+        self.ctx.disable(moderngl.CULL_FACE)
+        self.ctx.depth_func = "<="
         self.bg_vaos[kind].render(moderngl.TRIANGLES, vertices=3)
-        self.ctx.enable(moderngl.DEPTH_TEST | moderngl.CULL_FACE)
+        self.ctx.depth_func = "<"
+        self.ctx.enable(moderngl.CULL_FACE)
 
     def _color_pass(self, scene, items, proj, light_vp):
         import moderngl
@@ -361,7 +365,6 @@ class Renderer:
         ctx = self.ctx
         self.color_fbo.use()
         self.color_fbo.clear(0.0, 0.0, 0.0, 1.0, depth=1.0)
-        self._background(scene.background)
         ctx.front_face = "cw"
         kinds = {self._texture_kind(it.obj.material.texture) for it in items}
         for kind in kinds:
@@ -372,6 +375,7 @@ class Renderer:
                                key=lambda pair: (pair[1].obj is scene.ground, pair[0])):
             self._set_material(self.lit_variants[kind], kind, it)
             self._mesh(it.key, it.level)["lit"][kind].render(moderngl.TRIANGLES)
+        self._background(scene.background)
         self.resolve_fbo.use()
         ctx.disable(moderngl.DEPTH_TEST | moderngl.CULL_FACE)
         self.color_rb.use(5)
