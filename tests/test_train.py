@@ -13,7 +13,7 @@ from segsim.train.config import load_train_config
 # a small U-Net and no time budget: the runs must be exactly repeatable
 BASE = {"model": {"name": "unet_small", "kwargs": {"width": 8}}, "input": {"size": 32},
         "trainer": {"batch_size": 4, "max_minutes": None, "progress": False, "early_stopping": None},
-        "data": {"cache": True}}
+        "data": {"cache": True, "num_workers": 0}}
 
 
 def _cfg(root, **sections):
@@ -137,6 +137,22 @@ def test_same_seed_same_weights_other_seed_differs(dataset, tmp_path):
     a, b, c = (_weights(tmp_path / n / "last.ckpt") for n in "abc")
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not all(torch.equal(a[k], c[k]) for k in a)
+
+    # The same run through the CLI in a fresh process, loading in a worker process:
+    # augmentation is seeded per (seed, epoch, index), so the worker count must not matter.
+    import subprocess
+    import sys
+
+    cli = [sys.executable, "-m", "segsim", "train", "--data", str(dataset), "--out", str(tmp_path / "d"),
+           "--epochs", "1", "--seed", "1", "--size", "32", "--batch-size", "4", "--model", "unet_small",
+           "--workers", "1", "model.kwargs.width=8", "trainer.max_minutes=null", "trainer.early_stopping=null",
+           "data.cache=true", "-q"]
+    done = subprocess.run(cli, capture_output=True, text=True, timeout=300,
+                          env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    d = _weights(tmp_path / "d" / "last.ckpt")
+    for k in a:
+        torch.testing.assert_close(a[k], d[k], msg=k)
 
 
 def test_time_budget_stops_the_run(dataset, tmp_path):

@@ -15,8 +15,13 @@ class TimeBudget(Callback):
 
     def __init__(self, clock: Clock):
         self.clock = clock
-        self.val_s = 0.0
+        self.val_s: float | None = None  # how long the last validation took
         self._val_t0 = None
+        self._step_t0 = None
+        self._step_s = 0.0  # running mean of one training step
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self._step_t0 = time.monotonic()
 
     def on_validation_start(self, trainer, pl_module):
         self._val_t0 = time.monotonic()
@@ -25,8 +30,18 @@ class TimeBudget(Callback):
         if self._val_t0 is not None:
             self.val_s = time.monotonic() - self._val_t0
 
+    def _val_estimate(self, trainer) -> float:
+        if self.val_s is not None:
+            return self.val_s
+        # no validation yet: a forward pass costs about a third of a training step
+        batches = sum(trainer.num_val_batches) if isinstance(trainer.num_val_batches, list) else 0
+        return self._step_s * batches / 3
+
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        if self.clock.budget_s is not None and self.clock.elapsed() + self.val_s >= self.clock.budget_s:
+        if self._step_t0 is not None:
+            dt = time.monotonic() - self._step_t0
+            self._step_s = dt if self._step_s == 0 else 0.9 * self._step_s + 0.1 * dt
+        if self.clock.budget_s is not None and self.clock.elapsed() + self._val_estimate(trainer) >= self.clock.budget_s:
             self.clock.stopped_by = "time budget"
             trainer.should_stop = True
 

@@ -1,0 +1,123 @@
+"""The documented recipe for `shapes`: generate, train with the default config, test mIoU.
+
+    segsim generate --preset shapes --count 2000 --size 256 --out DATA
+    segsim train --data DATA --out RUN            # defaults only: the recipe under test
+
+Target: >= 0.90 test mIoU after <= 5 minutes of training on the 2-core CPU machine. This script
+runs exactly those two steps through the library, then scores RUN/best.ckpt on the test split
+with segsim.train.metrics (one confusion matrix over the whole split, whole frames at their
+native size, no test-time augmentation) and records test mIoU, per-class IoU, the training
+minutes (what trainer.max_minutes bounds) and the whole train command's wall time (caching and
+checkpoint writing included).
+
+    python bench/bench_train.py                                     # the recorded figures
+    python bench/bench_train.py --count 40 --size 64 --set trainer.max_minutes=0.2   # quick check
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import record, row
+
+
+def generate(out: Path, count: int, size: int, seed: int) -> float:
+    from segsim.dataset.generate import generate_dataset
+    from segsim.scene.config import load_scene_config
+
+    t0 = time.perf_counter()
+    generate_dataset(out, load_scene_config("shapes"), count, size, size, seed=seed, progress=True, preset="shapes")
+    return time.perf_counter() - t0
+
+
+def test_metrics(ckpt: Path, data: Path, split: str = "test", batch: int = 16) -> dict:
+    """Whole-frame predictions of the checkpoint, scored from one split-wide confusion matrix."""
+    import numpy as np
+    import torch
+
+    from segsim.dataset.reader import open_dataset
+    from segsim.train.checkpoint import load_checkpoint
+    from segsim.train.metrics import ConfusionAccumulator
+
+    model, info = load_checkpoint(ckpt)
+    labels = info["label_set"]
+    index = open_dataset(data)
+    mean = torch.tensor(info["normalization"]["mean"]).view(1, 3, 1, 1)
+    std = torch.tensor(info["normalization"]["std"]).view(1, 3, 1, 1)
+    acc = ConfusionAccumulator(labels.num_classes, labels.ignore_index)
+    pairs = index.split(split)
+    with torch.inference_mode():
+        for k in range(0, len(pairs), batch):
+            frames = [index.load(*p) for p in pairs[k:k + batch]]
+            x = torch.from_numpy(np.stack([f[0] for f in frames])).permute(0, 3, 1, 2).float() / 255
+            pred = model((x - mean) / std).argmax(1).numpy()
+            for p, (_, mask) in zip(pred, frames):
+                acc.update(p, mask)
+    return acc.compute(labels.names)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--count", type=int, default=2000, help="frames to generate (80/10/10 split)")
+    ap.add_argument("--size", type=int, default=256, help="square frame size")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--work", type=Path, default=None, help="folder for DATA and RUN (default: a temp dir)")
+    ap.add_argument("--keep", action="store_true", help="keep the dataset and run folder")
+    ap.add_argument("--set", dest="overrides", action="append", default=[],
+                    help="training config override (only for quick checks; the recipe uses none)")
+    args = ap.parse_args()
+
+    from segsim.config import parse_overrides
+    from segsim.train.config import load_train_config
+    from segsim.train.trainer import train
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="segsim_recipe_"))
+    data, run = work / "data", work / "run"
+    try:
+        gen_s = generate(data, args.count, args.size, args.seed)
+        if run.exists():
+            shutil.rmtree(run)
+        overrides = parse_overrides(args.overrides)
+        overrides.setdefault("data", {})["root"] = str(data)
+        cfg = load_train_config(None, overrides)
+        t0 = time.perf_counter()
+        summary = train(cfg, run, progress=True)
+        train_wall = time.perf_counter() - t0
+        m = test_metrics(run / "best.ckpt", data)
+    finally:
+        if not args.keep and args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+    print(f"stopped by {summary['stopped_by']} after {summary['epochs_done']} epochs / {summary['steps']} steps; "
+          f"best val mIoU {summary['best_val_miou']:.4f} (epoch {summary['best_epoch'] + 1})")
+    for name, pc in m["per_class"].items():
+        print(f"  {name:<14} IoU {pc['iou'] if pc['iou'] is not None else float('nan'):.4f}")
+    extra = dict(frames=args.count, size=args.size, model=summary["model"], epochs=summary["epochs_done"],
+                 steps=summary["steps"], stopped_by=summary["stopped_by"])
+    rows = [
+        row("recipe test mIoU (shapes, default config)", [m["miou"]], "mIoU", target=">= 0.90", **extra),
+        row("recipe test pixel accuracy", [m["pixel_accuracy"]], "fraction"),
+        row("recipe training time (trainer clock, val included)", [summary["train_minutes"]], "min",
+            target="<= 5"),
+        row("recipe `segsim train` wall time (caching, checkpoints included)", [train_wall / 60], "min"),
+        row("recipe best validation mIoU", [summary["best_val_miou"] or 0.0], "mIoU"),
+        row(f"dataset generation ({args.count} frames at {args.size})", [gen_s / 60], "min"),
+    ] + [row(f"recipe test IoU {name}", [pc["iou"]], "IoU") for name, pc in m["per_class"].items()
+         if pc["iou"] is not None]
+    quick = bool(args.overrides) or args.count != 2000 or args.size != 256
+    command = "python bench/bench_train.py " + " ".join(sys.argv[1:])
+    record("recipe_quick" if quick else "recipe", rows, command.strip(),
+           notes="quick check with non-recipe settings; not the recipe figure" if quick else
+           "segsim generate --preset shapes --count 2000 --size 256 + segsim train with defaults; "
+           "test mIoU from one confusion matrix over the test split")
+
+
+if __name__ == "__main__":
+    main()
