@@ -5,8 +5,8 @@
 
 Target: >= 0.90 test mIoU after <= 5 minutes of training on the 2-core CPU machine. This script
 runs exactly those two steps through the library, then scores RUN/best.ckpt on the test split
-with segsim.train.metrics (one confusion matrix over the whole split, whole frames at their
-native size, no test-time augmentation) and records test mIoU, per-class IoU, the training
+as `segsim evaluate` would (the Predictor's default "whole" mode, no test-time augmentation;
+one confusion matrix over the whole split, segsim.train.metrics) and records test mIoU, per-class IoU, the training
 minutes (what trainer.max_minutes bounds) and the whole train command's wall time (caching and
 checkpoint writing included).
 
@@ -38,28 +38,22 @@ def generate(out: Path, count: int, size: int, seed: int) -> float:
 
 
 def test_metrics(ckpt: Path, data: Path, split: str = "test", batch: int = 16) -> dict:
-    """Whole-frame predictions of the checkpoint, scored from one split-wide confusion matrix."""
-    import numpy as np
-    import torch
-
+    """Predictions as `segsim evaluate` makes them (segsim.infer's Predictor, "whole" mode: each
+    frame stretched to the model's input size, probabilities resized back, no TTA), scored
+    with segsim.train.metrics from one confusion matrix over the whole split."""
     from segsim.dataset.reader import open_dataset
-    from segsim.train.checkpoint import load_checkpoint
+    from segsim.infer.predictor import Predictor
     from segsim.train.metrics import ConfusionAccumulator
 
-    model, info = load_checkpoint(ckpt)
-    labels = info["label_set"]
+    predictor = Predictor.load(ckpt)
+    labels = predictor.labels
     index = open_dataset(data)
-    mean = torch.tensor(info["normalization"]["mean"]).view(1, 3, 1, 1)
-    std = torch.tensor(info["normalization"]["std"]).view(1, 3, 1, 1)
     acc = ConfusionAccumulator(labels.num_classes, labels.ignore_index)
     pairs = index.split(split)
-    with torch.inference_mode():
-        for k in range(0, len(pairs), batch):
-            frames = [index.load(*p) for p in pairs[k:k + batch]]
-            x = torch.from_numpy(np.stack([f[0] for f in frames])).permute(0, 3, 1, 2).float() / 255
-            pred = model((x - mean) / std).argmax(1).numpy()
-            for p, (_, mask) in zip(pred, frames):
-                acc.update(p, mask)
+    for k in range(0, len(pairs), batch):
+        frames = [index.load(*p) for p in pairs[k:k + batch]]
+        for pred, (_, mask) in zip(predictor.predict_batch([f[0] for f in frames]), frames):
+            acc.update(pred, mask)
     return acc.compute(labels.names)
 
 
