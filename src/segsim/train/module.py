@@ -106,7 +106,8 @@ class SegModule(L.LightningModule):
         with torch.no_grad():
             cm = self._cm(logits.detach(), target)
             self._train_cm = cm if self._train_cm is None else self._train_cm + cm
-        self._loss_sum += float(loss.detach())
+        # summed as a tensor on the device: float() here would stall a GPU every step
+        self._loss_sum = self._loss_sum + loss.detach()
         self._loss_n += 1
         self.log("train/loss", loss.detach(), on_step=True, on_epoch=False, prog_bar=True, batch_size=len(images))
         return loss
@@ -115,7 +116,7 @@ class SegModule(L.LightningModule):
         if self._train_cm is None:
             return {}
         m = metrics_from_confusion(self._train_cm, self.labels.names)
-        return {"train_loss": self._loss_sum / max(self._loss_n, 1), "train_miou": m["miou"],
+        return {"train_loss": float(self._loss_sum) / max(self._loss_n, 1), "train_miou": m["miou"],
                 "train_pixel_accuracy": m["pixel_accuracy"]}
 
     def on_train_epoch_end(self) -> None:
@@ -138,7 +139,7 @@ class SegModule(L.LightningModule):
         loss = self.loss_fn(logits, target)
         cm = self._cm(logits, target)
         self._val_cm = cm if self._val_cm is None else self._val_cm + cm
-        self._val_loss_sum += float(loss) * len(images)
+        self._val_loss_sum = self._val_loss_sum + loss.detach() * len(images)
         self._val_loss_n += len(images)
 
     @staticmethod
@@ -159,7 +160,7 @@ class SegModule(L.LightningModule):
         if self._val_cm is None:
             return
         m = metrics_from_confusion(self._val_cm, self.labels.names)
-        val_loss = self._val_loss_sum / max(self._val_loss_n, 1)
+        val_loss = float(self._val_loss_sum) / max(self._val_loss_n, 1)
         self._val_cm = None
         self._val_loss_sum = self._val_loss_n = 0.0
         self.log("val/miou", m["miou"], prog_bar=True)
