@@ -36,7 +36,8 @@ def demo(
     out: Path = typer.Option(Path("demo"), help="folder for data/, run/, model.onnx and eval/"),
     count: int = typer.Option(2000, min=1, help="frames to generate"),
     size: int = typer.Option(256, min=32, help="frame size in pixels"),
-    minutes: float = typer.Option(4.0, min=0.05, help="training time budget in minutes"),
+    minutes: float = typer.Option(None, min=0.02, help="training time budget in minutes "
+                                  "(default: the training config's trainer.max_minutes)"),
     seed: int = typer.Option(0, help="seed for generation and training"),
     workers: int = typer.Option(0, min=0, help="generator worker processes (0 = all cores)"),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="start the server and viewer at the end"),
@@ -54,7 +55,7 @@ def demo(
     _step("1/5 generate a labelled dataset", gen)
     _step("2/5 train the default CPU model",
           ["train", "--data", str(data), "--out", str(run), "--seed", str(seed),
-           f"trainer.max_minutes={minutes}", *train_args])
+           *(["--max-minutes", str(minutes)] if minutes else []), *train_args])
     _step("3/5 evaluate on the test split", ["evaluate", "--model", str(run), "--data", str(data),
                                              "--split", "test", "--out", str(evaldir)])
     _step("4/5 export to ONNX", ["export", "--model", str(run / "best.ckpt"), "--out", str(onnx)])
