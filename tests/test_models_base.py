@@ -7,18 +7,20 @@ exercises the pad/crop or resize paths.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from segsim.models import create_model  # noqa: E402
+from segsim.models import create_model
 
 
 class ModelTester:
     name: str = ""
-    kwargs: dict = {}
+    kwargs: ClassVar[dict] = {}
     num_classes = 3
-    odd_sizes = [(37, 53), (64, 29)]
+    odd_sizes: ClassVar[list] = [(37, 53), (64, 29)]
     train_size = (32, 32)
 
     def make(self, seed: int = 0):

@@ -6,9 +6,14 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from segsim.errors import SegsimError  # noqa: E402
-from segsim.models import registry  # noqa: E402
-from segsim.models.registry import DEFAULT_MODEL, create_model, list_models, model_kwargs  # noqa: E402
+from segsim.errors import SegsimError
+from segsim.models import registry
+from segsim.models.registry import (
+    DEFAULT_MODEL,
+    create_model,
+    list_models,
+    model_kwargs,
+)
 
 EXPECTED = {"unet", "unet_small", "deeplabv3plus", "lraspp_mobilenetv3"}
 

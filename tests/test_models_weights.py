@@ -12,11 +12,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from segsim.errors import SegsimError  # noqa: E402
-from segsim.models import create_model  # noqa: E402
-from segsim.models.encoders.mobilenetv3 import MobileNetV3LargeEncoder  # noqa: E402
-from segsim.models.encoders.resnet import ResNetEncoder  # noqa: E402
-from segsim.models.weights import IMAGENET_URLS, load_encoder_weights  # noqa: E402
+from segsim.errors import SegsimError
+from segsim.models import create_model
+from segsim.models.encoders.mobilenetv3 import MobileNetV3LargeEncoder
+from segsim.models.encoders.resnet import ResNetEncoder
+from segsim.models.weights import IMAGENET_URLS, load_encoder_weights
 
 # torchvision state-dict length / parameter count minus the classifier head.
 TORCHVISION = {

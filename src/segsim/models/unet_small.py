@@ -51,7 +51,6 @@ class UNetSmall(nn.Module):
             self.to(memory_format=torch.channels_last)
 
     def forward(self, x):
-        size = x.shape[-2:]
         x, (h, w) = pad_to_multiple(x, self.multiple)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
