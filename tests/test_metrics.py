@@ -109,3 +109,21 @@ def test_normalized_confusion_rows_sum_to_one():
     n = normalized_confusion(HAND_CM)
     np.testing.assert_allclose(n.sum(axis=1), [1, 1, 1])
     assert n[0, 1] == pytest.approx(0.5)
+
+
+def test_uint8_fast_path_matches_general_path():
+    rng = np.random.default_rng(0)
+    target = rng.integers(0, 5, (3, 17, 19)).astype(np.uint8)
+    target[rng.random(target.shape) < 0.1] = 255
+    pred = rng.integers(0, 5, target.shape).astype(np.uint8)
+    fast = confusion_matrix(pred, target, 5)
+    slow = confusion_matrix(pred.astype(np.int64), target.astype(np.int64), 5)
+    # and by brute force, pixel by pixel
+    brute = np.zeros((5, 5), np.int64)
+    for t, p in zip(target.ravel(), pred.ravel()):
+        if t != 255:
+            brute[t, p] += 1
+    np.testing.assert_array_equal(fast, brute)
+    np.testing.assert_array_equal(slow, brute)
+    with pytest.raises(SegsimError, match="class id 9"):
+        confusion_matrix(pred, np.where(target == 0, 9, target).astype(np.uint8), 5)

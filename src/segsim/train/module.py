@@ -104,7 +104,7 @@ class SegModule(L.LightningModule):
         logits = self(images)
         loss = self.loss_fn(logits, target)
         with torch.no_grad():
-            cm = self._cm(logits.detach(), target)
+            cm = self._cm(logits.detach(), masks)  # uint8 masks take metrics' fast path
             self._train_cm = cm if self._train_cm is None else self._train_cm + cm
         # summed as a tensor on the device: float() here would stall a GPU every step
         self._loss_sum = self._loss_sum + loss.detach()
@@ -137,7 +137,7 @@ class SegModule(L.LightningModule):
         if logits.shape[-2:] != target.shape[-2:]:
             logits = self._resize_logits(logits, target.shape[-2:], batch[2] if len(batch) > 2 else None)
         loss = self.loss_fn(logits, target)
-        cm = self._cm(logits, target)
+        cm = self._cm(logits, masks)
         self._val_cm = cm if self._val_cm is None else self._val_cm + cm
         self._val_loss_sum = self._val_loss_sum + loss.detach() * len(images)
         self._val_loss_n += len(images)
