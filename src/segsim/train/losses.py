@@ -74,16 +74,17 @@ def soft_dice_loss(logits, target, ignore_index: int, weight=None, eps: float = 
     """1 - mean over classes present in the batch's target of soft Dice
     (2 * sum(p * y) + eps) / (sum(p) + sum(y) + eps), counting only non-ignored pixels."""
     c = logits.shape[1]
-    probs = logits.float().softmax(dim=1)
-    valid = (target != ignore_index)
-    onehot = F.one_hot(torch.where(valid, target, 0).long(), c).permute(0, 3, 1, 2).float()
-    v = valid.unsqueeze(1).float()
-    probs, onehot = probs * v, onehot * v
+    valid = (target != ignore_index).unsqueeze(1)
+    probs = logits.float().softmax(dim=1) * valid
+    # a boolean one-hot made by broadcasting: no int64 one_hot + permute copy per step
+    classes = torch.arange(c, device=logits.device).view(1, c, 1, 1)
+    onehot = (target.unsqueeze(1) == classes) & valid
     dims = (0, 2, 3)
     inter = (probs * onehot).sum(dims)
-    card = probs.sum(dims) + onehot.sum(dims)
+    gt_sum = onehot.sum(dims).float()
+    card = probs.sum(dims) + gt_sum
     dice = (2 * inter + eps) / (card + eps)
-    present = onehot.sum(dims) > 0
+    present = gt_sum > 0
     if not present.any():
         return logits.sum() * 0.0
     w = weight if weight is not None else torch.ones(c, device=logits.device)
