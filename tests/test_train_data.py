@@ -167,3 +167,27 @@ def test_whole_mode_validation_resizes_logits_back_per_item():
     pred = out.argmax(1)
     assert (pred[0, :6, :4] == 0).all() and (pred[0, :6, 4:8] == 1).all()
     assert (pred[1, :4, :5] == 0).all() and (pred[1, :4, 5:10] == 1).all()
+
+
+def test_device_resolution_on_a_cpu_machine(monkeypatch):
+    from segsim.train.trainer import resolve_devices
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    acc, precision, channels_last, det = resolve_devices(TrainConfig())
+    assert (acc, precision, channels_last, det) == ("cpu", "32-true", False, True)
+    with pytest.raises(SegsimError, match="needs a CUDA GPU"):
+        resolve_devices(load_train_config(None, {"trainer": {"precision": "bf16-mixed"}}))
+    with pytest.raises(SegsimError, match="no CUDA GPU"):
+        resolve_devices(load_train_config(None, {"trainer": {"accelerator": "gpu"}}))
+
+
+def test_device_resolution_with_cuda(monkeypatch):
+    from segsim.train.trainer import resolve_devices
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    acc, precision, channels_last, det = resolve_devices(TrainConfig())
+    assert (acc, precision, channels_last, det) == ("gpu", "bf16-mixed", True, "warn")
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert resolve_devices(TrainConfig())[1] == "16-mixed"
+    assert resolve_devices(load_train_config(None, {"trainer": {"accelerator": "cpu"}}))[:3] == ("cpu", "32-true", False)
