@@ -178,7 +178,8 @@ def test_auto_class_weights_and_other_losses_train(dataset, tmp_path):
 def test_cli_train_and_errors(dataset, tmp_path, capsys):
     run = tmp_path / "run"
     args = ["train", "--data", str(dataset), "--out", str(run), "--epochs", "1", "--size", "32",
-            "--batch-size", "4", "--model", "unet_small", "model.kwargs.width=8", "trainer.max_minutes=null", "-q"]
+            "--batch-size", "4", "--model", "unet_small", "--workers", "0", "model.kwargs.width=8",
+            "trainer.max_minutes=null", "-q"]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "best val mIoU" in out
