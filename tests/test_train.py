@@ -139,8 +139,14 @@ def test_same_seed_same_weights_other_seed_differs(dataset, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not all(torch.equal(a[k], c[k]) for k in a)
 
-    # The same run through the CLI in a fresh process, loading in a worker process:
+    # The same run loading in a worker process, in this process (after fits whose augmentation
+    # ran OpenCV here, which once deadlocked forked workers) and through the CLI in a fresh one:
     # augmentation is seeded per (seed, epoch, index), so the worker count must not matter.
+    train(_cfg(dataset, trainer={"epochs": 1, "seed": 1}, data={"num_workers": 1}), tmp_path / "e",
+          progress=False)
+    e = _weights(tmp_path / "e" / "last.ckpt")
+    for k in a:
+        torch.testing.assert_close(a[k], e[k], msg=k)
     import subprocess
     import sys
 
@@ -178,8 +184,7 @@ def test_auto_class_weights_and_other_losses_train(dataset, tmp_path):
 def test_cli_train_and_errors(dataset, tmp_path, capsys):
     run = tmp_path / "run"
     args = ["train", "--data", str(dataset), "--out", str(run), "--epochs", "1", "--size", "32",
-            "--batch-size", "4", "--model", "unet_small", "--workers", "0", "model.kwargs.width=8",
-            "trainer.max_minutes=null", "-q"]
+            "--batch-size", "4", "--model", "unet_small", "model.kwargs.width=8", "trainer.max_minutes=null", "-q"]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "best val mIoU" in out

@@ -151,22 +151,11 @@ def _pad_stack(arrays: list, fill: int):
 
 def resolve_workers(setting) -> int:
     """auto: on <= 2 cores decode and augment in the training process (a worker would take a
-    core from the model's two threads, and frames are cached decoded); with more, up to 4.
-
-    Caveat: with Lightning 2.6, a second fit in the same Python process saw its loader worker
-    killed by SIGTERM; the CLI runs one fit per process, where workers are fine."""
+    core from the model's two threads, and frames are cached decoded); with more, up to 4."""
     if setting != "auto":
         return int(setting)
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return 0 if cpus <= 2 else min(4, cpus - 1)
-
-
-def _worker_init(worker_id: int) -> None:
-    # Augmentation is seeded per sample, so workers need no seeds; they need OpenCV to stay on
-    # one thread, or each worker would fan out over every core the model is using.
-    import cv2
-
-    cv2.setNumThreads(1)
 
 
 def make_loaders(cfg: TrainConfig, index: DatasetIndex, progress: bool = True):
@@ -183,7 +172,9 @@ def make_loaders(cfg: TrainConfig, index: DatasetIndex, progress: bool = True):
     workers = resolve_workers(cfg.data.num_workers)
     bs = cfg.trainer.batch_size
     common = dict(num_workers=workers, pin_memory=torch.cuda.is_available(), persistent_workers=workers > 0,
-                  collate_fn=_Collate(ignore), worker_init_fn=_worker_init if workers else None)
+                  collate_fn=_Collate(ignore))
+    # No worker_init_fn: augmentation is seeded per sample, and calling cv2.setNumThreads in a
+    # forked worker deadlocks once the parent has used OpenCV's thread pool (seen in tests).
     train = DataLoader(TrainDataset(train_store, transform, cfg.trainer.seed), batch_size=bs,
                        sampler=EpochSampler(len(train_store), cfg.trainer.seed),
                        drop_last=len(train_store) % bs == 1,  # a batch of one breaks BatchNorm
