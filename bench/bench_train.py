@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -62,8 +61,8 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=2000, help="frames to generate (80/10/10 split)")
     ap.add_argument("--size", type=int, default=256, help="square frame size")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--work", type=Path, default=None, help="folder for DATA and RUN (default: a temp dir)")
-    ap.add_argument("--keep", action="store_true", help="keep the dataset and run folder")
+    ap.add_argument("--work", type=Path, default=Path(__file__).resolve().parent / "out" / "recipe",
+                    help="folder for DATA and RUN, kept for bench_crossdomain.py (a rerun reuses DATA)")
     ap.add_argument("--set", dest="overrides", action="append", default=[],
                     help="training config override (only for quick checks; the recipe uses none)")
     args = ap.parse_args()
@@ -72,22 +71,25 @@ def main() -> None:
     from segsim.train.config import load_train_config
     from segsim.train.trainer import train
 
-    work = args.work or Path(tempfile.mkdtemp(prefix="segsim_recipe_"))
+    quick = bool(args.overrides) or args.count != 2000 or args.size != 256
+    work = args.work / "quick" if quick else args.work  # a quick check never clobbers the recipe run
     data, run = work / "data", work / "run"
-    try:
-        gen_s = generate(data, args.count, args.size, args.seed)
-        if run.exists():
-            shutil.rmtree(run)
-        overrides = parse_overrides(args.overrides)
-        overrides.setdefault("data", {})["root"] = str(data)
-        cfg = load_train_config(None, overrides)
-        t0 = time.perf_counter()
-        summary = train(cfg, run, progress=True)
-        train_wall = time.perf_counter() - t0
-        m = test_metrics(run / "best.ckpt", data)
-    finally:
-        if not args.keep and args.work is None:
-            shutil.rmtree(work, ignore_errors=True)
+    if (data / "dataset.yaml").exists():
+        import yaml
+
+        info = yaml.safe_load((data / "dataset.yaml").read_text())
+        if (info.get("count"), info.get("seed"), info.get("width")) != (args.count, args.seed, args.size):
+            shutil.rmtree(data)  # another recipe's dataset: start over rather than be refused
+    gen_s = generate(data, args.count, args.size, args.seed)
+    if run.exists():
+        shutil.rmtree(run)
+    overrides = parse_overrides(args.overrides)
+    overrides.setdefault("data", {})["root"] = str(data)
+    cfg = load_train_config(None, overrides)
+    t0 = time.perf_counter()
+    summary = train(cfg, run, progress=True)
+    train_wall = time.perf_counter() - t0
+    m = test_metrics(run / "best.ckpt", data)
 
     print(f"stopped by {summary['stopped_by']} after {summary['epochs_done']} epochs / {summary['steps']} steps; "
           f"best val mIoU {summary['best_val_miou']:.4f} (epoch {summary['best_epoch'] + 1})")
@@ -105,7 +107,6 @@ def main() -> None:
         row(f"dataset generation ({args.count} frames at {args.size})", [gen_s / 60], "min"),
     ] + [row(f"recipe test IoU {name}", [pc["iou"]], "IoU") for name, pc in m["per_class"].items()
          if pc["iou"] is not None]
-    quick = bool(args.overrides) or args.count != 2000 or args.size != 256
     command = "python bench/bench_train.py " + " ".join(sys.argv[1:])
     record("recipe_quick" if quick else "recipe", rows, command.strip(),
            notes="quick check with non-recipe settings; not the recipe figure" if quick else

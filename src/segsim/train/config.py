@@ -44,7 +44,9 @@ class ModelConfig(_Strict):
 class InputConfig(_Strict):
     # The model's input size (H, W): training crops are resized to it, and the predictor
     # ("whole" mode) stretches every frame to it, so it also sets the resolution of inference.
-    size: tuple[int, int] = (192, 192)
+    # 128: on two CPU cores the recipe is compute-bound, and 128 px learned more per minute
+    # than 192 (val mIoU 0.53 vs 0.47 in 2.5 vs 4.5 minutes on shapes).
+    size: tuple[int, int] = (128, 128)
     # Validation like `segsim evaluate`: "whole" = frame resized to `size`, logits resized back
     # and scored at the mask's size; "native" = the frame as it is.
     val_mode: Literal["whole", "native"] = "whole"
@@ -69,17 +71,20 @@ class AugmentConfig(_Strict):
     hflip: float = Field(0.5, ge=0, le=1)  # probabilities
     vflip: float = Field(0.0, ge=0, le=1)
     # Random resized crop to input.size: area fraction and aspect range of the crop.
-    scale: tuple[float, float] = (0.4, 1.0)
-    ratio: tuple[float, float] = (0.75, 1.333)
+    # Defaults are light on purpose: segsim's generator already randomizes colour, lighting,
+    # noise and blur per frame, and on a CPU every augmentation costs steps the short recipe
+    # needs (mild crops + flips learned fastest on shapes). Raise them for real-photo datasets.
+    scale: tuple[float, float] = (0.85, 1.0)
+    ratio: tuple[float, float] = (0.9, 1.1)
     rotate: float = Field(15.0, ge=0, le=180)  # degrees, +-; padding is ignore (255) in the mask
-    rotate_p: float = Field(0.3, ge=0, le=1)
-    color_jitter: float = Field(0.5, ge=0, le=1)
+    rotate_p: float = Field(0.0, ge=0, le=1)
+    color_jitter: float = Field(0.0, ge=0, le=1)
     brightness: float = Field(0.25, ge=0)
     contrast: float = Field(0.25, ge=0)
     saturation: float = Field(0.25, ge=0)
     hue: float = Field(0.03, ge=0, le=0.5)
-    blur: float = Field(0.1, ge=0, le=1)
-    noise: float = Field(0.1, ge=0, le=1)
+    blur: float = Field(0.0, ge=0, le=1)
+    noise: float = Field(0.0, ge=0, le=1)
 
 
 class LossConfig(_Strict):
