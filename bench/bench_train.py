@@ -27,13 +27,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import record, row
 
 
-def generate(out: Path, count: int, size: int, seed: int) -> float:
+def generate(out: Path, count: int, size: int, seed: int) -> float | None:
+    """Seconds to generate the dataset, or None when an earlier run's frames were all reused."""
     from segsim.dataset.generate import generate_dataset
     from segsim.scene.config import load_scene_config
 
     t0 = time.perf_counter()
-    generate_dataset(out, load_scene_config("shapes"), count, size, size, seed=seed, progress=True, preset="shapes")
-    return time.perf_counter() - t0
+    result = generate_dataset(out, load_scene_config("shapes"), count, size, size, seed=seed, progress=True,
+                              preset="shapes")
+    return time.perf_counter() - t0 if result.rendered else None
 
 
 def test_metrics(ckpt: Path, data: Path, split: str = "test", batch: int = 16) -> dict:
@@ -104,8 +106,8 @@ def main() -> None:
             target="<= 5"),
         row("recipe `segsim train` wall time (caching, checkpoints included)", [train_wall / 60], "min"),
         row("recipe best validation mIoU", [summary["best_val_miou"] or 0.0], "mIoU"),
-        row(f"dataset generation ({args.count} frames at {args.size})", [gen_s / 60], "min"),
-    ] + [row(f"recipe test IoU {name}", [pc["iou"]], "IoU") for name, pc in m["per_class"].items()
+    ] + ([row(f"dataset generation ({args.count} frames at {args.size})", [gen_s / 60], "min")]
+         if gen_s is not None else []) + [row(f"recipe test IoU {name}", [pc["iou"]], "IoU") for name, pc in m["per_class"].items()
          if pc["iou"] is not None]
     command = "python bench/bench_train.py " + " ".join(sys.argv[1:])
     record("recipe_quick" if quick else "recipe", rows, command.strip(),
