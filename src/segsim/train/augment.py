@@ -50,12 +50,11 @@ def build_train_transform(cfg: AugmentConfig, size: tuple[int, int], ignore_inde
 
 
 def resize_for_model(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Whole frame -> model input size, exactly as segsim.infer's "whole" mode does it."""
-    h, w = size
-    if rgb.shape[:2] == (h, w):
-        return rgb
-    shrinking = h * w < rgb.shape[0] * rgb.shape[1]
-    return cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+    """Whole frame -> model input size: the very function segsim.infer's "whole" mode uses, so
+    validation scores frames exactly as `segsim evaluate` does."""
+    from segsim.infer.tta import resize_image
+
+    return resize_image(rgb, size)
 
 
 def sample_seed(seed: int, epoch: int, index: int) -> int:
