@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from segsim.errors import SegsimError
-from segsim.infer.images import write_bytes_atomic
+from segsim.fileio import write_atomic
 from segsim.infer.predictor import Predictor
 from segsim.infer.progress import progress_bar
 from segsim.labels import LabelSet
@@ -85,10 +85,10 @@ def evaluate(predictor: Predictor, data: str | Path, split: str = "test", out: s
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         files = {"metrics": out / "metrics.json", "confusion": out / "confusion.png", "samples": out / "samples.png"}
-        write_bytes_atomic(files["confusion"], confusion_png(cm, labels.names, f"{split}: mIoU {m['miou']:.3f}"))
-        write_bytes_atomic(files["samples"], samples_png(shown, labels))
+        write_atomic(files["confusion"], confusion_png(cm, labels.names, f"{split}: mIoU {m['miou']:.3f}"))
+        write_atomic(files["samples"], samples_png(shown, labels))
         result["files"] = {k: str(v) for k, v in files.items()}
-        write_bytes_atomic(files["metrics"], (json.dumps(result, indent=2) + "\n").encode())
+        write_atomic(files["metrics"], (json.dumps(result, indent=2) + "\n").encode())
     return result
 
 

@@ -15,14 +15,13 @@ and width truly dynamic; the parity check at sizes other than the training size 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 from segsim.errors import SegsimError
+from segsim.fileio import atomic_path
 from segsim.infer.predictor import ONNX_METADATA_KEY, resolve_model_path
 
 INPUT_NAME = "input"
@@ -127,11 +126,7 @@ def export_onnx(ckpt: str | Path, out: str | Path, opset: int = 17, check: bool 
     # interpolate) is the one recorded, and it is also right for sizes needing no padding.
     dummy = torch.from_numpy(_normalize(sample_images(1, h | 1, w | 1, seed=123), info["normalization"]))
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".tmp.onnx", dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(out, suffix=".tmp.onnx") as tmp:
         dims = {0: "batch", 2: "height", 3: "width"}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the legacy exporter's deprecation and tracer notes
@@ -150,7 +145,4 @@ def export_onnx(ckpt: str | Path, out: str | Path, opset: int = 17, check: bool 
         if check:
             session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
             result.update(compare_backends(model, session, info))
-        os.replace(tmp, out)
-        return result
-    finally:
-        tmp.unlink(missing_ok=True)
+    return result

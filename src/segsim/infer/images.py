@@ -10,14 +10,13 @@ half a PNG behind.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from segsim.errors import SegsimError
+from segsim.fileio import write_atomic
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 
@@ -119,22 +118,8 @@ def encode_png(array: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def write_bytes_atomic(path: str | Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then os.replace it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_png(path: str | Path, array: np.ndarray) -> None:
-    write_bytes_atomic(path, encode_png(array))
+    write_atomic(path, encode_png(array))
 
 
 def list_images(folder: Path) -> list[Path]:

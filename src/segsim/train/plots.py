@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
+
+from segsim.fileio import atomic_path
 
 
 def plot_history(history: list[dict], path: str | Path) -> Path:
@@ -35,9 +35,7 @@ def plot_history(history: list[dict], path: str | Path) -> Path:
         ax.legend()
     fig.suptitle(f"{len(history)} epochs, {history[-1].get('minutes', 0):.1f} min" if history else "")
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
-    fig.savefig(tmp)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp)
     plt.close(fig)
-    os.replace(tmp, path)
     return path

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -20,17 +18,10 @@ from pathlib import Path
 import yaml
 
 from segsim.errors import SegsimError
+from segsim.fileio import write_atomic
 from segsim.train.config import TrainConfig, dump_config
 
 BEST, LAST = "best.ckpt", "last.ckpt"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def _quiet_lightning() -> None:
