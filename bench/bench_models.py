@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import record, row, time_repeats  # noqa: E402
+from bench.common import record, row, time_repeats
 
 NUM_CLASSES = 4  # the shapes preset: background, cube, sphere, cylinder
 

@@ -7,6 +7,11 @@ Every model takes B x 3 x H x W ImageNet-normalized input and returns B x C x H 
 input size, for any H and W.
 """
 
-from segsim.models.registry import DEFAULT_MODEL, create_model, list_models, register_model
+from segsim.models.registry import (
+    DEFAULT_MODEL,
+    create_model,
+    list_models,
+    register_model,
+)
 
 __all__ = ["DEFAULT_MODEL", "create_model", "list_models", "register_model"]
