@@ -173,6 +173,20 @@ def test_every_background_kind_renders_and_varies_by_seed(renderer_factory, kind
         assert not np.array_equal(r.render(scene).rgb, a)
 
 
+def test_cached_clutter_never_goes_stale(renderer_factory):
+    """The renderer keeps the last clutter image; a new seed or colour must still show."""
+    r = renderer_factory(W, H)
+
+    def clutter(seed, color=(0.9, 0.5, 0.1)):
+        scene = simple_scene(background=Background("clutter", color=color, color2=(0.1, 0.2, 0.8), seed=seed))
+        scene.objects, scene.ground = [], None
+        return r.render(scene).rgb
+
+    a, b, c = clutter(1), clutter(2), clutter(1, color=(0.1, 0.9, 0.1))
+    assert not np.array_equal(a, b) and not np.array_equal(a, c)
+    assert np.array_equal(clutter(1), a)       # back to the first after others: identical bytes
+
+
 @pytest.mark.parametrize("kind", ["checker", "stripes", "noise", "gradient"])
 def test_procedural_textures_vary_across_the_surface(renderer_factory, kind):
     scene = simple_scene()

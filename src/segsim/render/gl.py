@@ -231,6 +231,7 @@ class Renderer:
         self.clutter_size = ((self.width + 1) // 2, (self.height + 1) // 2)
         self.clutter_tex = ctx.texture(self.clutter_size, 3, alignment=1)
         self.clutter_tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+        self.clutter_key = None  # what clutter_tex holds now; the viewer redraws one scene often
         from segsim.render.images import ImageTextures
         self.images = ImageTextures(ctx)
 
@@ -340,8 +341,12 @@ class Renderer:
         p.set("u_dir", (float(np.cos(bg.angle)), float(np.sin(bg.angle)), 0.0))
         p.set("u_offset", seed_offset(bg.seed))
         if kind == BACKGROUND_KINDS["clutter"]:
-            img = clutter_image(bg.seed, *self.clutter_size, bg.color, bg.color2)
-            self.clutter_tex.write(img.tobytes())
+            # A walk through one scene keeps its background: build and upload it once, not per frame.
+            key = (bg.seed, tuple(bg.color), tuple(bg.color2))
+            if key != self.clutter_key:
+                img = clutter_image(bg.seed, *self.clutter_size, bg.color, bg.color2)
+                self.clutter_tex.write(img.tobytes())
+                self.clutter_key = key
             self.clutter_tex.use(3)
             p.set("u_image_scale", (1.0, 1.0))
         if kind == BACKGROUND_KINDS["image"]:
