@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from bench.common import record  # noqa: E402
+from bench.common import record
 
 PHOTOS = ["astronaut", "chelsea", "coffee", "rocket", "stereo_motorcycle", "brick", "grass", "gravel",
           "camera", "coins", "hubble_deep_field", "page", "moon"]
@@ -146,7 +146,7 @@ def main() -> int:
     args = ap.parse_args()
 
     from segsim.dataset.meta import frame_meta
-    from segsim.dataset.reader import read_split
+    from segsim.infer.evaluate import evaluate
     from segsim.infer.predictor import Predictor
     from segsim.render.gl import Renderer
     from segsim.scene.config import load_scene_config
@@ -180,16 +180,17 @@ def main() -> int:
 
     sets = {"photo-bg": photo_bg, "other-render": other}
     if Path(args.data).exists():
-        _, pairs = read_split(args.data, "test")
-        sets = {"in-domain": [(cv2.cvtColor(cv2.imread(str(a)), cv2.COLOR_BGR2RGB),
-                               cv2.imread(str(b), cv2.IMREAD_UNCHANGED)) for a, b in pairs[:200]], **sets}
-    rows, results = [], {}
+        sets = {"in-domain": None, **sets}  # scored by segsim evaluate's own code
+    rows = []
     for name, frames in sets.items():
         for tta in (None, "flip"):
-            m = score(lambda im: predictor.predict(im, tta=tta), frames, labels)
+            if frames is None:
+                m = evaluate(predictor, args.data, "test", tta=tta, samples=0, progress=False, limit=200)
+                n = m["num_images"]
+            else:
+                m, n = score(lambda im, t=tta: predictor.predict(im, tta=t), frames, labels), len(frames)
             key = name + (" + flip TTA" if tta else "")
-            results[key] = m
-            rows.append({"figure": f"test mIoU, {key} ({len(frames)} frames)", "unit": "mIoU",
+            rows.append({"figure": f"test mIoU, {key} ({n} frames)", "unit": "mIoU",
                          "median": m["miou"], "min": m["miou"], "max": m["miou"], "n": 1})
             per = ", ".join(f"{c} {v['iou']:.3f}" for c, v in m["per_class"].items() if v["iou"] is not None)
             print(f"{key:<28} mIoU {m['miou']:.3f}  ({per})")

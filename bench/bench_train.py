@@ -38,24 +38,12 @@ def generate(out: Path, count: int, size: int, seed: int) -> float | None:
     return time.perf_counter() - t0 if result.rendered else None
 
 
-def test_metrics(ckpt: Path, data: Path, split: str = "test", batch: int = 16) -> dict:
-    """Predictions as `segsim evaluate` makes them (segsim.infer's Predictor, "whole" mode: each
-    frame stretched to the model's input size, probabilities resized back, no TTA), scored
-    with segsim.train.metrics from one confusion matrix over the whole split."""
-    from segsim.dataset.reader import open_dataset
+def test_metrics(ckpt: Path, data: Path, split: str = "test") -> dict:
+    """Exactly what `segsim evaluate` reports ("whole" mode, no TTA, one confusion matrix)."""
+    from segsim.infer.evaluate import evaluate
     from segsim.infer.predictor import Predictor
-    from segsim.train.metrics import ConfusionAccumulator
 
-    predictor = Predictor.load(ckpt)
-    labels = predictor.labels
-    index = open_dataset(data)
-    acc = ConfusionAccumulator(labels.num_classes, labels.ignore_index)
-    pairs = index.split(split)
-    for k in range(0, len(pairs), batch):
-        frames = [index.load(*p) for p in pairs[k:k + batch]]
-        for pred, (_, mask) in zip(predictor.predict_batch([f[0] for f in frames]), frames):
-            acc.update(pred, mask)
-    return acc.compute(labels.names)
+    return evaluate(Predictor.load(ckpt), data, split, samples=0, progress=False)
 
 
 def main() -> None:
