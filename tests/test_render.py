@@ -238,21 +238,47 @@ def test_egl_failure_names_the_debian_packages(monkeypatch):
         assert pkg in msg
 
 
-def test_fxaa_mode_keeps_labels_and_smooths_edges(renderer_factory):
+def test_edge_aa_matches_msaa_labels_and_softens_only_edges(renderer_factory):
+    """The default single-sample path writes labels in the colour pass: they must equal the
+    MSAA path's separate id pass exactly, and its edge smoothing must give in-between colours
+    on silhouettes while leaving flat interiors untouched."""
+    from segsim.render.edge_aa import edge_mask
     from segsim.render.gl import Renderer
 
     scene = simple_scene(background=Background("solid", color=(0.0, 0.0, 1.0)))
     scene.ground = None
-    msaa = renderer_factory(W, H).render(scene)
-    r = Renderer(W, H, msaa=0)
+    single = renderer_factory(W, H).render(scene)
+    r = Renderer(W, H, msaa=4)
     try:
-        fx = r.render(scene)
+        msaa = r.render(scene)
     finally:
         r.release()
-    assert np.array_equal(fx.class_ids, msaa.class_ids) and np.array_equal(fx.depth, msaa.depth)
-    edge_colours = fx.rgb[(fx.rgb[..., 0] > 40) & (fx.rgb[..., 2] > 60) & (fx.rgb[..., 2] < 230)]
-    assert len(edge_colours) > 5
-    assert np.abs(fx.rgb.astype(int) - msaa.rgb).mean() < 6      # close to the MSAA image
+    assert np.array_equal(single.class_ids, msaa.class_ids)
+    assert np.array_equal(single.instance_ids, msaa.instance_ids)
+    assert np.array_equal(single.depth, msaa.depth)
+    ids = np.stack([single.class_ids.astype(np.uint16), single.instance_ids], -1)
+    edge = edge_mask(ids, single.depth).astype(bool)
+    # both sides of the box's silhouette against the blue background are marked
+    assert edge[(single.class_ids == 1)].any() and edge[(single.class_ids == 0)].any()
+    blue = np.array([0, 0, 255])
+    background = (single.class_ids == 0) & ~edge
+    assert np.array_equal(np.unique(single.rgb[background].reshape(-1, 3), axis=0), blue[None])
+    blended = single.rgb[edge & (single.class_ids == 0)]
+    assert (np.abs(blended.astype(int) - blue).sum(axis=1) > 20).mean() > 0.5   # mixed with the object
+    assert np.abs(single.rgb.astype(int) - msaa.rgb).mean() < 6      # close to the MSAA image
+
+
+def test_edge_mask_marks_id_changes_and_depth_steps():
+    from segsim.render.edge_aa import edge_mask
+
+    ids = np.zeros((6, 6, 2), np.uint16)
+    depth = np.full((6, 6), 5.0, np.float32)
+    ids[:, 3:, 1] = 7                      # an instance boundary between columns 2 and 3
+    depth[4:, :] = 0.0                     # nothing hit below row 3: a depth step on row 3/4
+    edge = edge_mask(ids, depth).astype(bool)
+    assert edge[:, 2:4].all() and not edge[:3, :2].any() and not edge[:3, 5].any()
+    assert edge[3:5, :].all()
+    assert not edge[5, 0]                  # 0 next to 0: not an edge
 
 
 def test_render_from_another_thread_gives_the_same_frame(renderer_factory):

@@ -2,10 +2,13 @@
 
 Passes, all on preallocated framebuffers and cached programs / vertex arrays:
   1. shadow: depth-only, orthographic from the first light, objects only (the ground receives);
-  2. ids:    single-sample MRT -> (class, instance) in an RG16UI texture, metric z in R32F and
+  2. colour + labels (the default, msaa=0): one single-sample pass with multiple render targets:
+             Blinn-Phong RGB, (class, instance) in an RG16UI texture, metric z in R32F and
              optionally camera-frame normals; integer targets are never blended or resolved, so
-             labels are exact;
-  3. colour: 4x MSAA, Blinn-Phong objects then the background behind them, resolved by a shader.
+             labels are exact. Objects first, then the background behind them. The RGB is then
+             anti-aliased on the CPU along the edges the label buffers mark (edge_aa.py).
+     or, with msaa > 1: an id pass (the same label targets, single sample) and a multisampled
+             colour pass resolved by a shader: coverage-based AA for about 1.6x the frame time.
 Then three (or four) glReadPixels into numpy and the RGB post-effects.
 
 Everything is drawn with image rows going up in GL window space (see camera.py), so readback
@@ -26,6 +29,7 @@ from segsim.errors import SegsimError
 from segsim.render.background import KINDS as BACKGROUND_KINDS
 from segsim.render.background import clutter_image, seed_offset
 from segsim.render.camera import light_view_projection, projection_from_K
+from segsim.render.edge_aa import smooth_edges
 from segsim.render.meshes import (
     MESHES,
     SHADOW_LEVEL,
@@ -138,10 +142,12 @@ class _DrawItem:
 class Renderer:
     """Renders Scenes of a fixed size. Create one per process and reuse it for every frame."""
 
-    def __init__(self, width: int, height: int, msaa: int = 4, shadow_map_size: int = 1024):
-        """`msaa` > 1: multisample anti-aliasing with that many samples (4 on llvmpipe).
-        `msaa` 0 or 1: a single-sample colour pass plus FXAA (only ~5-10% faster on llvmpipe, whose
-        texture fetches are dear; see bench/bench_render.py)."""
+    def __init__(self, width: int, height: int, msaa: int = 0, shadow_map_size: int = 1024):
+        """`msaa` 0 or 1 (the default): one single-sample pass writes colour and labels together,
+        and edges are anti-aliased from the label buffers (edge_aa.py); fastest on llvmpipe.
+        `msaa` > 1: multisample anti-aliasing with that many samples (4 on llvmpipe), with the
+        labels drawn in a pass of their own; about 1.6x the frame time on llvmpipe (see
+        bench/bench_render.py), close to free on a GPU."""
 
         if width < 1 or height < 1:
             raise SegsimError(f"render size must be positive, got {width}x{height}", "use e.g. 256x256")
@@ -157,9 +163,10 @@ class Renderer:
         ctx = self.ctx
         max_samples = int(ctx.max_samples)
         self.msaa = int(min(max(msaa, 0), max_samples)) if msaa > 1 else 0
-        # A shadow map finer than twice the frame cannot show its extra texels, but costs fill:
-        # cap it (the argument stays the maximum).
-        self.shadow_map_size = int(min(shadow_map_size, 2 * max(self.width, self.height)))
+        # The map is fitted to the shadow casters, so at the frame's own resolution it already
+        # gives about one texel per pixel of a caster; finer costs fill and cache on llvmpipe
+        # (512 for a 256 frame took ~1.5 ms more per frame). The argument stays the maximum.
+        self.shadow_map_size = int(min(shadow_map_size, max(self.width, self.height)))
         size = (self.width, self.height)
 
         vs = _shader("scene.vert.glsl")
@@ -191,25 +198,25 @@ class Renderer:
         self.ids_fbo = ctx.framebuffer([self.ids_tex, self.depth_tex], self.ids_zbuf)
         self.ids_normals_fbo = ctx.framebuffer([self.ids_tex, self.depth_tex, self.normal_tex], self.ids_zbuf)
 
-        # colour pass: MSAA resolved by a shader pass, or single-sample + FXAA, into resolve_fbo
+        # colour: single-sample with the label targets attached (colour_fbo = resolve_fbo), or
+        # MSAA resolved by a shader pass into resolve_fbo
+        self.resolve_rb = ctx.renderbuffer(size, 4)
         if self.msaa:
             self.color_rb = ctx.texture(size, 4, samples=self.msaa)
+            self.color_zbuf = ctx.depth_renderbuffer(size, samples=self.msaa)
+            self.color_fbo = ctx.framebuffer([self.color_rb], self.color_zbuf)
+            self.color_normals_fbo = self.color_fbo
+            self.resolve_fbo = ctx.framebuffer([self.resolve_rb])
+            self.resolve = _Program(ctx, _shader("background.vert.glsl"), _shader("resolve.frag.glsl"))
+            self.resolve.set("u_ms", 5)
+            self.resolve.set("u_samples", self.msaa)
+            self.resolve_vao = ctx.vertex_array(self.resolve.prog, [])
         else:
-            self.color_rb = ctx.texture(size, 4)
-            self.color_rb.filter = (moderngl.LINEAR, moderngl.LINEAR)
-            self.color_rb.repeat_x = self.color_rb.repeat_y = False
-        self.color_zbuf = ctx.depth_renderbuffer(size, samples=self.msaa)
-        self.color_fbo = ctx.framebuffer([self.color_rb], self.color_zbuf)
-        self.resolve_rb = ctx.renderbuffer(size, 4)
-        self.resolve_fbo = ctx.framebuffer([self.resolve_rb])
-        self.fxaa = _Program(ctx, _shader("background.vert.glsl"), _shader("fxaa.frag.glsl"))
-        self.fxaa.set("u_color_tex", 5)
-        self.fxaa.set("u_inv_size", (1.0 / self.width, 1.0 / self.height))
-        self.fxaa_vao = ctx.vertex_array(self.fxaa.prog, [])
-        self.resolve = _Program(ctx, _shader("background.vert.glsl"), _shader("resolve.frag.glsl"))
-        self.resolve.set("u_ms", 5)
-        self.resolve.set("u_samples", max(self.msaa, 1))
-        self.resolve_vao = ctx.vertex_array(self.resolve.prog, [])
+            self.color_zbuf = self.ids_zbuf
+            self.color_fbo = ctx.framebuffer([self.resolve_rb, self.ids_tex, self.depth_tex], self.ids_zbuf)
+            self.color_normals_fbo = ctx.framebuffer([self.resolve_rb, self.ids_tex, self.depth_tex, self.normal_tex],
+                                                     self.ids_zbuf)
+            self.resolve_fbo = self.color_fbo
 
         # shadow pass
         self.shadow_tex = ctx.depth_texture((self.shadow_map_size,) * 2)
@@ -364,16 +371,22 @@ class Renderer:
         self.ctx.depth_func = "<"
         self.ctx.enable(moderngl.CULL_FACE)
 
-    def _color_pass(self, scene, items, proj, light_vp):
+    def _color_pass(self, scene, items, proj, light_vp, normals: bool):
+        """Colour (and, single-sample, the labels too). Every pixel is written, by an object or
+        by the background, so the label targets need no clear (glClear is undefined on integer
+        targets anyway)."""
         import moderngl
 
         ctx = self.ctx
-        self.color_fbo.use()
-        self.color_fbo.clear(0.0, 0.0, 0.0, 1.0, depth=1.0)
+        fbo = self.color_normals_fbo if normals else self.color_fbo
+        fbo.use()
+        fbo.clear(0.0, 0.0, 0.0, 1.0, depth=1.0)
         ctx.front_face = "cw"
         kinds = {self._texture_kind(it.obj.material.texture) for it in items}
+        view_rot = _mat3_bytes(np.asarray(scene.camera.world_to_camera, float))
         for kind in kinds:
             self._set_frame_uniforms(self.lit_variants[kind], scene, proj, light_vp)
+            self.lit_variants[kind].write("u_view_rot", view_rot)
         self.shadow_tex.use(1)
         # grouped by program: a program switch costs llvmpipe more than a few hundred triangles
         for kind, it in sorted(((self._texture_kind(it.obj.material.texture), it) for it in items),
@@ -381,10 +394,11 @@ class Renderer:
             self._set_material(self.lit_variants[kind], kind, it)
             self._mesh(it.key, it.level)["lit"][kind].render(moderngl.TRIANGLES)
         self._background(scene.background)
-        self.resolve_fbo.use()
-        ctx.disable(moderngl.DEPTH_TEST | moderngl.CULL_FACE)
-        self.color_rb.use(5)
-        (self.resolve_vao if self.msaa else self.fxaa_vao).render(moderngl.TRIANGLES, vertices=3)
+        if self.msaa:
+            self.resolve_fbo.use()
+            ctx.disable(moderngl.DEPTH_TEST | moderngl.CULL_FACE)
+            self.color_rb.use(5)
+            self.resolve_vao.render(moderngl.TRIANGLES, vertices=3)
 
     @staticmethod
     def _texture_kind(tex) -> int:
@@ -422,6 +436,8 @@ class Renderer:
         p.set("u_specular", float(m.specular))
         p.set("u_shininess", float(m.shininess))
         p.set("u_tex_kind", kind)
+        p.set("u_class", int(it.obj.class_id))
+        p.set("u_instance", int(it.obj.instance_id))
         if tex is not None:
             p.set("u_color2", tuple(float(c) for c in tex.color2))
             p.set("u_tex_scale", float(tex.scale))
@@ -461,21 +477,27 @@ class Renderer:
         self.noise_tex.use(4)
 
         light_vp = self._shadow_pass(scene, items)
-        self._ids_pass(scene, items, proj, normals)
-        self._color_pass(scene, items, proj, light_vp)
+        if self.msaa:
+            self._ids_pass(scene, items, proj, normals)
+        self._color_pass(scene, items, proj, light_vp, normals)
 
         h, w = self.height, self.width
         ids = np.empty((h, w, 2), np.uint16)
         depth = np.empty((h, w), np.float32)
         rgb = np.empty((h, w, 3), np.uint8)
-        fbo = self.ids_normals_fbo if normals else self.ids_fbo
-        fbo.read_into(ids, components=2, attachment=0, dtype="u2")
-        fbo.read_into(depth, components=1, attachment=1, dtype="f4")
+        if self.msaa:
+            fbo, first = (self.ids_normals_fbo if normals else self.ids_fbo), 0
+        else:
+            fbo, first = (self.color_normals_fbo if normals else self.color_fbo), 1
+        fbo.read_into(ids, components=2, attachment=first, dtype="u2")
+        fbo.read_into(depth, components=1, attachment=first + 1, dtype="f4")
         normal_img = None
         if normals:
             normal_img = np.empty((h, w, 3), np.float32)
-            fbo.read_into(normal_img, components=3, attachment=2, dtype="f4")
-        self.resolve_fbo.read_into(rgb, components=3)
+            fbo.read_into(normal_img, components=3, attachment=first + 2, dtype="f4")
+        self.resolve_fbo.read_into(rgb, components=3, attachment=0)
+        if not self.msaa:
+            smooth_edges(rgb, ids, depth)
         return Frame(rgb=apply_postfx(rgb, scene.postfx), class_ids=ids[..., 0].astype(np.uint8),
                      instance_ids=np.ascontiguousarray(ids[..., 1]), depth=depth, normals=normal_img)
 
@@ -492,11 +514,13 @@ class Renderer:
                 b.release()
         self._gpu_meshes.clear()
         self.images.release()
-        for obj in (self.ids_fbo, self.ids_normals_fbo, self.color_fbo, self.resolve_fbo,
+        own = ((self.color_rb, self.color_zbuf, self.color_fbo, self.resolve_fbo, self.resolve_vao,
+                self.resolve.prog) if self.msaa else (self.color_fbo, self.color_normals_fbo))
+        for obj in (*own, self.ids_fbo, self.ids_normals_fbo,
                     self.shadow_fbo, self.ids_tex, self.depth_tex, self.normal_tex, self.ids_zbuf,
-                    self.color_rb, self.color_zbuf, self.resolve_rb, self.shadow_tex, self.white,
+                    self.resolve_rb, self.shadow_tex, self.white,
                     self.noise_tex, self.clutter_tex,
-                    *self.bg_vaos.values(), self.fxaa_vao, self.fxaa.prog, self.resolve_vao, self.resolve.prog,
+                    *self.bg_vaos.values(),
                     *(p.prog for p in self.lit_variants.values()),
                     *(p.prog for p in self.bg_variants.values()), self.ids.prog, self.shadow.prog):
             obj.release()

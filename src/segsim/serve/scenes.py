@@ -29,7 +29,7 @@ class SceneSource(Protocol):
 class PresetSceneSource:
     up = (0.0, 0.0, 1.0)  # segsim scenes are z-up (scene/randomize.py)
 
-    def __init__(self, preset: str, seed: int, width: int, height: int, msaa: int = 4):
+    def __init__(self, preset: str, seed: int, width: int, height: int, msaa: int = 0):
         from segsim.scene.config import load_scene_config
 
         self.cfg = load_scene_config(preset)

@@ -1,0 +1,48 @@
+"""Anti-aliasing guided by the label buffers, for the single-sample render path.
+
+The renderer knows exactly where geometry edges are: wherever the (class, instance) id changes
+between neighbouring pixels, or the depth jumps (an object's own silhouette over itself, the
+ground's horizon against the background). Those pixels, on both sides of each edge, are replaced
+by a small Gaussian (1-2-1) average of their neighbourhood, which turns stair-stepped
+silhouettes into soft, photo-like edges. Inside surfaces nothing changes: texture patterns are
+already band-limited in the shaders (see common.glsl).
+
+Why not MSAA or FXAA: on llvmpipe 4x MSAA costs about 40% of the frame and an FXAA pass about a
+third of it; this costs well under a millisecond at 256x256 on the CPU, and it never has to guess
+where edges are from colour contrast. `Renderer(msaa=4)` still gives coverage-based MSAA.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# A depth step larger than this fraction of the nearer depth is an occlusion edge.
+DEPTH_STEP = 0.03
+
+
+def edge_mask(ids: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """H x W uint8, 1 at pixels next to a change of (class, instance) id or a depth discontinuity.
+
+    `ids` is H x W x 2 uint16 (class, instance), `depth` H x W float32 (0 = nothing hit).
+    Written for speed (about 0.2 ms at 256x256): the id pair is compared as one uint32, and a
+    depth step is "one side beyond the other by DEPTH_STEP", which also catches hit vs nothing."""
+    h, w = depth.shape
+    key = np.ascontiguousarray(ids, dtype=np.uint16).view(np.uint32).reshape(h, w)
+    beyond = depth * np.float32(1 + DEPTH_STEP)
+    step_h = (key[:, 1:] != key[:, :-1]) | (depth[:, 1:] > beyond[:, :-1]) | (depth[:, :-1] > beyond[:, 1:])
+    step_v = (key[1:] != key[:-1]) | (depth[1:] > beyond[:-1]) | (depth[:-1] > beyond[1:])
+    edge = np.zeros((h, w), np.uint8)
+    edge[:, 1:] |= step_h          # both pixels of each step
+    edge[:, :-1] |= step_h
+    edge[1:] |= step_v
+    edge[:-1] |= step_v
+    return edge
+
+
+def smooth_edges(rgb: np.ndarray, ids: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """`rgb` (H x W x 3 uint8) with every edge pixel replaced by its 3x3 Gaussian average; in place."""
+    import cv2
+
+    soft = cv2.GaussianBlur(rgb, (3, 3), 0, borderType=cv2.BORDER_REPLICATE)
+    cv2.copyTo(soft, edge_mask(ids, depth), rgb)
+    return rgb
