@@ -32,3 +32,9 @@ def pass_path(root: Path, pass_name: str, split: str, fid: str) -> Path:
 
 def frame_paths(root: Path, split: str, fid: str) -> dict[str, Path]:
     return {p: pass_path(root, p, split, fid) for p in PASSES}
+
+
+def relative_frame_paths(split: str, fid: str) -> dict[str, str]:
+    """frame_paths relative to the dataset folder, as POSIX strings (the manifest's keys); plain
+    strings because the generator builds them for every frame, where pathlib costs show."""
+    return {p: f"{p}/{split}/{fid}{EXTENSIONS[p]}" for p in PASSES}

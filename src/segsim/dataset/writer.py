@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from segsim.dataset import png
-from segsim.dataset.layout import DEPTH_SCALE, PASSES, frame_paths
+from segsim.dataset.layout import DEPTH_SCALE, PASSES, relative_frame_paths
 from segsim.dataset.meta import dumps_meta
 
 ROW_FILTERS = {"images": png.FILTER_SUB, "labels": png.FILTER_NONE, "instances": png.FILTER_UP,
@@ -52,15 +52,19 @@ def encode_frame(frame, meta: dict) -> dict[str, bytes]:
     }
 
 
-def tmp_path_for(path: Path) -> Path:
-    # Hidden, per-process name: two processes writing the same frame never share a temp file.
-    return path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    tmp = tmp_path_for(path)
-    with open(tmp, "wb") as f:
-        f.write(data)
+def write_atomic(path: Path | str, data: bytes) -> None:
+    # The temp name is hidden and per process, so two processes writing the same frame never
+    # share a temp file. os-level calls on str paths: this runs five times per generated frame.
+    path = os.fspath(path)
+    head, name = os.path.split(path)
+    tmp = os.path.join(head, f".{name}.{os.getpid()}{TMP_SUFFIX}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
     os.replace(tmp, path)
 
 
@@ -72,9 +76,10 @@ def write_frame(root: Path, split: str, fid: str, files: dict[str, bytes]) -> di
     """Write a frame's files, meta last (its presence marks the frame complete).
 
     Returns {path relative to root: sha256} for the manifest."""
-    paths = frame_paths(root, split, fid)
+    rel = relative_frame_paths(split, fid)
+    base = os.fspath(root)
     sums = {}
     for name in [p for p in PASSES if p != "meta"] + ["meta"]:
-        write_atomic(paths[name], files[name])
-        sums[paths[name].relative_to(root).as_posix()] = sha256(files[name])
+        write_atomic(os.path.join(base, rel[name]), files[name])
+        sums[rel[name]] = sha256(files[name])
     return sums
