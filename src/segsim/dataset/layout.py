@@ -26,15 +26,12 @@ def frame_id(index: int) -> str:
     return f"{index:06d}"
 
 
-def pass_path(root: Path, pass_name: str, split: str, fid: str) -> Path:
-    return Path(root) / pass_name / split / f"{fid}{EXTENSIONS[pass_name]}"
+def relative_frame_paths(split: str, fid: str) -> dict[str, str]:
+    """Each pass's file of a frame, relative to the dataset folder, as POSIX strings (the
+    manifest's keys). Plain strings: the generator builds them for every frame, where pathlib
+    costs show."""
+    return {p: f"{p}/{split}/{fid}{EXTENSIONS[p]}" for p in PASSES}
 
 
 def frame_paths(root: Path, split: str, fid: str) -> dict[str, Path]:
-    return {p: pass_path(root, p, split, fid) for p in PASSES}
-
-
-def relative_frame_paths(split: str, fid: str) -> dict[str, str]:
-    """frame_paths relative to the dataset folder, as POSIX strings (the manifest's keys); plain
-    strings because the generator builds them for every frame, where pathlib costs show."""
-    return {p: f"{p}/{split}/{fid}{EXTENSIONS[p]}" for p in PASSES}
+    return {p: Path(root) / rel for p, rel in relative_frame_paths(split, fid).items()}
