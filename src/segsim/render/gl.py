@@ -96,12 +96,19 @@ def get_context():
     return _CONTEXT["ctx"]
 
 
-def _shader(name: str, with_common: bool = False, defines: dict | None = None) -> str:
+# Where labels.glsl's outputs go: after the colour (lit and background programs), or alone in
+# the MSAA path's id pass. GLSL 330 wants literal locations, hence defines.
+LABELS_AFTER_COLOR = {"LOC_IDS": 1, "LOC_DEPTH": 2, "LOC_NORMAL": 3}
+LABELS_ALONE = {"LOC_IDS": 0, "LOC_DEPTH": 1, "LOC_NORMAL": 2}
+
+
+def _shader(name: str, includes: tuple[str, ...] = (), defines: dict | None = None) -> str:
+    """Shader source with `defines` and the `includes` (files in shaders/) pasted in after the
+    `#version` line, which must stay first; GLSL itself has no include."""
     src = (SHADER_DIR / name).read_text()
-    first, rest = src.split("\n", 1)   # `#version` must stay the first line
+    first, rest = src.split("\n", 1)
     head = "".join(f"#define {k} {v}\n" for k, v in (defines or {}).items())
-    if with_common:
-        head += (SHADER_DIR / "common.glsl").read_text()
+    head += "".join((SHADER_DIR / inc).read_text() for inc in includes)
     return first + "\n" + head + rest
 
 
@@ -172,12 +179,14 @@ class Renderer:
         vs = _shader("scene.vert.glsl")
         # one lit program per texture kind and one background program per kind: specialised
         # shaders cost only what they use (llvmpipe executes both sides of uniform branches)
-        self.lit_variants = {kind: _Program(ctx, vs, _shader("lit.frag.glsl", True, {"TEX_KIND": kind}))
+        with_labels = ("common.glsl", "labels.glsl")
+        self.lit_variants = {kind: _Program(ctx, vs, _shader("lit.frag.glsl", with_labels,
+                                                             {"TEX_KIND": kind, **LABELS_AFTER_COLOR}))
                              for kind in TEXTURE_KINDS.values()}
-        self.ids = _Program(ctx, vs, _shader("ids.frag.glsl"))
         self.shadow = _Program(ctx, _shader("shadow.vert.glsl"), _shader("shadow.frag.glsl"))
         self.bg_variants = {kind: _Program(ctx, _shader("background.vert.glsl"),
-                                           _shader("background.frag.glsl", True, {"BG_KIND": kind}))
+                                           _shader("background.frag.glsl", with_labels,
+                                                   {"BG_KIND": kind, **LABELS_AFTER_COLOR}))
                             for kind in BACKGROUND_KINDS.values()}
         self.bg_vaos = {kind: ctx.vertex_array(p.prog, []) for kind, p in self.bg_variants.items()}
         for p in self.lit_variants.values():
@@ -188,20 +197,22 @@ class Renderer:
             p.set("u_image", 3)
             p.set("u_noise", 4)
 
-        # ids pass: exact integer / float targets, single sample
+        # label targets: exact integer / float textures, single sample
         self.ids_tex = ctx.texture(size, 2, dtype="u2")
         self.depth_tex = ctx.texture(size, 1, dtype="f4")
         self.normal_tex = ctx.texture(size, 4, dtype="f4")
         for t in (self.ids_tex, self.depth_tex, self.normal_tex):
             t.filter = (moderngl.NEAREST, moderngl.NEAREST)
         self.ids_zbuf = ctx.depth_renderbuffer(size)
-        self.ids_fbo = ctx.framebuffer([self.ids_tex, self.depth_tex], self.ids_zbuf)
-        self.ids_normals_fbo = ctx.framebuffer([self.ids_tex, self.depth_tex, self.normal_tex], self.ids_zbuf)
 
         # colour: single-sample with the label targets attached (colour_fbo = resolve_fbo), or
-        # MSAA resolved by a shader pass into resolve_fbo
+        # MSAA resolved by a shader pass into resolve_fbo, with an id pass for the labels
         self.resolve_rb = ctx.renderbuffer(size, 4)
+        self.ids = None    # the id pass's program: MSAA path only
         if self.msaa:
+            self.ids = _Program(ctx, vs, _shader("ids.frag.glsl", ("labels.glsl",), LABELS_ALONE))
+            self.ids_fbo = ctx.framebuffer([self.ids_tex, self.depth_tex], self.ids_zbuf)
+            self.ids_normals_fbo = ctx.framebuffer([self.ids_tex, self.depth_tex, self.normal_tex], self.ids_zbuf)
             self.color_rb = ctx.texture(size, 4, samples=self.msaa)
             self.color_zbuf = ctx.depth_renderbuffer(size, samples=self.msaa)
             self.color_fbo = ctx.framebuffer([self.color_rb], self.color_zbuf)
@@ -212,7 +223,6 @@ class Renderer:
             self.resolve.set("u_samples", self.msaa)
             self.resolve_vao = ctx.vertex_array(self.resolve.prog, [])
         else:
-            self.color_zbuf = self.ids_zbuf
             self.color_fbo = ctx.framebuffer([self.resolve_rb, self.ids_tex, self.depth_tex], self.ids_zbuf)
             self.color_normals_fbo = ctx.framebuffer([self.resolve_rb, self.ids_tex, self.depth_tex, self.normal_tex],
                                                      self.ids_zbuf)
@@ -260,9 +270,10 @@ class Renderer:
         entry = {
             "buffers": (vbo, ibo),
             "lit": {kind: self.ctx.vertex_array(p.prog, layout, ibo, 4) for kind, p in self.lit_variants.items()},
-            "ids": self.ctx.vertex_array(self.ids.prog, layout, ibo, 4),
             "shadow": self.ctx.vertex_array(self.shadow.prog, [(vbo, "3f 12x", "in_pos")], ibo, 4),
         }
+        if self.ids is not None:
+            entry["ids"] = self.ctx.vertex_array(self.ids.prog, layout, ibo, 4)
         self._gpu_meshes[full_key] = entry
         if len(self._gpu_meshes) > MESHES.capacity:
             _, old = self._gpu_meshes.popitem(last=False)
@@ -515,14 +526,14 @@ class Renderer:
         self._gpu_meshes.clear()
         self.images.release()
         own = ((self.color_rb, self.color_zbuf, self.color_fbo, self.resolve_fbo, self.resolve_vao,
-                self.resolve.prog) if self.msaa else (self.color_fbo, self.color_normals_fbo))
-        for obj in (*own, self.ids_fbo, self.ids_normals_fbo,
-                    self.shadow_fbo, self.ids_tex, self.depth_tex, self.normal_tex, self.ids_zbuf,
+                self.resolve.prog, self.ids_fbo, self.ids_normals_fbo, self.ids.prog) if self.msaa
+               else (self.color_fbo, self.color_normals_fbo))
+        for obj in (*own, self.shadow_fbo, self.ids_tex, self.depth_tex, self.normal_tex, self.ids_zbuf,
                     self.resolve_rb, self.shadow_tex, self.white,
                     self.noise_tex, self.clutter_tex,
                     *self.bg_vaos.values(),
                     *(p.prog for p in self.lit_variants.values()),
-                    *(p.prog for p in self.bg_variants.values()), self.ids.prog, self.shadow.prog):
+                    *(p.prog for p in self.bg_variants.values()), self.shadow.prog):
             obj.release()
         self._released = True
 
@@ -536,7 +547,8 @@ class Renderer:
 def _release_mesh_vaos(entry: dict):
     for vao in entry["lit"].values():
         vao.release()
-    entry["ids"].release()
+    if "ids" in entry:
+        entry["ids"].release()
     entry["shadow"].release()
 
 

@@ -10,11 +10,7 @@ uniform vec3 u_offset;
 uniform sampler2D u_image;
 uniform vec2 u_image_scale;    // cover-fit crop of the image to the frame's aspect
 
-layout(location = 0) out vec4 frag_color;
-// labels of "nothing hit", for the single-sample pass that writes them with the colour
-layout(location = 1) out uvec2 out_ids;
-layout(location = 2) out float out_depth;
-layout(location = 3) out vec4 out_normal;
+layout(location = 0) out vec4 frag_color;   // the labels follow it (labels.glsl)
 
 void main() {
     vec2 uv = gl_FragCoord.xy / u_size;
@@ -38,7 +34,5 @@ void main() {
     c = mix(u_color, u_color2, f);
 #endif
     frag_color = vec4(c, 1.0);
-    out_ids = uvec2(0u);
-    out_depth = 0.0;
-    out_normal = vec4(0.0);
+    write_nothing_hit();
 }

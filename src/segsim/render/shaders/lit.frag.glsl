@@ -26,17 +26,7 @@ uniform float u_shininess;
 uniform bool u_shadows;
 uniform sampler2DShadow u_shadow_map;
 
-// Labels, written in the same pass when the renderer runs single-sample (msaa=0): integer and
-// float attachments are never blended, so they stay exact. With MSAA the framebuffer has only
-// the colour attachment and these outputs are discarded (the id pass writes them instead).
-uniform uint u_class;
-uniform uint u_instance;
-uniform mat3 u_view_rot;       // world -> camera rotation, for camera-frame normals
-
-layout(location = 0) out vec4 frag_color;
-layout(location = 1) out uvec2 out_ids;
-layout(location = 2) out float out_depth;
-layout(location = 3) out vec4 out_normal;
+layout(location = 0) out vec4 frag_color;   // the labels follow it (labels.glsl)
 
 // TEX_KIND is #defined per program variant (gl.py): llvmpipe runs both sides of a branch
 // under a mask, so one program with every pattern behind `if`s would pay for all of them.
@@ -87,7 +77,5 @@ void main() {
         col += u_light_color[i] * max(dot(n, -u_light_dir[i]), 0.0) * base;
     }
     frag_color = vec4(linear_to_srgb(col), 1.0);
-    out_ids = uvec2(u_class, u_instance);
-    out_depth = v_depth;
-    out_normal = vec4(u_view_rot * n, 1.0);
+    write_labels(v_depth, n);
 }
