@@ -11,15 +11,22 @@ still renders the same every time.
 from __future__ import annotations
 
 import colorsys
+import math
 
 import numpy as np
 
 KINDS = {"solid": 0, "gradient": 1, "checker": 2, "stripes": 3, "noise": 4, "clutter": 5, "image": 6}
 
 
-def _random_color(rng) -> np.ndarray:
-    h, s, v = rng.uniform(0, 1), rng.uniform(0.0, 0.9), rng.uniform(0.08, 1.0)
-    return np.array(colorsys.hsv_to_rgb(h, s, v), np.float32)
+def _uniform(rng, low: float, high: float) -> float:
+    # the same draw as rng.uniform(low, high) (low + (high - low) * next double), at a fifth of
+    # the call cost: clutter draws dozens of these per frame
+    return low + (high - low) * rng.random()
+
+
+def _random_color(rng) -> tuple[float, float, float]:
+    h, s, v = _uniform(rng, 0, 1), _uniform(rng, 0.0, 0.9), _uniform(rng, 0.08, 1.0)
+    return colorsys.hsv_to_rgb(h, s, v)
 
 
 def _smooth_noise(rng, width: int, height: int, cells: int) -> np.ndarray:
@@ -36,12 +43,14 @@ def _draw_shapes(rng, img: np.ndarray, count: int, max_size: float):
 
     h, w = img.shape[:2]
     side = max(w, h)
+    log_min, log_max = math.log(0.015), math.log(max_size)
     for _ in range(count):
-        color = tuple(float(c) for c in _random_color(rng))
-        cx, cy = rng.uniform(-0.1, 1.1) * w, rng.uniform(-0.1, 1.1) * h
-        ax = np.exp(rng.uniform(np.log(0.015), np.log(max_size))) * side
-        ay = ax * rng.uniform(0.2, 1.0)
-        angle = rng.uniform(0, 180)
+        # float32 colour values, as cv2 gets them when drawing into a float32 image
+        color = tuple(float(np.float32(c)) for c in _random_color(rng))
+        cx, cy = _uniform(rng, -0.1, 1.1) * w, _uniform(rng, -0.1, 1.1) * h
+        ax = math.exp(_uniform(rng, log_min, log_max)) * side
+        ay = ax * _uniform(rng, 0.2, 1.0)
+        angle = _uniform(rng, 0, 180)
         kind = rng.integers(3)
         if kind == 0:
             cv2.ellipse(img, ((cx, cy), (2 * ax, 2 * ay), angle), color, -1, cv2.LINE_AA)
@@ -49,12 +58,12 @@ def _draw_shapes(rng, img: np.ndarray, count: int, max_size: float):
             box = cv2.boxPoints(((cx, cy), (2 * ax, 2 * ay), angle))
             cv2.fillPoly(img, [np.round(box * 16).astype(np.int32)], color, cv2.LINE_AA, shift=4)
         else:
-            t = np.radians(angle)
-            d = np.array([np.cos(t), np.sin(t)]) * ax
-            p0 = np.round((np.array([cx, cy]) - d) * 16).astype(int)
-            p1 = np.round((np.array([cx, cy]) + d) * 16).astype(int)
-            thick = max(1, int(ay * rng.uniform(0.05, 0.3)))
-            cv2.line(img, tuple(int(v) for v in p0), tuple(int(v) for v in p1), color, thick, cv2.LINE_AA, shift=4)
+            t = math.radians(angle)
+            dx, dy = math.cos(t) * ax, math.sin(t) * ax
+            p0 = (round((cx - dx) * 16), round((cy - dy) * 16))
+            p1 = (round((cx + dx) * 16), round((cy + dy) * 16))
+            thick = max(1, int(ay * _uniform(rng, 0.05, 0.3)))
+            cv2.line(img, p0, p1, color, thick, cv2.LINE_AA, shift=4)
 
 
 def clutter_image(seed: int, width: int, height: int, color, color2) -> np.ndarray:
@@ -66,7 +75,7 @@ def clutter_image(seed: int, width: int, height: int, color, color2) -> np.ndarr
 
     rng = np.random.default_rng([int(seed), 7919])
     c1, c2 = np.asarray(color, np.float32), np.asarray(color2, np.float32)
-    c3 = _random_color(rng)
+    c3 = np.array(_random_color(rng), np.float32)
     lw, lh = max(2, (width + 1) // 2), max(2, (height + 1) // 2)
     coarse = _smooth_noise(rng, lw, lh, int(rng.integers(2, 6)))
     mid = _smooth_noise(rng, lw, lh, int(rng.integers(8, 20)))

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from segsim.scene.geometry import cross3, unit3
+
 
 def projection_from_K(K: np.ndarray, width: int, height: int, near: float, far: float) -> np.ndarray:
     fx, s, cx = K[0, 0], K[0, 1], K[0, 2]
@@ -25,14 +27,13 @@ def projection_from_K(K: np.ndarray, width: int, height: int, near: float, far: 
     return P
 
 
-def look_rotation(forward: np.ndarray) -> np.ndarray:
+def look_rotation(forward) -> np.ndarray:
     """Rows = right, up, back axes of a frame whose -z points along `forward` (GL style)."""
-    f = forward / np.linalg.norm(forward)
-    helper = np.array([0.0, 0.0, 1.0]) if abs(f[2]) < 0.95 else np.array([1.0, 0.0, 0.0])
-    right = np.cross(f, helper)
-    right /= np.linalg.norm(right)
-    up = np.cross(right, f)
-    return np.stack([right, up, -f])
+    f = unit3([float(c) for c in forward])
+    helper = [0.0, 0.0, 1.0] if abs(f[2]) < 0.95 else [1.0, 0.0, 0.0]
+    right = unit3(cross3(f, helper))
+    up = cross3(right, f)
+    return np.array([right, up, [-f[0], -f[1], -f[2]]])
 
 
 def light_view_projection(direction, centre: np.ndarray, radius: float, behind: float = 4.0) -> np.ndarray:
@@ -40,7 +41,7 @@ def light_view_projection(direction, centre: np.ndarray, radius: float, behind: 
 
     The depth range reaches `behind` radii past the sphere so receivers there (the ground under
     a low sun) still compare against the casters instead of falling off the far plane."""
-    R = look_rotation(np.asarray(direction, float))
+    R = look_rotation(direction)
     view = np.eye(4)
     view[:3, :3] = R
     view[:3, 3] = -R @ centre

@@ -17,6 +17,7 @@ needs no flip; that mirror turns front faces clockwise.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections import OrderedDict
@@ -144,6 +145,8 @@ class _DrawItem:
     normal_mat: bytes
     shape_scale: tuple
     obj: object     # SceneObject
+    centre: tuple   # world position of the object's origin
+    radius: float   # world radius of a sphere about `centre` holding the whole object
 
 
 class Renderer:
@@ -286,18 +289,21 @@ class Renderer:
         items = []
         objs = list(scene.objects) + ([scene.ground] if scene.ground is not None else [])
         cam = scene.camera
-        w2c = np.asarray(cam.world_to_camera, float)
+        w2c_z = np.asarray(cam.world_to_camera, float)[2].tolist()
         focal = float(max(cam.K[0][0], cam.K[1][1]))
         for obj in objs:
             key, scale = shape_to_unit(obj.shape)
             o2w = np.asarray(obj.object_to_world, float)
             model = o2w @ scale
             normal_mat = np.linalg.inv(model[:3, :3]).T
+            centre = o2w[:3, 3].tolist()
+            radius = bounding_radius(obj.shape) * _max_scale(o2w)
             # nearest point of the bounding sphere sets the on-screen size (inf: camera inside)
-            z = (w2c[2, :3] @ o2w[:3, 3] + w2c[2, 3]) - bounding_radius(obj.shape) * _max_scale(o2w)
+            z = sum(w * c for w, c in zip(w2c_z, centre)) + w2c_z[3] - radius
             px_per_metre = focal * _max_scale(o2w) / z if z > cam.near else np.inf
             items.append(_DrawItem(key, detail_level(obj.shape, px_per_metre), _mat4_bytes(model),
-                                   _mat3_bytes(normal_mat), tuple(float(x) for x in np.diag(scale)[:3]), obj))
+                                   _mat3_bytes(normal_mat), (scale[0, 0], scale[1, 1], scale[2, 2]), obj,
+                                   tuple(centre), radius))
         return items
 
     # --- passes ---------------------------------------------------------------------------------
@@ -307,11 +313,10 @@ class Renderer:
         casters = [it for it in items if it.obj is not scene.ground]
         if not scene.lights or not scene.lights[0].cast_shadows or not casters:
             return None
-        centres = np.array([np.asarray(it.obj.object_to_world)[:3, 3] for it in casters])
-        radii = np.array([bounding_radius(it.obj.shape) * _max_scale(it.obj.object_to_world)
-                          for it in casters])
+        centres = np.array([it.centre for it in casters])
+        radii = np.array([it.radius for it in casters])
         centre = centres.mean(axis=0)
-        radius = float(np.max(np.linalg.norm(centres - centre, axis=1) + radii)) * 1.05
+        radius = float(np.max(np.sqrt(((centres - centre) ** 2).sum(axis=1)) + radii)) * 1.05
         light_vp = light_view_projection(scene.lights[0].direction, centre, radius)
         ctx = self.ctx
         self.shadow_fbo.use()
@@ -394,10 +399,10 @@ class Renderer:
         fbo.clear(0.0, 0.0, 0.0, 1.0, depth=1.0)
         ctx.front_face = "cw"
         kinds = {self._texture_kind(it.obj.material.texture) for it in items}
-        view_rot = _mat3_bytes(np.asarray(scene.camera.world_to_camera, float))
+        uniforms = self._frame_uniforms(scene, proj, light_vp)
         for kind in kinds:
-            self._set_frame_uniforms(self.lit_variants[kind], scene, proj, light_vp)
-            self.lit_variants[kind].write("u_view_rot", view_rot)
+            for name, data in uniforms.items():
+                self.lit_variants[kind].write(name, data)
         self.shadow_tex.use(1)
         # grouped by program: a program switch costs llvmpipe more than a few hundred triangles
         for kind, it in sorted(((self._texture_kind(it.obj.material.texture), it) for it in items),
@@ -419,23 +424,25 @@ class Renderer:
                               f"use one of {', '.join(k for k in TEXTURE_KINDS if k)}")
         return kind
 
-    def _set_frame_uniforms(self, p: _Program, scene, proj, light_vp):
-        self._set_camera(p, scene, proj)
-        lights = scene.lights[:MAX_LIGHTS]
+    def _frame_uniforms(self, scene, proj, light_vp) -> dict[str, bytes]:
+        """The lit programs' per-frame uniforms as raw bytes, built once per frame and written to
+        every program variant the frame uses."""
         dirs = np.zeros((MAX_LIGHTS, 3), "f4")
         cols = np.zeros((MAX_LIGHTS, 3), "f4")
-        for i, light in enumerate(lights):
+        for i, light in enumerate(scene.lights[:MAX_LIGHTS]):
             d = np.asarray(light.direction, float)
-            dirs[i] = d / max(np.linalg.norm(d), 1e-12)
+            dirs[i] = d / max(math.sqrt(float(d @ d)), 1e-12)
             cols[i] = np.asarray(light.color, float) * float(light.intensity)
-        p.write("u_light_dir", dirs.tobytes())
-        p.write("u_light_color", cols.tobytes())
-        p.set("u_ambient", tuple(float(a) for a in scene.ambient))
-        p.set("u_cam_pos", tuple(float(x) for x in scene.camera.position))
-        p.set("u_shadows", light_vp is not None)
+        w2c = np.asarray(scene.camera.world_to_camera, float)
+        out = {"u_view": _mat4_bytes(w2c), "u_proj": _mat4_bytes(proj), "u_view_rot": _mat3_bytes(w2c),
+               "u_light_dir": dirs.tobytes(), "u_light_color": cols.tobytes(),
+               "u_ambient": np.asarray(scene.ambient, "f4").tobytes(),
+               "u_cam_pos": np.asarray(scene.camera.position, "f4").tobytes(),
+               "u_shadows": np.int32(light_vp is not None).tobytes()}
         if light_vp is not None:
-            p.write("u_light_vp", _mat4_bytes(light_vp))
-            p.set("u_shadow_texel", float(self._shadow_texel))
+            out["u_light_vp"] = _mat4_bytes(light_vp)
+            out["u_shadow_texel"] = np.float32(self._shadow_texel).tobytes()
+        return out
 
     def _set_material(self, p: _Program, kind: int, it: _DrawItem):
         m = it.obj.material
@@ -472,6 +479,7 @@ class Renderer:
             return self._render(scene, normals)
 
     def _render(self, scene, normals: bool) -> Frame:
+        import cv2
         import moderngl
 
         if self._released:
@@ -495,7 +503,7 @@ class Renderer:
         h, w = self.height, self.width
         ids = np.empty((h, w, 2), np.uint16)
         depth = np.empty((h, w), np.float32)
-        rgb = np.empty((h, w, 3), np.uint8)
+        rgba = np.empty((h, w, 4), np.uint8)
         if self.msaa:
             fbo, first = (self.ids_normals_fbo if normals else self.ids_fbo), 0
         else:
@@ -506,7 +514,9 @@ class Renderer:
         if normals:
             normal_img = np.empty((h, w, 3), np.float32)
             fbo.read_into(normal_img, components=3, attachment=first + 2, dtype="f4")
-        self.resolve_fbo.read_into(rgb, components=3, attachment=0)
+        # RGBA, as stored: Mesa reads that with a copy, RGB through a slow per-pixel path (10x)
+        self.resolve_fbo.read_into(rgba, components=4, attachment=0)
+        rgb = cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB)
         if not self.msaa:
             smooth_edges(rgb, ids, depth)
         return Frame(rgb=apply_postfx(rgb, scene.postfx), class_ids=ids[..., 0].astype(np.uint8),
@@ -552,5 +562,7 @@ def _release_mesh_vaos(entry: dict):
     entry["shadow"].release()
 
 
-def _max_scale(m) -> float:
-    return float(np.max(np.linalg.norm(np.asarray(m, float)[:3, :3], axis=0)))
+def _max_scale(m: np.ndarray) -> float:
+    """Largest axis scale of a 4x4 (or 3x3) transform: the longest of its first three columns."""
+    a = m[:3, :3]
+    return math.sqrt(float(max((a * a).sum(axis=0))))

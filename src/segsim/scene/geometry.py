@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -9,11 +11,11 @@ def bounding_radius(shape: dict) -> float:
     """Radius of a sphere about the object origin that contains the whole canonical shape."""
     kind = shape["type"]
     if kind == "box":
-        return 0.5 * float(np.linalg.norm(shape["extents"]))
+        return 0.5 * math.sqrt(sum(float(e) ** 2 for e in shape["extents"]))
     if kind == "sphere":
         return float(shape["radius"])
     if kind in ("cylinder", "cone"):
-        return float(np.hypot(shape["radius"], shape["height"] / 2))
+        return math.hypot(float(shape["radius"]), float(shape["height"]) / 2)
     if kind == "torus":
         return float(shape["radius"] + shape["tube"])
     if kind == "capsule":
@@ -47,9 +49,9 @@ def depth_below_centre(shape: dict, R: np.ndarray) -> float:
 
 def random_rotation(rng: np.random.Generator) -> np.ndarray:
     """Uniform random rotation (normalised Gaussian quaternion)."""
-    q = rng.standard_normal(4)
-    q /= np.linalg.norm(q)
-    w, x, y, z = q
+    w, x, y, z = rng.standard_normal(4).tolist()   # plain floats: this runs per object per frame
+    inv = 1.0 / math.sqrt(w * w + x * x + y * y + z * z)
+    w, x, y, z = w * inv, x * inv, y * inv, z * inv
     return np.array([
         [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
         [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
@@ -74,18 +76,27 @@ def rigid(R: np.ndarray, t) -> np.ndarray:
     return m
 
 
+def cross3(a, b) -> list[float]:
+    """Cross product of two 3-sequences. np.cross on 3-vectors costs ~20x this in argument
+    handling, and camera maths runs for every frame."""
+    return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+
+
+def unit3(v) -> list[float]:
+    inv = 1.0 / math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
+    return [v[0] * inv, v[1] * inv, v[2] * inv]
+
+
 def look_at_opencv(eye: np.ndarray, target: np.ndarray, roll: float = 0.0,
                    up=(0.0, 0.0, 1.0)) -> np.ndarray:
     """world_to_camera for a camera at `eye` looking at `target` (OpenCV: x right, y down,
     z forward), world z up, then rolled by `roll` radians about the viewing axis."""
-    z = target - eye
-    z = z / np.linalg.norm(z)
-    up = np.asarray(up, float)
-    if abs(np.dot(z, up)) > 0.999:
-        up = np.array([0.0, 1.0, 0.0])
-    x = np.cross(z, up)
-    x /= np.linalg.norm(x)
-    y = np.cross(z, x)
-    R = np.stack([x, y, z])             # rows: camera axes in world
-    R = rot_z(roll) @ R                 # roll about the camera's own z
+    eye = np.asarray(eye, float)
+    z = unit3((np.asarray(target, float) - eye).tolist())
+    up = [float(u) for u in up]
+    if abs(z[0] * up[0] + z[1] * up[1] + z[2] * up[2]) > 0.999:
+        up = [0.0, 1.0, 0.0]
+    x = unit3(cross3(z, up))
+    y = cross3(z, x)
+    R = rot_z(roll) @ np.array([x, y, z])   # rows: camera axes in world, then roll about own z
     return rigid(R, -R @ eye)

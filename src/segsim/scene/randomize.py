@@ -8,6 +8,7 @@ metres, z up; when a ground is present its top face is the plane z = 0.
 from __future__ import annotations
 
 import colorsys
+import math
 from bisect import bisect_right
 from functools import lru_cache
 from itertools import accumulate
@@ -116,22 +117,22 @@ def _place(rng, shape: dict, R: np.ndarray, cfg: SceneConfig, placed: list, area
     oc = cfg.objects
     radius = bounding_radius(shape)
     below = depth_below_centre(shape, R)
-    # all candidates at once (vectorised); the first that fits wins
+    # every candidate is drawn up front (a fixed random stream); the first that fits wins
     n = oc.max_tries
     rho = area_radius * np.sqrt(rng.random(n))
     phi = rng.uniform(0, 2 * np.pi, n)
     lift = rng.uniform(oc.height[0], oc.height[1], n)
-    cands = np.stack([rho * np.cos(phi), rho * np.sin(phi), below + lift], axis=1)
-    if placed:
-        centres = np.array([c for c, _ in placed])
-        radii = np.array([r for _, r in placed])
-        dist = np.linalg.norm(cands[:, None, :] - centres[None], axis=-1)
-        fits = np.all(dist >= (radius + radii[None]) * (1 - oc.overlap_tolerance), axis=1)
-        if not fits.any():
-            return None
-        centre = cands[int(np.argmax(fits))]
+    # Candidates are tried in order in plain Python: the first usually fits, so testing them
+    # lazily beats any vectorised test of all of them (call overhead dominates at this size).
+    keep = 1 - oc.overlap_tolerance
+    least = [(*c.tolist(), max((radius + r) * keep, 0.0) ** 2) for c, r in placed]
+    for rk, pk, lk in zip(rho.tolist(), phi.tolist(), lift.tolist()):
+        x, y, z = rk * math.cos(pk), rk * math.sin(pk), below + lk
+        if all((x - cx) ** 2 + (y - cy) ** 2 + (z - cz) ** 2 >= d2 for cx, cy, cz, d2 in least):
+            break
     else:
-        centre = cands[0]
+        return None
+    centre = np.array([x, y, z])
     placed.append((centre, radius))
     return centre
 

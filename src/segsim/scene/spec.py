@@ -42,7 +42,9 @@ class Camera:
 
     @property
     def position(self) -> np.ndarray:
-        return self.camera_to_world[:3, 3]
+        # -R^T t of the rigid world_to_camera: no 4x4 inverse (read several times per frame)
+        w2c = np.asarray(self.world_to_camera, float)
+        return -w2c[:3, :3].T @ w2c[:3, 3]
 
 
 @dataclass
