@@ -92,7 +92,10 @@ class SegModule(L.LightningModule):
         return self.model(x)
 
     def _cm(self, logits, target):
-        return confusion_matrix(logits.argmax(1), target, self.num_classes, self.ignore_index)
+        # max(1).indices, not argmax(1): same indices, but torch's CPU argmax over the channel
+        # dim of an NCHW tensor took ~20 ms per batch of 8 at 128 px (max: ~1 ms), a fifth of
+        # every training step on two cores.
+        return confusion_matrix(logits.detach().max(1).indices, target, self.num_classes, self.ignore_index)
 
     # --- training ----------------------------------------------------------------------------
     def on_train_start(self) -> None:
@@ -187,7 +190,10 @@ class SegModule(L.LightningModule):
                 (no_decay if p.ndim <= 1 else decay).append(p)
         groups = [{"params": decay, "weight_decay": o.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
         if o.name == "adamw":
-            opt = torch.optim.AdamW(groups, lr=o.lr)
+            # fused on CPU: one kernel for every tensor (1.8 ms a step for unet_small against 7 for
+            # the per-tensor loop torch uses on CPU by default). On CUDA torch already batches the
+            # update (foreach), and a fused one would refuse gradient clipping under 16-bit AMP.
+            opt = torch.optim.AdamW(groups, lr=o.lr, fused=self.device.type == "cpu" or None)
         else:
             opt = torch.optim.SGD(groups, lr=o.lr, momentum=o.momentum, nesterov=o.nesterov and o.momentum > 0)
         sched_cfg, total, clock = self.cfg.schedule, self.total_steps, self.clock
