@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import shutil
 import sys
 import tempfile
@@ -60,18 +61,26 @@ def bare_rate(cfg, count: int, size: int, workers: int, seed: int = 0) -> tuple[
     return count / (time.perf_counter() - t0), g.steady_rate(done_times)
 
 
-def generate_rate(cfg, count: int, size: int, workers: int, seed: int = 0) -> tuple[float, float]:
-    """(frames/s including process start-up, steady frames/s) of generate_dataset."""
+def generate_rate(cfg, count: int, size: int, workers: int, scratch: Path, seed: int = 0) -> tuple[float, float]:
+    """(frames/s including process start-up, steady frames/s) of generate_dataset into a new
+    folder under `scratch` (deleted by the caller once every run is done, see settle_disk)."""
     from segsim.dataset.generate import generate_dataset
 
-    tmp = Path(tempfile.mkdtemp(prefix="segsim-bench-"))
-    try:
-        t0 = time.perf_counter()
-        res = generate_dataset(tmp / "ds", cfg, count, size, size, seed=seed, workers=workers, progress=False,
-                               preset="shapes")
-        return count / (time.perf_counter() - t0), res.steady_frames_per_second
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    out = Path(tempfile.mkdtemp(prefix="ds-", dir=scratch))
+    t0 = time.perf_counter()
+    res = generate_dataset(out, cfg, count, size, size, seed=seed, workers=workers, progress=False,
+                           preset="shapes")
+    return count / (time.perf_counter() - t0), res.steady_frames_per_second
+
+
+def settle_disk() -> None:
+    """Before each timed run: write back what earlier runs left dirty, so the kernel's flushing
+    of their files is not billed to this one. Earlier datasets are deleted only after the last
+    run: on this VM's ext4 (mounted with `discard`), deleting thousands of files slowed file
+    creation 3-10x for a while afterwards (system time 2.5 s vs 7.9 s for 3000 frames), which
+    would measure the benchmark's own clean-up, not generation."""
+    os.sync()
+    time.sleep(1.0)
 
 
 def main() -> int:
@@ -87,23 +96,36 @@ def main() -> int:
     workers = args.workers or default_workers()
     cfg = load_scene_config("shapes")
     rows = []
-    for size in args.sizes:
-        count = args.count or max(100, int(2000 * (256 / size) ** 2))
-        bare, gen = [], []
-        for _ in range(args.repeats):  # interleaved, so load changes hit both alike
-            bare.append(bare_rate(cfg, count, size, workers))
-            gen.append(generate_rate(cfg, count, size, workers))
-        tag = f"shapes {size}x{size}, {workers} workers, {count} frames"
-        rows.append(row(f"generate to disk, steady, {tag}", [g[1] for g in gen], "frames/s"))
-        rows.append(row(f"bare sample+render, steady, {tag}", [b[1] for b in bare], "frames/s"))
-        rows.append(row(f"generate / bare, steady, {size}x{size}", [g[1] / b[1] for g, b in zip(gen, bare)], "ratio"))
-        rows.append(row(f"generate to disk, with start-up, {tag}", [g[0] for g in gen], "frames/s"))
-        rows.append(row(f"bare sample+render, with start-up, {tag}", [b[0] for b in bare], "frames/s"))
+    scratch = Path(tempfile.mkdtemp(prefix="segsim-bench-"))
+    try:
+        for size in args.sizes:
+            rows += measure_size(cfg, size, args.count, args.repeats, workers, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     cmd = "python bench/bench_generate.py " + " ".join(sys.argv[1:])
     record("generate", rows, cmd.strip(),
            notes="Targets: >= 200 frames/s at 256x256 and generate/bare >= 0.7. 'steady' leaves out the "
-                 "first 20% of frames (process and EGL start-up); 'with start-up' is count / wall time.")
+                 "first 20% of frames (process and EGL start-up); 'with start-up' is count / wall time. "
+                 "Dirty pages are synced before each run and the datasets deleted after all of them.")
     return 0
+
+
+def measure_size(cfg, size: int, count: int, repeats: int, workers: int, scratch: Path) -> list:
+    count = count or max(100, int(2000 * (256 / size) ** 2))
+    bare, gen = [], []
+    for _ in range(repeats):  # interleaved, so load changes hit both alike
+        settle_disk()
+        bare.append(bare_rate(cfg, count, size, workers))
+        settle_disk()
+        gen.append(generate_rate(cfg, count, size, workers, scratch))
+    tag = f"shapes {size}x{size}, {workers} workers, {count} frames"
+    return [
+        row(f"generate to disk, steady, {tag}", [g[1] for g in gen], "frames/s"),
+        row(f"bare sample+render, steady, {tag}", [b[1] for b in bare], "frames/s"),
+        row(f"generate / bare, steady, {size}x{size}", [g[1] / b[1] for g, b in zip(gen, bare)], "ratio"),
+        row(f"generate to disk, with start-up, {tag}", [g[0] for g in gen], "frames/s"),
+        row(f"bare sample+render, with start-up, {tag}", [b[0] for b in bare], "frames/s"),
+    ]
 
 
 if __name__ == "__main__":
