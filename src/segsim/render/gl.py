@@ -297,12 +297,13 @@ class Renderer:
             model = o2w @ scale
             normal_mat = np.linalg.inv(model[:3, :3]).T
             centre = o2w[:3, 3].tolist()
-            radius = bounding_radius(obj.shape) * _max_scale(o2w)
+            grow = _max_scale(o2w)
+            radius = bounding_radius(obj.shape) * grow
             # nearest point of the bounding sphere sets the on-screen size (inf: camera inside)
             z = sum(w * c for w, c in zip(w2c_z, centre)) + w2c_z[3] - radius
-            px_per_metre = focal * _max_scale(o2w) / z if z > cam.near else np.inf
+            px_per_metre = focal * grow / z if z > cam.near else np.inf
             items.append(_DrawItem(key, detail_level(obj.shape, px_per_metre), _mat4_bytes(model),
-                                   _mat3_bytes(normal_mat), (scale[0, 0], scale[1, 1], scale[2, 2]), obj,
+                                   _mat3_bytes(normal_mat), (float(scale[0, 0]), float(scale[1, 1]), float(scale[2, 2])), obj,
                                    tuple(centre), radius))
         return items
 
