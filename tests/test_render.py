@@ -64,17 +64,22 @@ def test_frame_types_and_shapes(renderer_factory):
     assert renderer_factory(W, H).render(simple_scene()).normals is None
 
 
-def test_same_scene_twice_is_identical(renderer_factory):
+@pytest.mark.parametrize("normals", [False, True])
+def test_same_scene_twice_is_identical(renderer_factory, normals):
+    """Also: nothing carries over between frames. Only the depth buffer is cleared before the
+    colour pass, so a pixel left unwritten would show the previous frame's labels."""
     cfg = load_scene_config("shapes")
     r = renderer_factory(W, H)
     scenes = [sample_scene(cfg, 3, i, W, H) for i in range(3)]
-    first = [r.render(s) for s in scenes]
-    again = [r.render(s) for s in reversed(scenes)][::-1]
+    first = [r.render(s, normals=normals) for s in scenes]
+    again = [r.render(s, normals=normals) for s in reversed(scenes)][::-1]
     for a, b in zip(first, again):
         assert np.array_equal(a.class_ids, b.class_ids)
         assert np.array_equal(a.instance_ids, b.instance_ids)
         assert np.array_equal(a.depth, b.depth)
         assert np.array_equal(a.rgb, b.rgb)
+        if normals:
+            assert np.array_equal(a.normals, b.normals)
 
 
 def test_postfx_touches_rgb_only_and_is_seeded(renderer_factory):
