@@ -1,11 +1,12 @@
 """Training images/s and inference ms/frame of every registered model on this CPU.
 
 For each model (default options; `unet` also with resnet18) and each size: training is one
-forward + backward + AdamW step on a batch of 8 random images with random 4-class targets
-(cross-entropy), reported as images/s; inference is one eval-mode, no_grad forward of a single
-image, reported as ms/frame (and frames/s). torch runs on 2 threads, the setting the
-real-time target (>= 30 frames/s at 256x256 for lraspp_mobilenetv3) is stated for. Medians
-with min and max over repeats, because the machine is shared and noisy.
+forward + backward + AdamW step (fused on CPU, as `segsim train` steps it) on a batch of 8
+random images with random 4-class targets (cross-entropy), reported as images/s; inference is
+one eval-mode, no_grad forward of a single image, reported as ms/frame (and frames/s). torch
+runs on 2 threads, the setting the real-time target (>= 30 frames/s at 256x256 for
+lraspp_mobilenetv3) is stated for. Medians with min and max over repeats, because the machine
+is shared and noisy.
 
     python bench/bench_models.py                                    # the recorded figures
     python bench/bench_models.py --repeats 1 --sizes 64 --models unet_small   # a quick check
@@ -50,7 +51,9 @@ def train_images_per_s(model, size: int, batch: int, repeats: int) -> list[float
     model.train()
     x = torch.randn(batch, 3, size, size)
     y = torch.randint(0, NUM_CLASSES, (batch, size, size))
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    from segsim.train.module import adamw
+
+    opt = adamw(model.parameters(), 1e-4, "cpu")   # the optimizer `segsim train` steps
 
     def step():
         loss = torch.nn.functional.cross_entropy(model(x), y)
@@ -102,7 +105,7 @@ def main() -> int:
                             size=size, params_m=round(params, 2), threads=args.threads))
     command = "python bench/bench_models.py " + " ".join(sys.argv[1:])
     record("models", rows, command.strip(),
-           notes=f"torch {torch.__version__}, {args.threads} threads; training = forward+backward+AdamW step "
+           notes=f"torch {torch.__version__}, {args.threads} threads; training = forward+backward+fused AdamW step "
                  f"on batch {args.batch} of random data; inference = eval + no_grad, batch 1")
     return 0
 

@@ -38,6 +38,14 @@ class Clock:
         return self.elapsed() / self.budget_s if self.budget_s else 0.0
 
 
+def adamw(params, lr: float, device) -> torch.optim.AdamW:
+    """AdamW as training uses it. Fused on CPU: one kernel for every tensor (1.8 ms a step for
+    unet_small against 7 for the per-tensor loop torch uses on CPU by default). On CUDA torch
+    already batches the update (foreach), and a fused one would refuse gradient clipping under
+    16-bit AMP."""
+    return torch.optim.AdamW(params, lr=lr, fused=torch.device(device).type == "cpu" or None)
+
+
 def lr_factor(progress: float, cfg) -> float:
     """Learning-rate multiplier at training progress 0..1 (schedule config `cfg`)."""
     p = min(max(progress, 0.0), 1.0)
@@ -190,10 +198,7 @@ class SegModule(L.LightningModule):
                 (no_decay if p.ndim <= 1 else decay).append(p)
         groups = [{"params": decay, "weight_decay": o.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
         if o.name == "adamw":
-            # fused on CPU: one kernel for every tensor (1.8 ms a step for unet_small against 7 for
-            # the per-tensor loop torch uses on CPU by default). On CUDA torch already batches the
-            # update (foreach), and a fused one would refuse gradient clipping under 16-bit AMP.
-            opt = torch.optim.AdamW(groups, lr=o.lr, fused=self.device.type == "cpu" or None)
+            opt = adamw(groups, o.lr, self.device)
         else:
             opt = torch.optim.SGD(groups, lr=o.lr, momentum=o.momentum, nesterov=o.nesterov and o.momentum > 0)
         sched_cfg, total, clock = self.cfg.schedule, self.total_steps, self.clock
