@@ -330,19 +330,15 @@ class Renderer:
         self._shadow_texel = 2 * radius / self.shadow_map_size
         return light_vp
 
-    def _set_camera(self, prog: _Program, scene, proj: np.ndarray):
-        prog.write("u_view", _mat4_bytes(np.asarray(scene.camera.world_to_camera, float)))
-        prog.write("u_proj", _mat4_bytes(proj))
-
-    def _ids_pass(self, scene, items, proj, normals: bool):
+    def _ids_pass(self, items, uniforms: dict[str, bytes], normals: bool):
         import moderngl
 
         fbo = self.ids_normals_fbo if normals else self.ids_fbo
         fbo.use()
         fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
         self.ctx.front_face = "cw"
-        self._set_camera(self.ids, scene, proj)
-        self.ids.write("u_view_rot", _mat3_bytes(np.asarray(scene.camera.world_to_camera, float)))
+        for name, data in uniforms.items():
+            self.ids.write(name, data)
         for it in items:
             self.ids.write("u_model", it.model)
             self.ids.write("u_normal_mat", it.normal_mat)
@@ -388,7 +384,7 @@ class Renderer:
         self.ctx.depth_func = "<"
         self.ctx.enable(moderngl.CULL_FACE)
 
-    def _color_pass(self, scene, items, proj, light_vp, normals: bool):
+    def _color_pass(self, scene, items, uniforms: dict[str, bytes], normals: bool):
         """Colour (and, single-sample, the labels too). Every pixel is written, by an object or
         by the background, so the label targets need no clear (glClear is undefined on integer
         targets anyway)."""
@@ -406,7 +402,6 @@ class Renderer:
             fbo.color_mask = [(True,) * 4] * n
         ctx.front_face = "cw"
         kinds = {self._texture_kind(it.obj.material.texture) for it in items}
-        uniforms = self._frame_uniforms(scene, proj, light_vp)
         for kind in kinds:
             for name, data in uniforms.items():
                 self.lit_variants[kind].write(name, data)
@@ -432,8 +427,8 @@ class Renderer:
         return kind
 
     def _frame_uniforms(self, scene, proj, light_vp) -> dict[str, bytes]:
-        """The lit programs' per-frame uniforms as raw bytes, built once per frame and written to
-        every program variant the frame uses."""
+        """Per-frame uniforms as raw bytes, built once per frame and written to every program the
+        frame uses (lit variants, and the id pass on the MSAA path; each ignores what it lacks)."""
         dirs = np.zeros((MAX_LIGHTS, 3), "f4")
         cols = np.zeros((MAX_LIGHTS, 3), "f4")
         for i, light in enumerate(scene.lights[:MAX_LIGHTS]):
@@ -503,9 +498,10 @@ class Renderer:
         self.noise_tex.use(4)
 
         light_vp = self._shadow_pass(scene, items)
+        uniforms = self._frame_uniforms(scene, proj, light_vp)
         if self.msaa:
-            self._ids_pass(scene, items, proj, normals)
-        self._color_pass(scene, items, proj, light_vp, normals)
+            self._ids_pass(items, uniforms, normals)
+        self._color_pass(scene, items, uniforms, normals)
 
         h, w = self.height, self.width
         ids = np.empty((h, w, 2), np.uint16)
