@@ -67,9 +67,13 @@ def main() -> None:
     if (data / "dataset.yaml").exists():
         import yaml
 
+        from segsim.scene.config import load_scene_config
+
         info = yaml.safe_load((data / "dataset.yaml").read_text())
-        if (info.get("count"), info.get("seed"), info.get("width")) != (args.count, args.seed, args.size):
-            shutil.rmtree(data)  # another recipe's dataset: start over rather than be refused
+        preset = load_scene_config("shapes").model_dump(mode="json")
+        if (info.get("count"), info.get("seed"), info.get("width"), info.get("config")) != (
+                args.count, args.seed, args.size, preset):
+            shutil.rmtree(data)  # another recipe's (or an older preset's) dataset: start over rather than be refused
     gen_s = generate(data, args.count, args.size, args.seed)
     if run.exists():
         shutil.rmtree(run)

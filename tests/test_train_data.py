@@ -191,3 +191,50 @@ def test_device_resolution_with_cuda(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
     assert resolve_devices(TrainConfig())[1] == "16-mixed"
     assert resolve_devices(load_train_config(None, {"trainer": {"accelerator": "cpu"}}))[:3] == ("cpu", "32-true", False)
+
+
+@pytest.mark.parametrize("frame_hw,aug", [((256, 256), AugmentConfig()), ((480, 640), AugmentConfig()),
+                                          ((400, 300), AugmentConfig(scale=(0.3, 1.0), ratio=(0.75, 1.33))),
+                                          ((256, 256), AugmentConfig(enabled=False))])
+def test_frames_are_shrunk_only_as_far_as_every_crop_still_shrinks(frame_hw, aug):
+    size = (96, 96)
+    h, w = augment.crop_source_size(frame_hw, size, aug)
+    assert h < frame_hw[0] and abs(w / h - frame_hw[1] / frame_hw[0]) < 0.02  # aspect kept
+    image, mask = _blocky(256)
+    image, mask = cv2.resize(image, frame_hw[::-1]), cv2.resize(mask, frame_hw[::-1], interpolation=cv2.INTER_NEAREST)
+    small, small_mask = augment.shrink_for_crops(image, mask, size, aug)
+    assert small.shape[:2] == small_mask.shape == (h, w) and set(np.unique(small_mask)) <= set(np.unique(mask))
+    # the smallest crop the augmentation can take, at the extreme aspect ratios, is never smaller
+    # than the model input: the crop is still shrunk (area-averaged), never enlarged
+    lo = aug.scale[0] if aug.enabled else 1.0
+    r_lo, r_hi = aug.ratio if aug.enabled else (1.0, 1.0)
+    assert h * np.sqrt(lo / r_hi) >= size[0] - 1e-6 and w * np.sqrt(lo * r_lo) >= size[1] - 1e-6
+    # and it is the smallest such frame, to the pixel
+    assert (h - 1) * np.sqrt(lo / r_hi) < size[0] or (w - 1) * np.sqrt(lo * r_lo) < size[1]
+
+
+def test_frames_no_larger_than_the_crops_are_kept_as_they_are():
+    image, mask = _blocky(64)
+    assert augment.crop_source_size((64, 64), (96, 96), AugmentConfig()) is None
+    out, out_mask = augment.shrink_for_crops(image, mask, (96, 96), AugmentConfig())
+    assert out is image and out_mask is mask
+
+
+@pytest.mark.parametrize("cache", [True, False])
+def test_loaders_train_on_shrunk_frames_and_validate_like_the_predictor(tmp_path, cache):
+    from segsim.dataset.reader import open_dataset
+    from segsim.train.data import make_loaders
+    from train_fixtures import make_dataset
+
+    make_dataset(tmp_path / "d", counts=(8, 4, 4), size=64)
+    cfg = load_train_config(None, {"input": {"size": 24}, "data": {"cache": cache}, "trainer": {"batch_size": 4}})
+    index = open_dataset(tmp_path / "d")
+    train, val, store = make_loaders(cfg, index, progress=False)
+    assert store.get(0)[0].shape[:2] == augment.crop_source_size((64, 64), (24, 24), cfg.augment)
+    images, masks = next(iter(train))
+    assert images.shape == (4, 3, 24, 24) and masks.shape == (4, 24, 24)
+    v_images, v_masks = next(iter(val))[:2]
+    frame, label = index.load(*index.split("val")[0])
+    assert v_images.shape[-2:] == (24, 24) and v_masks.shape[-2:] == (64, 64)
+    assert np.array_equal(v_images[0].permute(1, 2, 0).numpy(), augment.resize_for_model(frame, (24, 24)))
+    assert np.array_equal(v_masks[0].numpy(), label)

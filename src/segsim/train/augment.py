@@ -12,6 +12,8 @@ of those three numbers, the same whatever the number of loader workers.
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -47,6 +49,35 @@ def build_train_transform(cfg: AugmentConfig, size: tuple[int, int], ignore_inde
     if cfg.noise > 0:
         ops.append(A.GaussNoise(std_range=(0.02, 0.08), p=cfg.noise))
     return A.Compose(ops)
+
+
+def crop_source_size(frame_hw: tuple[int, int], size: tuple[int, int], cfg: AugmentConfig) -> tuple[int, int] | None:
+    """The smallest frame size (same aspect) from which every training crop still shrinks to
+    `size`, or None when the frame is no larger than that already.
+
+    A random resized crop keeps at least sqrt(scale_min / ratio_max) of the frame's height and
+    sqrt(scale_min * ratio_min) of its width; without augmentation the whole frame is resized."""
+    h, w = frame_hw
+    fh = fw = 1.0
+    if cfg.enabled:
+        fh = math.sqrt(cfg.scale[0] / cfg.ratio[1])
+        fw = math.sqrt(cfg.scale[0] * cfg.ratio[0])
+    k = max(size[0] / (h * min(fh, 1.0)), size[1] / (w * min(fw, 1.0)))
+    if k >= 1:
+        return None
+    return min(h, math.ceil(h * k)), min(w, math.ceil(w * k))
+
+
+def shrink_for_crops(image: np.ndarray, mask: np.ndarray, size: tuple[int, int], cfg: AugmentConfig):
+    """Shrink a training frame once (at caching) to crop_source_size: its crops still shrink to
+    the model's size, but each step's crop + resize then works on ~5x fewer pixels (0.3 against
+    0.75-1.1 ms a sample for 256 px frames and 96 px crops, most of the data time of a step)."""
+    target = crop_source_size(image.shape[:2], size, cfg)
+    if target is None:
+        return image, mask
+    h, w = target
+    return (cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA),
+            cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST))
 
 
 def resize_for_model(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -7,6 +7,7 @@ copy than float, and normalization happens on the device in the LightningModule.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -21,15 +22,17 @@ from segsim.train.config import TrainConfig
 
 
 class FrameStore:
-    """Gives (image, mask) for index i: from RAM when cached, else decoded from disk."""
+    """Gives (image, mask) for index i: from RAM when cached, else decoded from disk; either way
+    passed once through `prepare` (a per-frame resize, see make_loaders)."""
 
     def __init__(self, index: DatasetIndex, pairs: list[tuple[Path, Path]], cache: bool, progress: bool = False,
-                 what: str = "frames"):
+                 what: str = "frames", prepare=None):
         self.index = index
         self.pairs = pairs
+        self.prepare = prepare
         self.cached: list[tuple[np.ndarray, np.ndarray]] | None = None
         if cache:
-            self.cached = _decode_all(index, pairs, progress, what)
+            self.cached = self._decode_all(progress, what)
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -37,22 +40,25 @@ class FrameStore:
     def get(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         if self.cached is not None:
             return self.cached[i]
-        return self.index.load(*self.pairs[i])
+        return self._load(i)
 
+    def _load(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        image, mask = self.index.load(*self.pairs[i])
+        return self.prepare(image, mask) if self.prepare is not None else (image, mask)
 
-def _decode_all(index: DatasetIndex, pairs, progress: bool, what: str):
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    def _decode_all(self, progress: bool, what: str):
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    out = []
-    if not progress:
-        return [index.load(*p) for p in pairs]
-    with Progress(TextColumn(f"caching {what}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeRemainingColumn(), transient=True) as bar:
-        task = bar.add_task(what, total=len(pairs))
-        for p in pairs:
-            out.append(index.load(*p))
-            bar.advance(task)
-    return out
+        if not progress:
+            return [self._load(i) for i in range(len(self.pairs))]
+        out = []
+        with Progress(TextColumn(f"caching {what}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                      TimeRemainingColumn(), transient=True) as bar:
+            task = bar.add_task(what, total=len(self.pairs))
+            for i in range(len(self.pairs)):
+                out.append(self._load(i))
+                bar.advance(task)
+        return out
 
 
 def should_cache(cfg: TrainConfig, index: DatasetIndex, n_frames: int) -> bool:
@@ -83,21 +89,19 @@ class TrainDataset(Dataset):
 
 
 class EvalDataset(Dataset):
-    """Whole frames, no augmentation. With `size`, the image is resized to the model's input
-    size as the predictor does and the mask kept at full size (the module resizes the logits
-    back), so validation mIoU is the figure `segsim evaluate` will report."""
+    """Whole frames, no augmentation. In "whole" validation the store's `prepare` has resized
+    the image to the model's input size as the predictor does, and the mask stays at full size
+    (the module resizes the logits back), so validation mIoU is the figure `segsim evaluate`
+    will report."""
 
-    def __init__(self, store: FrameStore, size: tuple[int, int] | None = None):
-        self.store, self.size = store, size
+    def __init__(self, store: FrameStore):
+        self.store = store
 
     def __len__(self) -> int:
         return len(self.store)
 
     def __getitem__(self, i):
-        image, mask = self.store.get(i)
-        if self.size is not None:
-            image = augment.resize_for_model(image, self.size)
-        return to_tensors(image, mask)
+        return to_tensors(*self.store.get(i))
 
 
 def to_tensors(image: np.ndarray, mask: np.ndarray):
@@ -165,10 +169,14 @@ def make_loaders(cfg: TrainConfig, index: DatasetIndex, progress: bool = True):
     if cfg.data.val_max_images:
         val_pairs = val_pairs[: cfg.data.val_max_images]
     cache = should_cache(cfg, index, len(train_pairs) + len(val_pairs))
-    train_store = FrameStore(index, train_pairs, cache, progress, "train frames")
-    val_store = FrameStore(index, val_pairs, cache, progress, "val frames")
+    size = tuple(cfg.input.size)
+    train_store = FrameStore(index, train_pairs, cache, progress, "train frames",
+                             prepare=functools.partial(augment.shrink_for_crops, size=size, cfg=cfg.augment))
+    whole = cfg.input.val_mode == "whole"
+    val_store = FrameStore(index, val_pairs, cache, progress, "val frames",
+                           prepare=functools.partial(_model_size_image, size=size) if whole else None)
     ignore = index.labels.ignore_index
-    transform = augment.build_train_transform(cfg.augment, cfg.input.size, ignore)
+    transform = augment.build_train_transform(cfg.augment, size, ignore)
     workers = resolve_workers(cfg.data.num_workers)
     bs = cfg.trainer.batch_size
     common = dict(num_workers=workers, pin_memory=torch.cuda.is_available(), persistent_workers=workers > 0,
@@ -179,9 +187,12 @@ def make_loaders(cfg: TrainConfig, index: DatasetIndex, progress: bool = True):
                        sampler=EpochSampler(len(train_store), cfg.trainer.seed),
                        drop_last=len(train_store) % bs == 1,  # a batch of one breaks BatchNorm
                        **common)
-    val_size = tuple(cfg.input.size) if cfg.input.val_mode == "whole" else None
-    val = DataLoader(EvalDataset(val_store, val_size), batch_size=bs, shuffle=False, **common)
+    val = DataLoader(EvalDataset(val_store), batch_size=bs, shuffle=False, **common)
     return train, val, train_store
+
+
+def _model_size_image(image: np.ndarray, mask: np.ndarray, size: tuple[int, int]):
+    return augment.resize_for_model(image, size), mask
 
 
 class _Collate:
