@@ -130,21 +130,6 @@ def test_every_class_and_many_variations_appear(cfg):
     assert len({len(s.lights) for s in scenes}) > 1
 
 
-def _boxes(cfg, frames=40):
-    return [o.shape["extents"] for i in range(frames) for o in sample_scene(cfg, 2, i, 64, 64).objects
-            if o.class_name == "cube"]
-
-
-def test_cubes_are_cubes_and_box_aspect_makes_cuboids(cfg):
-    cubes = _boxes(cfg)
-    assert cubes and all(max(e) - min(e) < 1e-12 for e in cubes)  # the class is called cube
-    lo, hi = (s * cfg.objects.scale[i] for i, s in enumerate(cfg.sizes.box_extent))
-    assert all(lo <= e[0] <= hi for e in cubes)
-    cuboids = _boxes(load_scene_config("shapes", overrides=["sizes.box_aspect=[0.5, 1.5]"]))
-    ratios = [max(e) / min(e) for e in cuboids]
-    assert max(ratios) > 1.5 and max(ratios) <= 3.0 + 1e-9
-
-
 def _support_from_mesh(shape, R):
     """Independent check of depth_below_centre: lowest vertex of a fine trimesh of the shape."""
     t = shape["type"]

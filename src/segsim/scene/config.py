@@ -61,12 +61,7 @@ class ClassSpec(_Model):
 
 class ShapeSizes(_Model):
     """Canonical geometry ranges in metres, before objects.scale is applied."""
-    box_extent: Range = (0.5, 1.1)            # side length of the box
-    # Each side = box_extent draw x its own draw from box_aspect. (1, 1): true cubes, which is
-    # what a class named "cube" promises; a wider range gives cuboids (e.g. (0.5, 1.5)).
-    # Independent sides (aspect up to 2.2) made long bars that read as cylinders, the largest
-    # confusion of models trained on shapes (16% of cylinder pixels called cube).
-    box_aspect: Range = (1.0, 1.0)
+    box_extent: Range = (0.5, 1.1)            # each side drawn independently
     sphere_radius: Range = (0.3, 0.6)
     cylinder_radius: Range = (0.2, 0.45)
     cylinder_height: Range = (0.5, 1.2)

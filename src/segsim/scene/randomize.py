@@ -64,8 +64,7 @@ def _images(folder: str, field: str) -> tuple[str, ...]:
 def _shape(rng, kind: str, cfg: SceneConfig, scale: float) -> dict:
     s = cfg.sizes
     if kind == "box":
-        side = _u(rng, s.box_extent) * scale
-        return {"type": "box", "extents": [side * _u(rng, s.box_aspect) for _ in range(3)]}
+        return {"type": "box", "extents": [_u(rng, s.box_extent) * scale for _ in range(3)]}
     if kind == "sphere":
         return {"type": "sphere", "radius": _u(rng, s.sphere_radius) * scale}
     if kind == "cylinder":
