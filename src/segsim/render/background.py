@@ -10,23 +10,18 @@ still renders the same every time.
 
 from __future__ import annotations
 
-import colorsys
 import math
 
 import numpy as np
 
+from segsim.draws import hsv_color, uniform
+
 KINDS = {"solid": 0, "gradient": 1, "checker": 2, "stripes": 3, "noise": 4, "clutter": 5, "image": 6}
 
 
-def _uniform(rng, low: float, high: float) -> float:
-    # the same draw as rng.uniform(low, high) (low + (high - low) * next double), at a fifth of
-    # the call cost: clutter draws dozens of these per frame
-    return low + (high - low) * rng.random()
-
-
 def _random_color(rng) -> tuple[float, float, float]:
-    h, s, v = _uniform(rng, 0, 1), _uniform(rng, 0.0, 0.9), _uniform(rng, 0.08, 1.0)
-    return colorsys.hsv_to_rgb(h, s, v)
+    # the clutter palette: any hue, never fully saturated, never black
+    return hsv_color(rng, (0.0, 1.0), (0.0, 0.9), (0.08, 1.0))
 
 
 def _smooth_noise(rng, width: int, height: int, cells: int) -> np.ndarray:
@@ -47,10 +42,10 @@ def _draw_shapes(rng, img: np.ndarray, count: int, max_size: float):
     for _ in range(count):
         # float32 colour values, as cv2 gets them when drawing into a float32 image
         color = tuple(float(np.float32(c)) for c in _random_color(rng))
-        cx, cy = _uniform(rng, -0.1, 1.1) * w, _uniform(rng, -0.1, 1.1) * h
-        ax = math.exp(_uniform(rng, log_min, log_max)) * side
-        ay = ax * _uniform(rng, 0.2, 1.0)
-        angle = _uniform(rng, 0, 180)
+        cx, cy = uniform(rng, (-0.1, 1.1)) * w, uniform(rng, (-0.1, 1.1)) * h
+        ax = math.exp(uniform(rng, (log_min, log_max))) * side
+        ay = ax * uniform(rng, (0.2, 1.0))
+        angle = uniform(rng, (0, 180))
         kind = rng.integers(3)
         if kind == 0:
             cv2.ellipse(img, ((cx, cy), (2 * ax, 2 * ay), angle), color, -1, cv2.LINE_AA)
@@ -62,7 +57,7 @@ def _draw_shapes(rng, img: np.ndarray, count: int, max_size: float):
             dx, dy = math.cos(t) * ax, math.sin(t) * ax
             p0 = (round((cx - dx) * 16), round((cy - dy) * 16))
             p1 = (round((cx + dx) * 16), round((cy + dy) * 16))
-            thick = max(1, int(ay * _uniform(rng, 0.05, 0.3)))
+            thick = max(1, int(ay * uniform(rng, (0.05, 0.3))))
             cv2.line(img, p0, p1, color, thick, cv2.LINE_AA, shift=4)
 
 

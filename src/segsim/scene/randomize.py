@@ -15,6 +15,7 @@ from itertools import accumulate
 
 import numpy as np
 
+from segsim.draws import hsv_color, uniform
 from segsim.scene.config import MaterialConfig, SceneConfig, list_images
 from segsim.scene.geometry import (
     bounding_radius,
@@ -39,21 +40,12 @@ from segsim.scene.spec import (
 GROUND_THICKNESS = 0.02
 
 
-def _u(rng, r) -> float:
-    # rng.random() is ~3x cheaper than rng.uniform() per scalar, and sampling is per frame
-    return r[0] + (r[1] - r[0]) * rng.random()
-
-
 def _pick(rng, weights: dict) -> str:
     # sorted: the same choice whatever order a YAML file (or yaml.safe_dump) listed the keys in
     names = sorted(k for k, w in weights.items() if w > 0)
     cumulative = list(accumulate(weights[k] for k in names))
     i = bisect_right(cumulative, rng.random() * cumulative[-1])
     return names[min(i, len(names) - 1)]
-
-
-def _hsv(rng, hue, sat, val) -> tuple[float, float, float]:
-    return tuple(float(c) for c in colorsys.hsv_to_rgb(_u(rng, hue) % 1.0, _u(rng, sat), _u(rng, val)))
 
 
 @lru_cache(maxsize=16)
@@ -64,41 +56,41 @@ def _images(folder: str, field: str) -> tuple[str, ...]:
 def _shape(rng, kind: str, cfg: SceneConfig, scale: float) -> dict:
     s = cfg.sizes
     if kind == "box":
-        return {"type": "box", "extents": [_u(rng, s.box_extent) * scale for _ in range(3)]}
+        return {"type": "box", "extents": [uniform(rng, s.box_extent) * scale for _ in range(3)]}
     if kind == "sphere":
-        return {"type": "sphere", "radius": _u(rng, s.sphere_radius) * scale}
+        return {"type": "sphere", "radius": uniform(rng, s.sphere_radius) * scale}
     if kind == "cylinder":
-        return {"type": "cylinder", "radius": _u(rng, s.cylinder_radius) * scale,
-                "height": _u(rng, s.cylinder_height) * scale}
+        return {"type": "cylinder", "radius": uniform(rng, s.cylinder_radius) * scale,
+                "height": uniform(rng, s.cylinder_height) * scale}
     if kind == "cone":
-        return {"type": "cone", "radius": _u(rng, s.cone_radius) * scale,
-                "height": _u(rng, s.cone_height) * scale}
+        return {"type": "cone", "radius": uniform(rng, s.cone_radius) * scale,
+                "height": uniform(rng, s.cone_height) * scale}
     if kind == "torus":
-        big = _u(rng, s.torus_radius) * scale
+        big = uniform(rng, s.torus_radius) * scale
         return {"type": "torus", "radius": big, "tube": big * float(rng.choice(s.torus_tube_ratios))}
     if kind == "capsule":
-        r = _u(rng, s.capsule_radius) * scale
+        r = uniform(rng, s.capsule_radius) * scale
         return {"type": "capsule", "radius": r, "height": r * float(rng.choice(s.capsule_height_ratios))}
     raise AssertionError(kind)
 
 
 def _material(rng, mc: MaterialConfig, field: str) -> Material:
-    color = _hsv(rng, mc.hue, mc.saturation, mc.value)
+    color = hsv_color(rng, mc.hue, mc.saturation, mc.value)
     texture = None
     tc = mc.texture
     if rng.random() < tc.probability and any(w > 0 for w in tc.kinds.values()):
         kind = _pick(rng, tc.kinds)
         # second colour: a different hue, brightness pushed away from the first for contrast
         h2 = (colorsys.rgb_to_hsv(*color)[0] + rng.uniform(0.15, 0.85)) % 1.0
-        color2 = tuple(float(c) for c in colorsys.hsv_to_rgb(h2, _u(rng, mc.saturation), _u(rng, mc.value)))
+        color2 = tuple(float(c) for c in colorsys.hsv_to_rgb(h2, uniform(rng, mc.saturation), uniform(rng, mc.value)))
         path = None
         if kind == "image":
             files = _images(tc.image_dir, f"{field}.texture.image_dir")
             path = files[int(rng.integers(len(files)))]
-        texture = Texture(kind=kind, color2=color2, scale=_u(rng, tc.scale),
+        texture = Texture(kind=kind, color2=color2, scale=uniform(rng, tc.scale),
                           angle=float(rng.uniform(0, np.pi)), seed=int(rng.integers(2**31)), path=path)
-    return Material(color=color, texture=texture, specular=_u(rng, mc.specular),
-                    shininess=_u(rng, mc.shininess))
+    return Material(color=color, texture=texture, specular=uniform(rng, mc.specular),
+                    shininess=uniform(rng, mc.shininess))
 
 
 def _rotation(rng, mode: str) -> np.ndarray:
@@ -146,7 +138,7 @@ def _objects(rng, cfg: SceneConfig) -> tuple[list[SceneObject], list]:
     for _ in range(n):
         ci = int(_pick(rng, class_weights))
         spec = cfg.classes[ci]
-        shape = _shape(rng, spec.shape, cfg, _u(rng, oc.scale))
+        shape = _shape(rng, spec.shape, cfg, uniform(rng, oc.scale))
         R = _rotation(rng, oc.rotation)
         material = _material(rng, cfg.material, "material")
         centre = _place(rng, shape, R, cfg, placed, oc.area_radius)
@@ -158,7 +150,7 @@ def _objects(rng, cfg: SceneConfig) -> tuple[list[SceneObject], list]:
     dc = cfg.distractors
     if any(w > 0 for w in dc.shapes.values()):
         for _ in range(int(rng.integers(dc.count[0], dc.count[1] + 1))):
-            shape = _shape(rng, _pick(rng, dc.shapes), cfg, _u(rng, dc.scale))
+            shape = _shape(rng, _pick(rng, dc.shapes), cfg, uniform(rng, dc.scale))
             R = _rotation(rng, oc.rotation)
             material = _material(rng, cfg.material, "material")
             centre = _place(rng, shape, R, cfg, placed, oc.area_radius * 1.3)
@@ -178,14 +170,14 @@ def _camera(rng, cfg: SceneConfig, labelled: list, width: int, height: int) -> C
         centroid, extent = np.zeros(3), 1.0
     jitter = rng.standard_normal(3)
     target = centroid + jitter / max(np.linalg.norm(jitter), 1e-9) * cc.look_at_jitter * rng.random()
-    fov_y = np.radians(_u(rng, cc.fov_deg))
+    fov_y = np.radians(uniform(rng, cc.fov_deg))
     fy = 0.5 * height / np.tan(fov_y / 2)
     half_min = np.arctan(0.5 * min(width, height) / fy)
-    distance = float(np.clip(extent / (_u(rng, cc.framing) * np.tan(half_min)), *cc.distance))
-    elev = np.radians(_u(rng, cc.elevation_deg))
-    azim = np.radians(_u(rng, cc.azimuth_deg))
+    distance = float(np.clip(extent / (uniform(rng, cc.framing) * np.tan(half_min)), *cc.distance))
+    elev = np.radians(uniform(rng, cc.elevation_deg))
+    azim = np.radians(uniform(rng, cc.azimuth_deg))
     eye = target + distance * np.array([np.cos(elev) * np.cos(azim), np.cos(elev) * np.sin(azim), np.sin(elev)])
-    w2c = look_at_opencv(eye, target, roll=np.radians(_u(rng, cc.roll_deg)))
+    w2c = look_at_opencv(eye, target, roll=np.radians(uniform(rng, cc.roll_deg)))
     cx = width / 2 + rng.uniform(-1, 1) * cc.principal_jitter * width
     cy = height / 2 + rng.uniform(-1, 1) * cc.principal_jitter * height
     K = np.array([[fy, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
@@ -195,29 +187,29 @@ def _camera(rng, cfg: SceneConfig, labelled: list, width: int, height: int) -> C
 def _lights(rng, cfg: SceneConfig) -> tuple[list[Light], tuple]:
     lc = cfg.lights
     lights = []
-    main = _u(rng, lc.intensity)
+    main = uniform(rng, lc.intensity)
     for i in range(int(rng.integers(lc.count[0], lc.count[1] + 1))):
-        elev, azim = np.radians(_u(rng, lc.elevation_deg)), np.radians(_u(rng, lc.azimuth_deg))
+        elev, azim = np.radians(uniform(rng, lc.elevation_deg)), np.radians(uniform(rng, lc.azimuth_deg))
         toward_light = np.array([np.cos(elev) * np.cos(azim), np.cos(elev) * np.sin(azim), np.sin(elev)])
-        color = _hsv(rng, (0, 1), lc.saturation, (1, 1))
-        intensity = main if i == 0 else main * _u(rng, lc.fill_fraction)
+        color = hsv_color(rng, (0, 1), lc.saturation, (1, 1))
+        intensity = main if i == 0 else main * uniform(rng, lc.fill_fraction)
         lights.append(Light(direction=tuple(float(x) for x in -toward_light), color=color,
                             intensity=float(intensity), cast_shadows=(i == 0)))
-    ambient_color = _hsv(rng, (0, 1), lc.ambient_saturation, (1, 1))
-    ambient = tuple(float(c) * _u(rng, lc.ambient) for c in ambient_color)
+    ambient_color = hsv_color(rng, (0, 1), lc.ambient_saturation, (1, 1))
+    ambient = tuple(float(c) * uniform(rng, lc.ambient) for c in ambient_color)
     return lights, ambient
 
 
 def _background(rng, cfg: SceneConfig) -> Background:
     bc = cfg.background
     kind = _pick(rng, bc.kinds)
-    color = _hsv(rng, (0, 1), bc.saturation, bc.value)
-    color2 = _hsv(rng, (0, 1), bc.saturation, bc.value)
+    color = hsv_color(rng, (0, 1), bc.saturation, bc.value)
+    color2 = hsv_color(rng, (0, 1), bc.saturation, bc.value)
     path = None
     if kind == "image":
         files = _images(bc.image_dir, "background.image_dir")
         path = files[int(rng.integers(len(files)))]
-    return Background(kind=kind, color=color, color2=color2, scale=_u(rng, bc.scale),
+    return Background(kind=kind, color=color, color2=color2, scale=uniform(rng, bc.scale),
                       angle=float(rng.uniform(0, np.pi)), seed=int(rng.integers(2**31)), path=path)
 
 
@@ -237,9 +229,9 @@ def _postfx(rng, cfg: SceneConfig) -> PostFX:
     pc = cfg.postfx
     use = rng.random() < pc.probability
     blur = rng.random() < pc.blur_probability
-    values = {"noise_std": _u(rng, pc.noise_std), "blur_sigma": _u(rng, pc.blur_sigma) if blur else 0.0,
-              "brightness": _u(rng, pc.brightness), "contrast": _u(rng, pc.contrast),
-              "saturation": _u(rng, pc.saturation), "hue_shift": _u(rng, pc.hue_shift),
+    values = {"noise_std": uniform(rng, pc.noise_std), "blur_sigma": uniform(rng, pc.blur_sigma) if blur else 0.0,
+              "brightness": uniform(rng, pc.brightness), "contrast": uniform(rng, pc.contrast),
+              "saturation": uniform(rng, pc.saturation), "hue_shift": uniform(rng, pc.hue_shift),
               "seed": int(rng.integers(2**31))}
     return PostFX(**values) if use else PostFX()
 
