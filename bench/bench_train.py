@@ -30,11 +30,23 @@ from bench.common import record, row
 def generate(out: Path, count: int, size: int, seed: int) -> float | None:
     """Seconds to generate the dataset, or None when an earlier run's frames were all reused."""
     from segsim.dataset.generate import generate_dataset
+    from segsim.errors import SegsimError
     from segsim.scene.config import load_scene_config
 
+    def run():
+        return generate_dataset(out, load_scene_config("shapes"), count, size, size, seed=seed, progress=True,
+                                preset="shapes")
+
     t0 = time.perf_counter()
-    result = generate_dataset(out, load_scene_config("shapes"), count, size, size, seed=seed, progress=True,
-                              preset="shapes")
+    try:
+        result = run()  # resumes (or reuses) a dataset made with the same settings
+    except SegsimError:
+        if not (out / "dataset.yaml").is_file():
+            raise
+        # refused: another recipe's (or an older preset's) dataset; start over
+        shutil.rmtree(out)
+        t0 = time.perf_counter()
+        result = run()
     return time.perf_counter() - t0 if result.rendered else None
 
 
@@ -64,16 +76,6 @@ def main() -> None:
     quick = bool(args.overrides) or args.count != 2000 or args.size != 256
     work = args.work / "quick" if quick else args.work  # a quick check never clobbers the recipe run
     data, run = work / "data", work / "run"
-    if (data / "dataset.yaml").exists():
-        import yaml
-
-        from segsim.scene.config import load_scene_config
-
-        info = yaml.safe_load((data / "dataset.yaml").read_text())
-        preset = load_scene_config("shapes").model_dump(mode="json")
-        if (info.get("count"), info.get("seed"), info.get("width"), info.get("config")) != (
-                args.count, args.seed, args.size, preset):
-            shutil.rmtree(data)  # another recipe's (or an older preset's) dataset: start over rather than be refused
     gen_s = generate(data, args.count, args.size, args.seed)
     if run.exists():
         shutil.rmtree(run)

@@ -65,7 +65,7 @@ def crop_source_size(frame_hw: tuple[int, int], size: tuple[int, int], cfg: Augm
     k = max(size[0] / (h * min(fh, 1.0)), size[1] / (w * min(fw, 1.0)))
     if k >= 1:
         return None
-    return min(h, math.ceil(h * k)), min(w, math.ceil(w * k))
+    return math.ceil(h * k), math.ceil(w * k)
 
 
 def shrink_for_crops(image: np.ndarray, mask: np.ndarray, size: tuple[int, int], cfg: AugmentConfig):
