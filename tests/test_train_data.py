@@ -238,3 +238,23 @@ def test_loaders_train_on_shrunk_frames_and_validate_like_the_predictor(tmp_path
     assert v_images.shape[-2:] == (24, 24) and v_masks.shape[-2:] == (64, 64)
     assert np.array_equal(v_images[0].permute(1, 2, 0).numpy(), augment.resize_for_model(frame, (24, 24)))
     assert np.array_equal(v_masks[0].numpy(), label)
+
+
+def test_cache_budget_counts_frames_as_the_stores_keep_them(tmp_path):
+    from segsim.dataset.reader import open_dataset
+    from segsim.train.data import cached_frame_bytes, make_loaders, should_cache
+    from train_fixtures import make_dataset
+
+    make_dataset(tmp_path / "d", counts=(8, 4, 4), size=256)
+    index = open_dataset(tmp_path / "d")
+    cfg = load_train_config(None, {"data": {"cache": True}})  # input 96: train frames kept at 110 px
+    train, val, store = make_loaders(cfg, index, progress=False)
+    train_bytes, val_bytes = cached_frame_bytes(cfg, (256, 256))
+    assert sum(a.nbytes + b.nbytes for a, b in store.cached) == 8 * train_bytes
+    assert sum(a.nbytes + b.nbytes for a, b in val.dataset.store.cached) == 4 * val_bytes
+    # 8 + 4 frames take ~0.75 MB as kept (3 MB at full size): 1 MB holds them, not four times as many
+    auto = load_train_config(None, {"data": {"cache_max_mb": 1}})
+    assert should_cache(auto, index, 8, 4)
+    assert not should_cache(auto, index, 32, 16)
+    native = load_train_config(None, {"data": {"cache_max_mb": 1}, "input": {"val_mode": "native"}})
+    assert cached_frame_bytes(native, (256, 256))[1] == 256 * 256 * 4

@@ -61,15 +61,27 @@ class FrameStore:
         return out
 
 
-def should_cache(cfg: TrainConfig, index: DatasetIndex, n_frames: int) -> bool:
-    """cache=auto: cache when every frame decoded (RGB + mask, 4 bytes a pixel) fits the budget."""
+def cached_frame_bytes(cfg: TrainConfig, frame_hw: tuple[int, int]) -> tuple[int, int]:
+    """RAM a cached (train, val) frame of this size takes, as the stores keep it: training frames
+    shrunk for their crops (RGB + mask), validation images stretched to the model's size in
+    "whole" mode beside their full-size masks, else the frame as it is."""
+    h, w = frame_hw
+    size = tuple(cfg.input.size)
+    th, tw = augment.crop_source_size(frame_hw, size, cfg.augment) or (h, w)
+    val_image = size[0] * size[1] * 3 if cfg.input.val_mode == "whole" else h * w * 3
+    return th * tw * 4, val_image + h * w
+
+
+def should_cache(cfg: TrainConfig, index: DatasetIndex, n_train: int, n_val: int) -> bool:
+    """cache=auto: cache when every frame, as the stores keep it, fits data.cache_max_mb. The
+    size is taken from the first training frame (segsim datasets have one size)."""
     if cfg.data.cache != "auto":
         return bool(cfg.data.cache)
-    if n_frames == 0:
+    if n_train + n_val == 0:
         return False
     image, _ = index.load(*next(iter(index.split(cfg.data.train_split))))
-    mb = image.shape[0] * image.shape[1] * 4 * n_frames / 2**20
-    return mb <= cfg.data.cache_max_mb
+    train_bytes, val_bytes = cached_frame_bytes(cfg, image.shape[:2])
+    return (train_bytes * n_train + val_bytes * n_val) / 2**20 <= cfg.data.cache_max_mb
 
 
 class TrainDataset(Dataset):
@@ -168,7 +180,7 @@ def make_loaders(cfg: TrainConfig, index: DatasetIndex, progress: bool = True):
     val_pairs = index.split(cfg.data.val_split)
     if cfg.data.val_max_images:
         val_pairs = val_pairs[: cfg.data.val_max_images]
-    cache = should_cache(cfg, index, len(train_pairs) + len(val_pairs))
+    cache = should_cache(cfg, index, len(train_pairs), len(val_pairs))
     size = tuple(cfg.input.size)
     train_store = FrameStore(index, train_pairs, cache, progress, "train frames",
                              prepare=functools.partial(augment.shrink_for_crops, size=size, cfg=cfg.augment))
