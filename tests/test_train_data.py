@@ -242,19 +242,22 @@ def test_loaders_train_on_shrunk_frames_and_validate_like_the_predictor(tmp_path
 
 def test_cache_budget_counts_frames_as_the_stores_keep_them(tmp_path):
     from segsim.dataset.reader import open_dataset
-    from segsim.train.data import cached_frame_bytes, make_loaders, should_cache
+    from segsim.train.data import kept_bytes, make_loaders, should_cache
     from train_fixtures import make_dataset
 
     make_dataset(tmp_path / "d", counts=(8, 4, 4), size=256)
     index = open_dataset(tmp_path / "d")
     cfg = load_train_config(None, {"data": {"cache": True}})  # input 96: train frames kept at 110 px
     train, val, store = make_loaders(cfg, index, progress=False)
-    train_bytes, val_bytes = cached_frame_bytes(cfg, (256, 256))
+    val_store = val.dataset.store
+    frame, label = index.load(*index.split("train")[0])
+    train_bytes, val_bytes = kept_bytes(frame, label, store.prepare), kept_bytes(frame, label, val_store.prepare)
+    assert train_bytes == 110 * 110 * 4 and val_bytes == 96 * 96 * 3 + 256 * 256
     assert sum(a.nbytes + b.nbytes for a, b in store.cached) == 8 * train_bytes
-    assert sum(a.nbytes + b.nbytes for a, b in val.dataset.store.cached) == 4 * val_bytes
+    assert sum(a.nbytes + b.nbytes for a, b in val_store.cached) == 4 * val_bytes
     # 8 + 4 frames take ~0.75 MB as kept (3 MB at full size): 1 MB holds them, not four times as many
     auto = load_train_config(None, {"data": {"cache_max_mb": 1}})
-    assert should_cache(auto, index, 8, 4)
-    assert not should_cache(auto, index, 32, 16)
-    native = load_train_config(None, {"data": {"cache_max_mb": 1}, "input": {"val_mode": "native"}})
-    assert cached_frame_bytes(native, (256, 256))[1] == 256 * 256 * 4
+    assert should_cache(auto, index, [(8, store.prepare), (4, val_store.prepare)])
+    assert not should_cache(auto, index, [(32, store.prepare), (16, val_store.prepare)])
+    assert not should_cache(auto, index, [(8, None), (4, None)])  # the same frames at full size
+    assert kept_bytes(frame, label) == 256 * 256 * 4  # "native" validation keeps frames whole

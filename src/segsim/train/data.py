@@ -61,27 +61,27 @@ class FrameStore:
         return out
 
 
-def cached_frame_bytes(cfg: TrainConfig, frame_hw: tuple[int, int]) -> tuple[int, int]:
-    """RAM a cached (train, val) frame of this size takes, as the stores keep it: training frames
-    shrunk for their crops (RGB + mask), validation images stretched to the model's size in
-    "whole" mode beside their full-size masks, else the frame as it is."""
-    h, w = frame_hw
-    size = tuple(cfg.input.size)
-    th, tw = augment.crop_source_size(frame_hw, size, cfg.augment) or (h, w)
-    val_image = size[0] * size[1] * 3 if cfg.input.val_mode == "whole" else h * w * 3
-    return th * tw * 4, val_image + h * w
+def kept_bytes(image: np.ndarray, mask: np.ndarray, prepare=None) -> int:
+    """RAM one cached frame takes: the frame as a store with this `prepare` keeps it."""
+    if prepare is not None:
+        image, mask = prepare(image, mask)
+    return image.nbytes + mask.nbytes
 
 
-def should_cache(cfg: TrainConfig, index: DatasetIndex, n_train: int, n_val: int) -> bool:
-    """cache=auto: cache when every frame, as the stores keep it, fits data.cache_max_mb. The
-    size is taken from the first training frame (segsim datasets have one size)."""
+def should_cache(cfg: TrainConfig, index: DatasetIndex, stores: list[tuple[int, object]]) -> bool:
+    """cache=auto: cache when every frame fits data.cache_max_mb at the size it is kept in.
+
+    `stores` holds (frame count, prepare) for each store: the first training frame is put through
+    each store's own `prepare` and measured (segsim datasets have one size), so the estimate
+    follows whatever the stores keep (training frames shrunk for their crops, validation images
+    at the model size) instead of restating it."""
     if cfg.data.cache != "auto":
         return bool(cfg.data.cache)
-    if n_train + n_val == 0:
+    if sum(n for n, _ in stores) == 0:
         return False
-    image, _ = index.load(*next(iter(index.split(cfg.data.train_split))))
-    train_bytes, val_bytes = cached_frame_bytes(cfg, image.shape[:2])
-    return (train_bytes * n_train + val_bytes * n_val) / 2**20 <= cfg.data.cache_max_mb
+    image, mask = index.load(*next(iter(index.split(cfg.data.train_split))))
+    total = sum(n * kept_bytes(image, mask, prepare) for n, prepare in stores if n)
+    return total / 2**20 <= cfg.data.cache_max_mb
 
 
 class TrainDataset(Dataset):
@@ -180,13 +180,12 @@ def make_loaders(cfg: TrainConfig, index: DatasetIndex, progress: bool = True):
     val_pairs = index.split(cfg.data.val_split)
     if cfg.data.val_max_images:
         val_pairs = val_pairs[: cfg.data.val_max_images]
-    cache = should_cache(cfg, index, len(train_pairs), len(val_pairs))
     size = tuple(cfg.input.size)
-    train_store = FrameStore(index, train_pairs, cache, progress, "train frames",
-                             prepare=functools.partial(augment.shrink_for_crops, size=size, cfg=cfg.augment))
-    whole = cfg.input.val_mode == "whole"
-    val_store = FrameStore(index, val_pairs, cache, progress, "val frames",
-                           prepare=functools.partial(_model_size_image, size=size) if whole else None)
+    train_prepare = functools.partial(augment.shrink_for_crops, size=size, cfg=cfg.augment)
+    val_prepare = functools.partial(_model_size_image, size=size) if cfg.input.val_mode == "whole" else None
+    cache = should_cache(cfg, index, [(len(train_pairs), train_prepare), (len(val_pairs), val_prepare)])
+    train_store = FrameStore(index, train_pairs, cache, progress, "train frames", prepare=train_prepare)
+    val_store = FrameStore(index, val_pairs, cache, progress, "val frames", prepare=val_prepare)
     ignore = index.labels.ignore_index
     transform = augment.build_train_transform(cfg.augment, size, ignore)
     workers = resolve_workers(cfg.data.num_workers)
