@@ -41,18 +41,27 @@ def _num(f: float):
 def _array(a: np.ndarray):
     if a.dtype.kind != "f":
         return a.tolist()
-    flat = [_num(v) for v in a.ravel().tolist()]
-    if a.ndim <= 1:
+    flat = list(map(_num, a.ravel().tolist()))
+    return _nest(flat, a.shape)
+
+
+def _nest(flat: list, shape: tuple):
+    """A flat list as nested lists of `shape` (row-major), like ndarray.tolist()."""
+    if len(shape) <= 1:
         return flat
-    return [_array_rows(flat, a.shape, k) for k in range(a.shape[0])]
-
-
-def _array_rows(flat: list, shape: tuple, k: int):
     size = len(flat) // shape[0]
-    part = flat[k * size:(k + 1) * size]
-    if len(shape) == 2:
-        return part
-    return [_array_rows(part, shape[1:], j) for j in range(shape[1])]
+    return [_nest(flat[k * size:(k + 1) * size], shape[1:]) for k in range(shape[0])]
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(t: type) -> tuple[str, ...]:
+    # dataclasses.fields() builds a tuple on every call; a frame's meta holds a dozen dataclasses
+    names = _FIELD_NAMES.get(t)
+    if names is None:
+        names = _FIELD_NAMES[t] = tuple(f.name for f in fields(t))
+    return names
 
 
 def _clean(x):
@@ -71,7 +80,7 @@ def _clean(x):
     if t is np.ndarray:
         return _array(x)
     if is_dataclass(x) and not isinstance(x, type):
-        return {f.name: _clean(getattr(x, f.name)) for f in fields(x)}
+        return {name: _clean(getattr(x, name)) for name in _field_names(t)}
     if isinstance(x, (bool, np.bool_)):
         return bool(x)
     if isinstance(x, (int, np.integer)):
