@@ -429,6 +429,8 @@ class Renderer:
     def _frame_uniforms(self, scene, proj, light_vp) -> dict[str, bytes]:
         """Per-frame uniforms as raw bytes, built once per frame and written to every program the
         frame uses (lit variants, and the id pass on the MSAA path; each ignores what it lacks)."""
+        # light 0 is the key light (per pixel, shadowed); 1..3 are fills (per vertex, see
+        # scene.vert.glsl); missing ones stay zero
         dirs = np.zeros((MAX_LIGHTS, 3), "f4")
         cols = np.zeros((MAX_LIGHTS, 3), "f4")
         for i, light in enumerate(scene.lights[:MAX_LIGHTS]):
@@ -437,7 +439,8 @@ class Renderer:
             cols[i] = np.asarray(light.color, float) * float(light.intensity)
         w2c = np.asarray(scene.camera.world_to_camera, float)
         out = {"u_view": _mat4_bytes(w2c), "u_proj": _mat4_bytes(proj), "u_view_rot": _mat3_bytes(w2c),
-               "u_light_dir": dirs.tobytes(), "u_light_color": cols.tobytes(),
+               "u_key_dir": dirs[0].tobytes(), "u_key_color": cols[0].tobytes(),
+               "u_fill_dir": dirs[1:].tobytes(), "u_fill_color": cols[1:].tobytes(),
                "u_ambient": np.asarray(scene.ambient, "f4").tobytes(),
                "u_cam_pos": np.asarray(scene.camera.position, "f4").tobytes(),
                "u_shadows": np.int32(light_vp is not None).tobytes()}

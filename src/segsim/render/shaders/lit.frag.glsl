@@ -1,16 +1,16 @@
 #version 330
-// Blinn-Phong with ambient + up to 4 directional lights; the first (key) light casts shadows.
+// Blinn-Phong: the key light (shadowed, with a highlight) per pixel; the ambient and the
+// diffuse-only fill lights arrive lit per vertex in v_soft_light (scene.vert.glsl).
 in vec3 v_world;
 in vec3 v_normal;
 in vec3 v_obj;
 in vec3 v_obj_normal;
 in float v_depth;
 in vec3 v_light;
+in vec3 v_soft_light;
 
-#define MAX_LIGHTS 4
-uniform vec3 u_light_dir[MAX_LIGHTS];     // direction the light travels (world)
-uniform vec3 u_light_color[MAX_LIGHTS];   // colour * intensity
-uniform vec3 u_ambient;
+uniform vec3 u_key_dir;        // direction the key light travels (world)
+uniform vec3 u_key_color;      // colour * intensity
 uniform vec3 u_cam_pos;
 
 uniform vec3 u_color;          // sRGB
@@ -60,22 +60,14 @@ void main() {
     vec3 n = normalize(v_normal);
     if (!gl_FrontFacing) n = -n;
     vec3 v = normalize(u_cam_pos - v_world);
-    // hemisphere ambient: brighter from the sky (world +z) than from the ground, so shapes
-    // read as 3D even in their unlit parts
-    vec3 col = u_ambient * base * (0.6 + 0.65 * (0.5 + 0.5 * n.z));
-    // The key light (0) casts shadows and has a highlight; fill lights are diffuse only, which
-    // halves the per-pixel cost on llvmpipe. Unused lights have zero colour; the fixed trip
-    // count lets the compiler unroll the loop.
-    vec3 l = -u_light_dir[0];
+    vec3 col = v_soft_light * base;
+    vec3 l = -u_key_dir;
     float diff = max(dot(n, l), 0.0);
     vec3 h = normalize(l + v);
     // Schlick's rational stand-in for pow(x, shininess): same lobe shape, no exp/log
     float x = max(dot(n, h), 0.0);
     float spec = diff > 0.0 ? u_specular * x / (u_shininess - u_shininess * x + x) : 0.0;
-    col += shadow_factor() * u_light_color[0] * (diff * base + spec);
-    for (int i = 1; i < MAX_LIGHTS; i++) {
-        col += u_light_color[i] * max(dot(n, -u_light_dir[i]), 0.0) * base;
-    }
+    col += shadow_factor() * u_key_color * (diff * base + spec);
     frag_color = vec4(linear_to_srgb(col), 1.0);
     write_labels(v_depth, n);
 }

@@ -10,6 +10,13 @@ uniform mat4 u_proj;         // camera -> clip, built from K (see gl.py)
 uniform vec3 u_shape_scale;  // unit mesh -> shape (object frame, metres)
 uniform mat4 u_light_vp;     // key light's orthographic view-projection (lit pass only)
 uniform float u_shadow_texel; // world size of one shadow-map texel
+// The soft light (lit pass only): hemisphere ambient and the diffuse-only fill lights, which
+// vary slowly over a surface, are lit per vertex; on llvmpipe every per-pixel operation is paid
+// for each of the ~40,000 covered pixels, and these were a fifth of the lit shader's cost.
+#define FILL_LIGHTS 3
+uniform vec3 u_ambient;
+uniform vec3 u_fill_dir[FILL_LIGHTS];     // direction each fill light travels (world)
+uniform vec3 u_fill_color[FILL_LIGHTS];   // colour * intensity; zero for unused lights
 
 out vec3 v_world;
 out vec3 v_normal;
@@ -17,6 +24,7 @@ out vec3 v_obj;
 out vec3 v_obj_normal;
 out float v_depth;
 out vec3 v_light;            // shadow-map coordinates (0..1); affine, so exact per vertex
+out vec3 v_soft_light;       // ambient + fill irradiance, to be multiplied by the albedo
 
 void main() {
     vec4 world = u_model * vec4(in_pos, 1.0);
@@ -29,5 +37,12 @@ void main() {
     // normal offset against shadow acne, done per vertex: saves a matrix per pixel
     vec3 offset = normalize(v_normal) * (1.5 * u_shadow_texel);
     v_light = (u_light_vp * vec4(world.xyz + offset, 1.0)).xyz * 0.5 + 0.5;
+    vec3 n = normalize(v_normal);
+    // hemisphere ambient: brighter from the sky (world +z) than from the ground, so shapes
+    // read as 3D even in their unlit parts
+    v_soft_light = u_ambient * (0.6 + 0.65 * (0.5 + 0.5 * n.z));
+    for (int i = 0; i < FILL_LIGHTS; i++) {
+        v_soft_light += u_fill_color[i] * max(dot(n, -u_fill_dir[i]), 0.0);
+    }
     gl_Position = u_proj * cam;
 }
