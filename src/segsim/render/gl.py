@@ -295,7 +295,7 @@ class Renderer:
             key, scale = shape_to_unit(obj.shape)
             o2w = np.asarray(obj.object_to_world, float)
             model = o2w @ scale
-            normal_mat = np.linalg.inv(model[:3, :3]).T
+            normal_mat = _inverse_transpose3(model)
             centre = o2w[:3, 3].tolist()
             grow = _max_scale(o2w)
             radius = bounding_radius(obj.shape) * grow
@@ -568,7 +568,23 @@ def _release_mesh_vaos(entry: dict):
     entry["shadow"].release()
 
 
+def _inverse_transpose3(m: np.ndarray) -> np.ndarray:
+    """inv(A).T of the upper-left 3x3 A of `m` (the normal matrix), from cofactors in plain
+    floats: np.linalg.inv costs ~20 us of LAPACK call overhead, and this runs per object per
+    frame. Columns b x c, c x a, a x b of A's columns a, b, c, over det(A)."""
+    (a0, b0, c0), (a1, b1, c1), (a2, b2, c2) = m[:3, :3].tolist()
+    bc = (b1 * c2 - b2 * c1, b2 * c0 - b0 * c2, b0 * c1 - b1 * c0)
+    ca = (c1 * a2 - c2 * a1, c2 * a0 - c0 * a2, c0 * a1 - c1 * a0)
+    ab = (a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0)
+    det = a0 * bc[0] + a1 * bc[1] + a2 * bc[2]
+    if det == 0.0:
+        raise SegsimError("an object's transform is singular (zero scale or flattened axes)",
+                          "give every object a non-zero scale along all three axes")
+    inv = 1.0 / det
+    return np.array([[bc[i] * inv, ca[i] * inv, ab[i] * inv] for i in range(3)])
+
+
 def _max_scale(m: np.ndarray) -> float:
     """Largest axis scale of a 4x4 (or 3x3) transform: the longest of its first three columns."""
-    a = m[:3, :3]
-    return math.sqrt(float(max((a * a).sum(axis=0))))
+    rows = m[:3, :3].tolist()    # plain floats: numpy's per-call overhead dominates at 3x3
+    return math.sqrt(max(sum(row[j] * row[j] for row in rows) for j in range(3)))
