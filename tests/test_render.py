@@ -134,6 +134,28 @@ def test_shadow_darkens_the_ground_beside_the_box(renderer_factory):
     assert not (darker & (a.instance_ids == 1)).sum() > 0.5 * (a.instance_ids == 1).sum()
 
 
+def test_fill_lights_brighten_only_the_faces_they_reach(renderer_factory):
+    # Fill lights are lit per vertex (scene.vert.glsl). A green fill from the camera's side must
+    # green the box's front face; one from behind the objects must leave every visible face as it
+    # was, since they all turn away from it.
+    r = renderer_factory(W, H)
+    key_only = simple_scene()
+    key_only.ground = None
+
+    def with_fill(direction):
+        scene = copy.deepcopy(key_only)
+        scene.lights.append(Light(direction, color=(0.0, 1.0, 0.0), intensity=1.0, cast_shadows=False))
+        return r.render(scene)
+
+    a = r.render(key_only)
+    front, behind = with_fill((0.0, 1.0, 0.0)), with_fill((0.0, -1.0, 0.0))
+    box = a.instance_ids == 1
+    green_gain = front.rgb[box][:, 1].astype(int) - a.rgb[box][:, 1].astype(int)
+    assert green_gain.mean() > 8
+    assert np.abs(behind.rgb[box].astype(int) - a.rgb[box].astype(int)).mean() < 1
+    np.testing.assert_array_equal(a.class_ids, front.class_ids)   # light never changes labels
+
+
 def test_rgb_is_antialiased_and_lit(renderer_factory):
     scene = simple_scene(background=Background("solid", color=(0.0, 0.0, 1.0)))
     scene.ground = None
@@ -224,6 +246,10 @@ def test_size_mismatch_and_bad_kinds_are_user_errors(renderer_factory):
     scene = simple_scene()
     scene.objects[0].shape = {"type": "teapot"}
     with pytest.raises(SegsimError, match="unknown shape type"):
+        r.render(scene)
+    scene = simple_scene()
+    scene.objects[0].object_to_world = np.diag([1.0, 0.0, 1.0, 1.0])     # flattened to a plane
+    with pytest.raises(SegsimError, match="singular"):
         r.render(scene)
 
 
