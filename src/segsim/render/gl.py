@@ -179,7 +179,7 @@ class Renderer:
         self.shadow_map_size = int(min(shadow_map_size, max(self.width, self.height)))
         size = (self.width, self.height)
 
-        vs = _shader("scene.vert.glsl")
+        vs = _shader("scene.vert.glsl", defines={"FILL_LIGHTS": MAX_LIGHTS - 1})
         # one lit program per texture kind and one background program per kind: specialised
         # shaders cost only what they use (llvmpipe executes both sides of uniform branches)
         with_labels = ("common.glsl", "labels.glsl")

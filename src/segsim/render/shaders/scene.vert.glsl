@@ -13,7 +13,7 @@ uniform float u_shadow_texel; // world size of one shadow-map texel
 // The soft light (lit pass only): hemisphere ambient and the diffuse-only fill lights, which
 // vary slowly over a surface, are lit per vertex; on llvmpipe every per-pixel operation is paid
 // for each of the ~40,000 covered pixels, and these were a fifth of the lit shader's cost.
-#define FILL_LIGHTS 3
+// FILL_LIGHTS is #defined by gl.py (every light after the key light).
 uniform vec3 u_ambient;
 uniform vec3 u_fill_dir[FILL_LIGHTS];     // direction each fill light travels (world)
 uniform vec3 u_fill_color[FILL_LIGHTS];   // colour * intensity; zero for unused lights
@@ -35,9 +35,9 @@ void main() {
     v_obj_normal = in_normal;
     v_depth = cam.z;          // metric z depth, exact under perspective-correct interpolation
     // normal offset against shadow acne, done per vertex: saves a matrix per pixel
-    vec3 offset = normalize(v_normal) * (1.5 * u_shadow_texel);
-    v_light = (u_light_vp * vec4(world.xyz + offset, 1.0)).xyz * 0.5 + 0.5;
     vec3 n = normalize(v_normal);
+    vec3 offset = n * (1.5 * u_shadow_texel);
+    v_light = (u_light_vp * vec4(world.xyz + offset, 1.0)).xyz * 0.5 + 0.5;
     // hemisphere ambient: brighter from the sky (world +z) than from the ground, so shapes
     // read as 3D even in their unlit parts
     v_soft_light = u_ambient * (0.6 + 0.65 * (0.5 + 0.5 * n.z));
