@@ -55,7 +55,7 @@ def bare_rate(cfg, count: int, size: int, workers: int, seed: int = 0) -> tuple[
             done_times += [time.perf_counter()] * len(b)
     else:
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=g._init_worker,
-                                 initargs=init) as pool:
+                                 initargs=(*init, None, g.raster_threads(workers))) as pool:
             for fut in as_completed([pool.submit(_bare_batch, b) for b in batches]):
                 done_times += [time.perf_counter()] * fut.result()
     return count / (time.perf_counter() - t0), g.steady_rate(done_times)

@@ -116,3 +116,27 @@ def test_a_worker_side_user_error_reaches_the_caller_intact(tmp_path):
         generate_dataset(tmp_path / "ds", FakeConfig(), 6, 16, 16, workers=2, progress=False,
                          frame_source="test_dataset_fake:failing_source")
     assert not (tmp_path / "ds" / "manifest.jsonl").exists()
+
+
+def test_workers_rasterize_in_their_own_thread_when_each_has_a_core_or_less(monkeypatch):
+    """llvmpipe's rasterizer threads only compete with the other workers when the workers
+    already fill the cores; spare cores still get threads; a user's LP_NUM_THREADS wins."""
+    from test_dataset_fake import FakeConfig
+
+    from segsim.dataset import generate as g
+
+    monkeypatch.setattr(g, "default_workers", lambda: 2)
+    assert g.raster_threads(2) == 0 and g.raster_threads(1) == 2
+    monkeypatch.setattr(g, "default_workers", lambda: 16)
+    assert g.raster_threads(2) == 8 and g.raster_threads(16) == 0 and g.raster_threads(12) == 0
+
+    args = (FAKE_SOURCE, FakeConfig(), 8, 8, 0, (0.8, 0.1, 0.1), "/nonexistent", None)
+    monkeypatch.delenv("LP_NUM_THREADS", raising=False)   # restored after the test
+    try:
+        g._init_worker(*args, 0)
+        assert os.environ["LP_NUM_THREADS"] == "0"
+        monkeypatch.setenv("LP_NUM_THREADS", "3")
+        g._init_worker(*args, 0)
+        assert os.environ["LP_NUM_THREADS"] == "3"
+    finally:
+        g._state.clear()

@@ -100,9 +100,13 @@ _state: dict = {}
 
 
 def _init_worker(frame_source: str, cfg, width: int, height: int, seed: int, fractions, root: str,
-                 parent_pid: int | None = None):
+                 parent_pid: int | None = None, raster_threads: int | None = None):
     if parent_pid is not None:
         _die_with_parent(parent_pid)
+    if raster_threads is not None:
+        # read by Mesa when this process makes its GL context (lazily, in the first batch); a
+        # value the user exported wins
+        os.environ.setdefault("LP_NUM_THREADS", str(raster_threads))
     _state.clear()
     _state.update(frame_source=frame_source, cfg=cfg, width=width, height=height, seed=seed,
                   fractions=fractions, root=Path(root), render=None)
@@ -176,6 +180,18 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def raster_threads(workers: int) -> int:
+    """llvmpipe rasterizer threads for each of `workers` processes (LP_NUM_THREADS).
+
+    The workers already keep every core busy, so with a core or less each, llvmpipe's own
+    threads (one per core by default) only hand work back and forth and compete with the other
+    workers: 0 makes each worker rasterize in its own thread. For 2 workers on 2 cores that gave
+    7% more frames/s written (median ratio of 17 alternating 2000-frame runs against the default,
+    faster in 15). Spare cores still go to rasterizer threads. GPU drivers ignore it."""
+    per_worker = default_workers() // max(1, workers)
+    return per_worker if per_worker > 1 else 0
 
 
 def _prepare_folder(root: Path, info: dict) -> None:
@@ -285,7 +301,7 @@ def _run(todo: list[int], workers: int, init_args):
     workers = min(workers, len(batches))
     # spawn, not fork: a forked child would inherit GL/EGL state, which is not fork-safe.
     with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
-                             initargs=(*init_args, os.getpid())) as pool:
+                             initargs=(*init_args, os.getpid(), raster_threads(workers))) as pool:
         pending, queue = set(), iter(batches)
         try:
             for batch in queue:
