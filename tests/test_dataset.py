@@ -116,6 +116,11 @@ def test_meta_bytes_are_canonical():
     import re
     assert not re.search(r"-0\.0[,\]]", text) and "1.000000000000001" not in text
     assert json.loads(text)["objects"][0]["object_to_world"][0][:2] == [1.0, 0.0]
+    # the cached encoder writes exactly what json.dumps with the documented options writes
+    meta = frame_meta(scene, 1, "train", 1)
+    meta["objects"][0]["class"] = "bôte \"à\" lettres"
+    assert dumps_meta(meta) == (json.dumps(meta, sort_keys=True, separators=(",", ":"), allow_nan=False)
+                                + "\n").encode()
 
 
 # --- the folder -------------------------------------------------------------------------------

@@ -32,10 +32,12 @@ _COLOR_TYPE = {1: 0, 3: 2, 4: 6}  # channels -> PNG colour type (grey, RGB, RGBA
 
 
 def _chunk(tag: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(data, zlib.crc32(tag)))
+    # ISA-L's CRC-32 (same value as zlib's) is ~3x faster over a 100 KB IDAT
+    crc = _deflate_lib.crc32(data, _deflate_lib.crc32(tag))
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", crc)
 
 
-def _filtered_rows(img: np.ndarray, row_filter: int) -> bytes:
+def _filtered_rows(img: np.ndarray, row_filter: int) -> np.ndarray:
     """Rows as PNG wants them: big-endian samples, each row led by its filter-type byte."""
     h = img.shape[0]
     if img.dtype == np.uint16:
@@ -52,7 +54,7 @@ def _filtered_rows(img: np.ndarray, row_filter: int) -> bytes:
         np.subtract(rows[1:], rows[:-1], out=out[1:, 1:])
     else:
         out[:, 1:] = rows
-    return out.tobytes()
+    return out   # deflate reads the array's buffer: no copy to bytes
 
 
 def encode_png(img: np.ndarray, row_filter: int = FILTER_SUB, level: int = 1) -> bytes:
