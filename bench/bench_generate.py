@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -37,6 +38,24 @@ def _bare_batch(indices: list[int]) -> int:
     for i in indices:
         st["render"](st["seed"], i)
     return len(indices)
+
+
+class children_cpu:
+    """User and system CPU seconds of the worker processes a `with` block ran and reaped,
+    per frame in milliseconds. System time shows what the kernel charges for creating files."""
+
+    def __init__(self, frames: int):
+        self.frames = frames
+
+    def __enter__(self):
+        self.before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return self
+
+    def __exit__(self, *exc):
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.user_ms = (after.ru_utime - self.before.ru_utime) / self.frames * 1e3
+        self.system_ms = (after.ru_stime - self.before.ru_stime) / self.frames * 1e3
+        return False
 
 
 def bare_rate(cfg, count: int, size: int, workers: int, seed: int = 0) -> tuple[float, float]:
@@ -76,9 +95,12 @@ def generate_rate(cfg, count: int, size: int, workers: int, scratch: Path, seed:
 def settle_disk() -> None:
     """Before each timed run: write back what earlier runs left dirty, so the kernel's flushing
     of their files is not billed to this one. Earlier datasets are deleted only after the last
-    run: on this VM's ext4 (mounted with `discard`), deleting thousands of files slowed file
-    creation 3-10x for a while afterwards (system time 2.5 s vs 7.9 s for 3000 frames), which
-    would measure the benchmark's own clean-up, not generation."""
+    run, and nothing should delete many files in the minutes before a run: this VM's ext4 has
+    no journal, and then the kernel avoids reusing an inode freed in the last 60-360 s, testing
+    each free one in turn (recently_deleted() in fs/ext4/ialloc.c; perf shows it and
+    find_get_block_common at ~9% of all CPU). Right after `rm -rf` of a 3000-frame dataset,
+    system time grew from 1.2 to 4 ms a frame, run after run, which would measure clean-up,
+    not generation. The "worker CPU, system" rows show which kind of run a recording was."""
     os.sync()
     time.sleep(1.0)
 
@@ -112,12 +134,16 @@ def main() -> int:
 
 def measure_size(cfg, size: int, count: int, repeats: int, workers: int, scratch: Path) -> list:
     count = count or max(100, int(2000 * (256 / size) ** 2))
-    bare, gen = [], []
+    bare, gen, bare_cpu, gen_cpu = [], [], [], []
     for _ in range(repeats):  # interleaved, so load changes hit both alike
         settle_disk()
-        bare.append(bare_rate(cfg, count, size, workers))
+        with children_cpu(count) as cpu:
+            bare.append(bare_rate(cfg, count, size, workers))
+        bare_cpu.append(cpu)
         settle_disk()
-        gen.append(generate_rate(cfg, count, size, workers, scratch))
+        with children_cpu(count) as cpu:
+            gen.append(generate_rate(cfg, count, size, workers, scratch))
+        gen_cpu.append(cpu)
     tag = f"shapes {size}x{size}, {workers} workers, {count} frames"
     return [
         row(f"generate to disk, steady, {tag}", [g[1] for g in gen], "frames/s"),
@@ -125,6 +151,12 @@ def measure_size(cfg, size: int, count: int, repeats: int, workers: int, scratch
         row(f"generate / bare, steady, {size}x{size}", [g[1] / b[1] for g, b in zip(gen, bare)], "ratio"),
         row(f"generate to disk, with start-up, {tag}", [g[0] for g in gen], "frames/s"),
         row(f"bare sample+render, with start-up, {tag}", [b[0] for b in bare], "frames/s"),
+        # per frame, start-up included: where generate's extra time goes (system = the kernel,
+        # mostly creating files; see settle_disk)
+        row(f"worker CPU, user, generate, {size}x{size}", [c.user_ms for c in gen_cpu], "ms/frame"),
+        row(f"worker CPU, user, bare, {size}x{size}", [c.user_ms for c in bare_cpu], "ms/frame"),
+        row(f"worker CPU, system, generate, {size}x{size}", [c.system_ms for c in gen_cpu], "ms/frame"),
+        row(f"worker CPU, system, bare, {size}x{size}", [c.system_ms for c in bare_cpu], "ms/frame"),
     ]
 
 
