@@ -98,7 +98,7 @@ def settle_disk() -> None:
     run, and nothing should delete many files in the minutes before a run: this VM's ext4 has
     no journal, and then the kernel avoids reusing an inode freed in the last 60-360 s, testing
     each free one in turn (recently_deleted() in fs/ext4/ialloc.c; perf shows it and
-    find_get_block_common at ~9% of all CPU). Right after `rm -rf` of a 3000-frame dataset,
+    find_get_block_common at ~11% of all CPU). Right after `rm -rf` of a 3000-frame dataset,
     system time grew from 1.2 to 4 ms a frame, run after run, which would measure clean-up,
     not generation. The "worker CPU, system" rows show which kind of run a recording was."""
     os.sync()
