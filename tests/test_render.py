@@ -310,6 +310,10 @@ def test_edge_mask_marks_id_changes_and_depth_steps():
     assert edge[:, 2:4].all() and not edge[:3, :2].any() and not edge[:3, 5].any()
     assert edge[3:5, :].all()
     assert not edge[5, 0]                  # 0 next to 0: not an edge
+    # a one-pixel-wide or -high image has edges along its one direction only
+    assert edge_mask(ids[:, 2:4], depth[:, 2:4])[:, 0].all()
+    assert edge_mask(ids[:1], depth[:1]).astype(bool).tolist() == [[False, False, True, True, False, False]]
+    assert edge_mask(ids[:, :1], depth[:, :1]).astype(bool).ravel().tolist() == [False] * 3 + [True] * 2 + [False]
 
 
 def test_render_from_another_thread_gives_the_same_frame(renderer_factory):

@@ -21,21 +21,34 @@ DEPTH_STEP = 0.03
 
 
 def edge_mask(ids: np.ndarray, depth: np.ndarray) -> np.ndarray:
-    """H x W uint8, 1 at pixels next to a change of (class, instance) id or a depth discontinuity.
+    """H x W uint8, non-zero at pixels next to a change of (class, instance) id or a depth
+    discontinuity.
 
     `ids` is H x W x 2 uint16 (class, instance), `depth` H x W float32 (0 = nothing hit).
-    Written for speed (about 0.2 ms at 256x256): the id pair is compared as one uint32, and a
-    depth step is "one side beyond the other by DEPTH_STEP", which also catches hit vs nothing."""
+    Written for speed (about 0.2 ms at 256x256, cv2.compare being faster than numpy's
+    comparisons here): the id pair is compared as one 32-bit number, and a depth step is "one
+    side beyond the other by DEPTH_STEP", which also catches hit vs nothing."""
+    import cv2
+
     h, w = depth.shape
-    key = np.ascontiguousarray(ids, dtype=np.uint16).view(np.uint32).reshape(h, w)
+    key = np.ascontiguousarray(ids, dtype=np.uint16).view(np.int32).reshape(h, w)  # cv2 has no uint32
+    depth = np.ascontiguousarray(depth, dtype=np.float32)
     beyond = depth * np.float32(1 + DEPTH_STEP)
-    step_h = (key[:, 1:] != key[:, :-1]) | (depth[:, 1:] > beyond[:, :-1]) | (depth[:, :-1] > beyond[:, 1:])
-    step_v = (key[1:] != key[:-1]) | (depth[1:] > beyond[:-1]) | (depth[:-1] > beyond[1:])
+
+    def steps(a, b, a_beyond, b_beyond, a_key, b_key):   # 255 where neighbours a, b differ
+        out = cv2.compare(a_key, b_key, cv2.CMP_NE)
+        cv2.bitwise_or(out, cv2.compare(b, a_beyond, cv2.CMP_GT), out)
+        return cv2.bitwise_or(out, cv2.compare(a, b_beyond, cv2.CMP_GT), out)
+
     edge = np.zeros((h, w), np.uint8)
-    edge[:, 1:] |= step_h          # both pixels of each step
-    edge[:, :-1] |= step_h
-    edge[1:] |= step_v
-    edge[:-1] |= step_v
+    if w > 1:       # (cv2 refuses the empty arrays a one-pixel-wide image would give)
+        step_h = steps(depth[:, :-1], depth[:, 1:], beyond[:, :-1], beyond[:, 1:], key[:, :-1], key[:, 1:])
+        edge[:, 1:] |= step_h          # both pixels of each step
+        edge[:, :-1] |= step_h
+    if h > 1:
+        step_v = steps(depth[:-1], depth[1:], beyond[:-1], beyond[1:], key[:-1], key[1:])
+        edge[1:] |= step_v
+        edge[:-1] |= step_v
     return edge
 
 
