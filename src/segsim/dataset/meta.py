@@ -130,10 +130,11 @@ def frame_meta(scene: Scene, index: int, split: str, seed: int) -> dict:
 
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False)
 # json.dumps builds an encoder per call and checks for reference cycles, a third of its time on
-# a frame's meta; _clean's output is plain and acyclic, so the C encoder is made once, without
-# the cycle check. The bytes are the same as json.dumps(meta, **those options).
-_ENCODE = (json.encoder.c_make_encoder(None, _ENCODER.default, json.encoder.encode_basestring_ascii, None, ":",
-                                       ",", True, False, False)
+# a frame's meta; _clean's output is plain and acyclic, so the C encoder is made once, from
+# _ENCODER's options, without the cycle check (markers=None). The bytes are the same.
+_ENCODE = (json.encoder.c_make_encoder(None, _ENCODER.default, json.encoder.encode_basestring_ascii,
+                                       _ENCODER.indent, _ENCODER.key_separator, _ENCODER.item_separator,
+                                       _ENCODER.sort_keys, _ENCODER.skipkeys, _ENCODER.allow_nan)
            if json.encoder.c_make_encoder is not None else None)
 
 

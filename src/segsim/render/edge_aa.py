@@ -35,20 +35,18 @@ def edge_mask(ids: np.ndarray, depth: np.ndarray) -> np.ndarray:
     depth = np.ascontiguousarray(depth, dtype=np.float32)
     beyond = depth * np.float32(1 + DEPTH_STEP)
 
-    def steps(a, b, a_beyond, b_beyond, a_key, b_key):   # 255 where neighbours a, b differ
-        out = cv2.compare(a_key, b_key, cv2.CMP_NE)
-        cv2.bitwise_or(out, cv2.compare(b, a_beyond, cv2.CMP_GT), out)
-        return cv2.bitwise_or(out, cv2.compare(a, b_beyond, cv2.CMP_GT), out)
+    def steps(a, b):   # 255 where the pixels at slices a and b (neighbours) differ
+        out = cv2.compare(key[a], key[b], cv2.CMP_NE)
+        cv2.bitwise_or(out, cv2.compare(depth[b], beyond[a], cv2.CMP_GT), out)
+        return cv2.bitwise_or(out, cv2.compare(depth[a], beyond[b], cv2.CMP_GT), out)
 
     edge = np.zeros((h, w), np.uint8)
-    if w > 1:       # (cv2 refuses the empty arrays a one-pixel-wide image would give)
-        step_h = steps(depth[:, :-1], depth[:, 1:], beyond[:, :-1], beyond[:, 1:], key[:, :-1], key[:, 1:])
-        edge[:, 1:] |= step_h          # both pixels of each step
-        edge[:, :-1] |= step_h
-    if h > 1:
-        step_v = steps(depth[:-1], depth[1:], beyond[:-1], beyond[1:], key[:-1], key[1:])
-        edge[1:] |= step_v
-        edge[:-1] |= step_v
+    # (cv2 refuses the empty arrays a one-pixel-wide or -high image would give)
+    for first, second, wide_enough in ((np.s_[:, :-1], np.s_[:, 1:], w > 1), (np.s_[:-1], np.s_[1:], h > 1)):
+        if wide_enough:
+            step = steps(first, second)
+            edge[first] |= step        # both pixels of each step
+            edge[second] |= step
     return edge
 
 
