@@ -140,3 +140,18 @@ def test_workers_rasterize_in_their_own_thread_when_each_has_a_core_or_less(monk
         assert os.environ["LP_NUM_THREADS"] == "3"
     finally:
         g._state.clear()
+
+
+def test_batches_shrink_to_single_frames_at_the_end_so_no_worker_waits_on_a_big_last_one():
+    from segsim.dataset.generate import MAX_BATCH, _batches
+
+    for count, workers in ((2000, 2), (100, 2), (7, 2), (1, 1), (500, 16)):
+        todo = list(range(3, 3 + count))
+        batches = _batches(todo, workers)
+        assert [i for b in batches for i in b] == todo          # every frame once, in order
+        sizes = [len(b) for b in batches]
+        assert all(1 <= s <= MAX_BATCH for s in sizes)
+        assert sizes == sorted(sizes, reverse=True)             # big first, small last
+        assert sizes[-1] == 1
+    sizes = [len(b) for b in _batches(list(range(2000)), 2)]
+    assert sizes[0] == MAX_BATCH and len(sizes) < 200           # the bulk still goes in big tasks
