@@ -40,7 +40,9 @@ def row(figure: str, values: list[float], unit: str, **extra) -> dict:
 
 def machine() -> dict:
     import os
-    return {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count()}
+    # the interpreter's build matters as much as its version (see the Makefile's PY)
+    return {"python": sys.version.split()[0], "python_home": sys.base_prefix, "platform": platform.platform(),
+            "cpus": os.cpu_count()}
 
 
 def record(name: str, rows: list[dict], command: str, notes: str = "") -> Path:

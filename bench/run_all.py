@@ -46,11 +46,15 @@ def report() -> str:
     lines = ["# Benchmark results", "",
              "Written by `make bench` (bench/run_all.py). Figures are medians over repeats, with min and max;",
              "the machines are shared and noisy, so compare ratios taken in the same run rather than absolute numbers.",
-             "", f"Machine: {m['platform']}, {m['cpus']} CPUs, Python {m['python']}.", ""]
+             "", f"Machine: {m['platform']}, {m['cpus']} CPUs, Python {m['python']} ({m.get('python_home', '?')}).", ""]
     for path in sorted(RESULTS_DIR.glob("*.json"), key=lambda p: (ORDER + [p.stem]).index(p.stem)
                        if p.stem in ORDER else len(ORDER)):
         data = json.loads(path.read_text())
         lines += [f"## {data['name']}", "", f"Command: `{data['command']}` ({data['when']})", ""]
+        py = data.get("machine", {})
+        if (py.get("python"), py.get("python_home")) != (m["python"], m.get("python_home")):
+            # recorded by another interpreter than the header's (figures move with its build)
+            lines += [f"Recorded with Python {py.get('python', '?')} ({py.get('python_home', '?')}).", ""]
         if data.get("notes"):
             lines += [data["notes"], ""]
         lines += ["| figure | median | min | max | unit | n |", "|---|---:|---:|---:|---|---:|"]
