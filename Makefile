@@ -10,7 +10,7 @@ SYSTEM_PY := /usr/bin/python3
 PY ?= $(shell $(SYSTEM_PY) -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null && echo $(SYSTEM_PY) || echo python3)
 VENV := .venv
 BIN := $(VENV)/bin
-DEB_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri chromium python3-venv
+DEB_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri chromium python3-venv g++ python3-dev
 TORCH_WHEEL := torch==2.13.0
 
 .PHONY: setup test test-fast bench demo clean deb
@@ -31,6 +31,8 @@ $(BIN)/.installed: pyproject.toml | deb
 	# torch first and pinned, so nothing later pulls a CUDA build
 	$(BIN)/pip install $(TORCH_WHEEL)
 	$(BIN)/pip install -e '.[all]'
+	# the fast RGB PNG encoder is built from source; without it segsim uses ISA-L (slower, same pixels)
+	$(BIN)/pip install -e '.[fastpng]' || echo "fpng_py could not be built: RGB PNGs use ISA-L instead"
 	touch $@
 
 test: setup

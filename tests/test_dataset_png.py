@@ -63,3 +63,26 @@ def test_is_intact_catches_truncation_and_bit_flips():
         flipped[pos] ^= 0x10
         assert not png.is_intact(bytes(flipped)), pos
     assert not png.is_intact(data + b"extra")
+
+
+@pytest.mark.parametrize("shape", [(37, 53, 3), (5, 7, 4), (1, 1, 3), (1, 9, 3), (9, 1, 4)])
+@pytest.mark.parametrize("with_fpng", [True, False])
+def test_photos_round_trip_with_and_without_fpng(shape, with_fpng, monkeypatch):
+    if with_fpng and png._fpng is None:
+        pytest.skip("fpng_py is not installed (make setup builds it)")
+    if not with_fpng:
+        monkeypatch.setattr(png, "_fpng", None)
+    img = np.random.default_rng(3).integers(0, 256, shape, dtype=np.uint8)
+    data = png.encode_photo(img[:, ::-1])           # a non-contiguous view is fine too
+    assert png.is_intact(data) and data == png.encode_photo(img[:, ::-1].copy())
+    assert (b"fdEC" in data) == with_fpng           # the encoder that was asked for made it
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(data))), img[:, ::-1])
+    cv = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED).reshape(shape)
+    assert np.array_equal(cv[..., [2, 1, 0, 3][:shape[2]]], img[:, ::-1])
+
+
+def test_photos_fpng_cannot_take_go_to_encode_png():
+    grey = np.random.default_rng(4).integers(0, 256, (6, 5), dtype=np.uint8)
+    assert png.encode_photo(grey) == png.encode_png(grey, png.FILTER_SUB)
+    with pytest.raises(ValueError):
+        png.encode_photo(np.zeros((4, 4, 3), np.float32))

@@ -26,6 +26,11 @@ except ImportError:  # pragma: no cover - depends on the environment
     _deflate_lib = zlib
     DEFLATE = "zlib"
 
+try:  # fpng: a PNG encoder made for 8-bit RGB(A), ~3x faster than the path below (encode_photo)
+    import fpng_py as _fpng
+except ImportError:  # pragma: no cover - an optional, compiled extra (see the Makefile)
+    _fpng = None
+
 FILTER_NONE, FILTER_SUB, FILTER_UP = 0, 1, 2
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _COLOR_TYPE = {1: 0, 3: 2, 4: 6}  # channels -> PNG colour type (grey, RGB, RGBA)
@@ -68,6 +73,23 @@ def encode_png(img: np.ndarray, row_filter: int = FILTER_SUB, level: int = 1) ->
     ihdr = struct.pack(">IIBBBBB", w, h, img.dtype.itemsize * 8, _COLOR_TYPE[channels], 0, 0, 0)
     idat = _deflate_lib.compress(_filtered_rows(img, row_filter), level)
     return _SIGNATURE + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+
+
+def encode_photo(img: np.ndarray) -> bytes:
+    """PNG bytes of an H x W x 3 (or 4) uint8 photo-like image (RGB order), the fastest way at hand.
+
+    With the optional fpng extension (`fpng_py`): its fixed UP filter and deflate tuned for 8-bit
+    colour take ~0.25 ms for a rendered 256x256 frame, against ~0.72 ms for encode_png's SUB filter
+    with ISA-L level 1, for files ~10% bigger (113 vs 102 KB). It was ~0.5 ms of the ~3.5 ms a
+    frame that `segsim generate` spends past rendering. Any decoder reads its files: the extra
+    chunk it adds (fdEC) is ancillary. Without it, or for other arrays, encode_png."""
+    img = np.asarray(img)
+    if _fpng is None or img.ndim != 3 or img.dtype != np.uint8 or img.shape[2] not in (3, 4) or 0 in img.shape:
+        return encode_png(img, FILTER_SUB)
+    h, w, channels = img.shape
+    # fpng trusts the sizes it is given (a short buffer is read past its end): pass the exact
+    # contiguous array they describe
+    return _fpng.fpng_encode_image_to_memory(np.ascontiguousarray(img), w, h, channels)
 
 
 def is_intact(data: bytes) -> bool:

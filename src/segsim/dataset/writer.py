@@ -3,7 +3,8 @@
 PNGs come from segsim.dataset.png (numpy row filters + ISA-L deflate, ~4x faster than libpng
 at the same size), with one fixed row filter per pass: SUB for RGB (photo-like rows), UP for
 depth and instance ids (smooth or constant down the columns), none for class ids (long constant
-runs that deflate already squeezes). Every file is written to a hidden temp name in the same
+runs that deflate already squeezes). RGB goes to the fpng extension instead when it is
+installed (png.encode_photo: ~3x faster, files ~10% bigger). Every file is written to a hidden temp name in the same
 folder and renamed into place, so a crash (even kill -9) leaves the old file, the new file, or
 nothing.
 """
@@ -20,8 +21,7 @@ from segsim.dataset import png
 from segsim.dataset.layout import DEPTH_SCALE, PASSES, relative_frame_paths
 from segsim.dataset.meta import dumps_meta
 
-ROW_FILTERS = {"images": png.FILTER_SUB, "labels": png.FILTER_NONE, "instances": png.FILTER_UP,
-               "depth": png.FILTER_UP}
+ROW_FILTERS = {"labels": png.FILTER_NONE, "instances": png.FILTER_UP, "depth": png.FILTER_UP}  # RGB: encode_photo
 TMP_SUFFIX = ".tmp"
 
 
@@ -38,6 +38,8 @@ def depth_to_mm(depth: np.ndarray) -> np.ndarray:
 
 def encode_png(img: np.ndarray, kind: str = "images") -> bytes:
     """PNG bytes of an RGB (HxWx3 uint8, RGB order), class (uint8) or id/depth (uint16) image."""
+    if kind == "images":
+        return png.encode_photo(img)
     return png.encode_png(img, ROW_FILTERS[kind])
 
 
