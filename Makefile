@@ -4,7 +4,7 @@
 # from PATH. Debian (like Ubuntu and Fedora) builds its Python with profile-guided and link-time
 # optimisation, which a default pyenv build lacks: segsim's Python code (scene sampling, meta,
 # draw calls) runs 15-25% faster on it, and `segsim generate` writes ~7% more frames/s on the
-# 2-core dev box (README, "Speed"). Choose another with `make setup PY=python3.12` (after
+# 2-core dev box (README, "Two commands"). Choose another with `make setup PY=python3.12` (after
 # `make clean`: an existing .venv is kept as it is).
 SYSTEM_PY := /usr/bin/python3
 PY ?= $(shell $(SYSTEM_PY) -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null && echo $(SYSTEM_PY) || echo python3)

@@ -81,7 +81,7 @@ def test_photos_round_trip_with_and_without_fpng(shape, with_fpng, monkeypatch):
     assert np.array_equal(cv[..., [2, 1, 0, 3][:shape[2]]], img[:, ::-1])
 
 
-def test_photos_fpng_cannot_take_go_to_encode_png():
+def test_arrays_fpng_cannot_take_go_to_encode_png():
     grey = np.random.default_rng(4).integers(0, 256, (6, 5), dtype=np.uint8)
     assert png.encode_photo(grey) == png.encode_png(grey, png.FILTER_SUB)
     with pytest.raises(ValueError):

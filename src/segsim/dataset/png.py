@@ -9,6 +9,10 @@ same PNG built here (one fixed row filter, computed with numpy; deflate by ISA-L
 The output is a plain, standard PNG (IHDR, one IDAT, IEND): 8-bit grey, RGB, RGBA or 16-bit
 grey; any decoder reads it. Bytes depend only on the pixels, the filter and the deflate library,
 so they are deterministic run to run and process to process.
+
+`encode_photo` is the entry point for 8-bit RGB(A): it hands them to the optional fpng extension
+when that is installed (~3x faster again, files ~10% bigger, one extra ancillary chunk) and to
+encode_png otherwise.
 """
 
 from __future__ import annotations

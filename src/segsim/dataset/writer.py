@@ -4,9 +4,9 @@ PNGs come from segsim.dataset.png (numpy row filters + ISA-L deflate, ~4x faster
 at the same size), with one fixed row filter per pass: SUB for RGB (photo-like rows), UP for
 depth and instance ids (smooth or constant down the columns), none for class ids (long constant
 runs that deflate already squeezes). RGB goes to the fpng extension instead when it is
-installed (png.encode_photo: ~3x faster, files ~10% bigger). Every file is written to a hidden temp name in the same
-folder and renamed into place, so a crash (even kill -9) leaves the old file, the new file, or
-nothing.
+installed (png.encode_photo: ~3x faster, files ~10% bigger). Every file is written to a hidden
+temp name in the same folder and renamed into place, so a crash (even kill -9) leaves the old
+file, the new file, or nothing.
 """
 
 from __future__ import annotations
