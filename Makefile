@@ -31,8 +31,8 @@ $(BIN)/.installed: pyproject.toml | deb
 	# torch first and pinned, so nothing later pulls a CUDA build
 	$(BIN)/pip install $(TORCH_WHEEL)
 	$(BIN)/pip install -e '.[all]'
-	# the fast RGB PNG encoder is built from source; without it segsim uses ISA-L (slower, same pixels)
-	$(BIN)/pip install -e '.[fastpng]' || echo "fpng_py could not be built: RGB PNGs use ISA-L instead"
+	# the fast RGB PNG encoder is built from source; without it segsim uses libdeflate (slower, same pixels)
+	$(BIN)/pip install -e '.[fastpng]' || echo "fpng_py could not be built: RGB PNGs use libdeflate instead"
 	touch $@
 
 test: setup

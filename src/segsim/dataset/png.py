@@ -1,14 +1,15 @@
-"""A small, fast PNG encoder: numpy row filters + ISA-L deflate.
+"""A small, fast PNG encoder: numpy row filters + libdeflate.
 
 Encoding, not rendering, was the cost that kept `segsim generate` below the render rate: libpng
-(through OpenCV) at zlib level 1 took ~24 ms for a 512x512 RGB frame on the 2-core dev box. The
-same PNG built here (one fixed row filter, computed with numpy; deflate by ISA-L, level 1) takes
-~5 ms for a file of about the same size (410 KB vs 396 KB), and 16-bit id maps drop from 2.6 ms to
-0.2 ms. Without the `isal` package, stdlib zlib level 1 is used (same files, several times slower).
+(through OpenCV) at zlib level 1 took ~24 ms for a 512x512 RGB frame. The same PNG built here
+(one fixed row filter, computed with numpy; deflate by libdeflate, level 1) costs a fraction of
+that, and 16-bit id maps a fraction of a millisecond.
 
 The output is a plain, standard PNG (IHDR, one IDAT, IEND): 8-bit grey, RGB, RGBA or 16-bit
-grey; any decoder reads it. Bytes depend only on the pixels, the filter and the deflate library,
-so they are deterministic run to run and process to process.
+grey; any decoder reads it. Bytes are a function of the pixels, the filter and the libdeflate
+version alone, which the dataset's checksums rely on. ISA-L's deflate, used before, is not: its
+level-1 output for identical input changed with what else ran on the CPU (about 1 encode in
+10,000 when processes were preempted mid-call), so it is not used.
 
 `encode_photo` is the entry point for 8-bit RGB(A): it hands them to the optional fpng extension
 when that is installed (~3x faster again, files ~10% bigger, one extra ancillary chunk) and to
@@ -20,15 +21,8 @@ from __future__ import annotations
 import struct
 import zlib
 
+import deflate as _libdeflate
 import numpy as np
-
-try:  # ISA-L: deflate ~4x faster than zlib at the same ratio
-    from isal import isal_zlib as _deflate_lib
-
-    DEFLATE = "isal"
-except ImportError:  # pragma: no cover - depends on the environment
-    _deflate_lib = zlib
-    DEFLATE = "zlib"
 
 try:  # fpng: a PNG encoder made for 8-bit RGB(A), ~3x faster than the path below (encode_photo)
     import fpng_py as _fpng
@@ -41,8 +35,8 @@ _COLOR_TYPE = {1: 0, 3: 2, 4: 6}  # channels -> PNG colour type (grey, RGB, RGBA
 
 
 def _chunk(tag: bytes, data: bytes) -> bytes:
-    # ISA-L's CRC-32 (same value as zlib's) is ~3x faster over a 100 KB IDAT
-    crc = _deflate_lib.crc32(data, _deflate_lib.crc32(tag))
+    # libdeflate's CRC-32 (the same value as zlib's) is several times faster over a 100 KB IDAT
+    crc = _libdeflate.crc32(data, _libdeflate.crc32(tag))
     return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", crc)
 
 
@@ -75,7 +69,7 @@ def encode_png(img: np.ndarray, row_filter: int = FILTER_SUB, level: int = 1) ->
         raise ValueError(f"cannot encode an array of {img.dtype} {img.shape} as PNG")
     h, w = img.shape[:2]
     ihdr = struct.pack(">IIBBBBB", w, h, img.dtype.itemsize * 8, _COLOR_TYPE[channels], 0, 0, 0)
-    idat = _deflate_lib.compress(_filtered_rows(img, row_filter), level)
+    idat = _libdeflate.zlib_compress(_filtered_rows(img, row_filter), level)
     return _SIGNATURE + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
 
 
@@ -83,10 +77,9 @@ def encode_photo(img: np.ndarray) -> bytes:
     """PNG bytes of an H x W x 3 (or 4) uint8 photo-like image (RGB order), the fastest way at hand.
 
     With the optional fpng extension (`fpng_py`): its fixed UP filter and deflate tuned for 8-bit
-    colour take ~0.25 ms for a rendered 256x256 frame, against ~0.72 ms for encode_png's SUB filter
-    with ISA-L level 1, for files ~10% bigger (113 vs 102 KB). It was ~0.5 ms of the ~3.5 ms a
-    frame that `segsim generate` spends past rendering. Any decoder reads its files: the extra
-    chunk it adds (fdEC) is ancillary. Without it, or for other arrays, encode_png."""
+    colour is several times faster than encode_png's SUB filter for files ~10% bigger. Any decoder
+    reads its files: the extra chunk it adds (fdEC) is ancillary. Without it, or for other arrays,
+    encode_png."""
     img = np.asarray(img)
     if _fpng is None or img.ndim != 3 or img.dtype != np.uint8 or img.shape[2] not in (3, 4) or 0 in img.shape:
         return encode_png(img, FILTER_SUB)

@@ -1,7 +1,7 @@
 """Turn one rendered frame into the bytes of its five files, and write files atomically.
 
-PNGs come from segsim.dataset.png (numpy row filters + ISA-L deflate, ~4x faster than libpng
-at the same size), with one fixed row filter per pass: SUB for RGB (photo-like rows), UP for
+PNGs come from segsim.dataset.png (numpy row filters + libdeflate, several times faster than
+libpng at the same size), with one fixed row filter per pass: SUB for RGB (photo-like rows), UP for
 depth and instance ids (smooth or constant down the columns), none for class ids (long constant
 runs that deflate already squeezes). RGB goes to the fpng extension instead when it is
 installed (png.encode_photo: ~3x faster, files ~10% bigger). Every file is written to a hidden
