@@ -254,13 +254,13 @@ def test_size_mismatch_and_bad_kinds_are_user_errors(renderer_factory):
 
 
 def test_egl_failure_names_the_debian_packages(monkeypatch):
-    from segsim.render import gl
+    from segsim.render import context, gl
 
     def broken():
         raise RuntimeError("eglGetDisplay failed")
 
-    monkeypatch.setattr(gl, "_create_context", broken)
-    monkeypatch.setattr(gl, "_CONTEXT", {})
+    monkeypatch.setattr(context, "_create_context", broken)
+    monkeypatch.setattr(context, "_CONTEXT", {})
     with pytest.raises(SegsimError) as err:
         gl.Renderer(32, 32)
     msg = str(err.value)

@@ -16,8 +16,6 @@ import numpy as np
 
 from segsim.draws import hsv_color, uniform
 
-KINDS = {"solid": 0, "gradient": 1, "checker": 2, "stripes": 3, "noise": 4, "clutter": 5, "image": 6}
-
 
 def _random_color(rng) -> tuple[float, float, float]:
     # the clutter palette: any hue, never fully saturated, never black

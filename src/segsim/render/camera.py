@@ -15,7 +15,8 @@ import numpy as np
 from segsim.scene.geometry import cross3, unit3
 
 
-def projection_from_K(K: np.ndarray, width: int, height: int, near: float, far: float) -> np.ndarray:
+def projection_from_K(K: np.ndarray, width: int, height: int, near: float,
+                      far: float) -> np.ndarray:
     fx, s, cx = K[0, 0], K[0, 1], K[0, 2]
     fy, cy = K[1, 1], K[1, 2]
     P = np.zeros((4, 4))
@@ -36,7 +37,8 @@ def look_rotation(forward) -> np.ndarray:
     return np.array([right, up, [-f[0], -f[1], -f[2]]])
 
 
-def light_view_projection(direction, centre: np.ndarray, radius: float, behind: float = 4.0) -> np.ndarray:
+def light_view_projection(direction, centre: np.ndarray, radius: float,
+                          behind: float = 4.0) -> np.ndarray:
     """Orthographic light matrix covering a sphere (centre, radius) seen along `direction`.
 
     The depth range reaches `behind` radii past the sphere so receivers there (the ground under

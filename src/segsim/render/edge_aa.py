@@ -31,7 +31,8 @@ def edge_mask(ids: np.ndarray, depth: np.ndarray) -> np.ndarray:
     import cv2
 
     h, w = depth.shape
-    key = np.ascontiguousarray(ids, dtype=np.uint16).view(np.int32).reshape(h, w)  # cv2 has no uint32
+    # (class, instance) as one int32 per pixel: cv2 has no uint32
+    key = np.ascontiguousarray(ids, dtype=np.uint16).view(np.int32).reshape(h, w)
     depth = np.ascontiguousarray(depth, dtype=np.float32)
     beyond = depth * np.float32(1 + DEPTH_STEP)
 
@@ -42,7 +43,8 @@ def edge_mask(ids: np.ndarray, depth: np.ndarray) -> np.ndarray:
 
     edge = np.zeros((h, w), np.uint8)
     # (cv2 refuses the empty arrays a one-pixel-wide or -high image would give)
-    for first, second, wide_enough in ((np.s_[:, :-1], np.s_[:, 1:], w > 1), (np.s_[:-1], np.s_[1:], h > 1)):
+    for first, second, wide_enough in ((np.s_[:, :-1], np.s_[:, 1:], w > 1),
+                                       (np.s_[:-1], np.s_[1:], h > 1)):
         if wide_enough:
             step = steps(first, second)
             edge[first] |= step        # both pixels of each step
@@ -51,7 +53,8 @@ def edge_mask(ids: np.ndarray, depth: np.ndarray) -> np.ndarray:
 
 
 def smooth_edges(rgb: np.ndarray, ids: np.ndarray, depth: np.ndarray) -> np.ndarray:
-    """`rgb` (H x W x 3 uint8) with every edge pixel replaced by its 3x3 Gaussian average; in place."""
+    """`rgb` (H x W x 3 uint8) with every edge pixel replaced by its 3x3 Gaussian average, in
+    place."""
     import cv2
 
     soft = cv2.GaussianBlur(rgb, (3, 3), 0, borderType=cv2.BORDER_REPLICATE)

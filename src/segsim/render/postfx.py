@@ -69,11 +69,13 @@ def apply_postfx(rgb: np.ndarray, pfx) -> np.ndarray:
     import cv2
 
     img = rgb
-    if not (pfx.brightness == 0 and pfx.contrast == 1 and pfx.saturation == 1 and pfx.hue_shift == 0):
+    if not (pfx.brightness == 0 and pfx.contrast == 1 and pfx.saturation == 1
+            and pfx.hue_shift == 0):
         m, offset = color_transform(pfx)
         img = cv2.transform(img, np.hstack([m, offset[:, None]]).astype(np.float32))  # saturates
     if pfx.blur_sigma > 0:
-        img = cv2.GaussianBlur(img, (0, 0), sigmaX=float(pfx.blur_sigma), borderType=cv2.BORDER_REFLECT)
+        img = cv2.GaussianBlur(img, (0, 0), sigmaX=float(pfx.blur_sigma),
+                               borderType=cv2.BORDER_REFLECT)
     if pfx.noise_std > 0:
         img = cv2.add(img, gaussian_noise(img.shape, pfx.noise_std, pfx.seed), dtype=cv2.CV_8U)
     return img if img is not rgb else rgb.copy()

@@ -19,17 +19,25 @@ void main() {
     // rotated by the background's angle (u_dir) and shifted by its seed, so checkers differ too
     vec3 p = vec3(dot(q, u_dir.xy), dot(q, vec2(-u_dir.y, u_dir.x)), 0.0) + vec3(fract(u_offset.xy) * 0.37, 0.0);
     vec3 c;
-    // BG_KIND is #defined per program variant (see lit.frag.glsl for why).
-#if BG_KIND == 0
+    // BG_KIND is #defined per program variant (see lit.frag.glsl for why), BG_SOLID etc. by
+    // kinds.py.
+#if BG_KIND == BG_SOLID
     c = u_color;
-#elif BG_KIND == 5 || BG_KIND == 6
+#elif BG_KIND == BG_CLUTTER || BG_KIND == BG_IMAGE
     // photos, and clutter (drawn on the CPU by background.py, far cheaper than in a shader)
     c = texture(u_image, (uv - 0.5) * u_image_scale + 0.5).rgb;
-#elif BG_KIND == 4
+#elif BG_KIND == BG_NOISE
     c = mix(u_color, u_color2, smoothstep(0.3, 0.7, fbm2(p.xy * u_scale + u_offset.xy)));
 #else
-    // 1 gradient, 2 checker, 3 stripes -> pattern kinds 4, 1, 2
-    float f = pattern_factor(BG_KIND == 1 ? 4 : BG_KIND - 1, p, vec3(0.0, 0.0, 1.0), u_scale, vec3(1.0, 0.0, 0.0), u_offset,
+    // gradient, checker and stripes: the objects' patterns
+#if BG_KIND == BG_GRADIENT
+#define BG_PATTERN TEX_GRADIENT
+#elif BG_KIND == BG_CHECKER
+#define BG_PATTERN TEX_CHECKER
+#else
+#define BG_PATTERN TEX_STRIPES
+#endif
+    float f = pattern_factor(BG_PATTERN, p, vec3(0.0, 0.0, 1.0), u_scale, vec3(1.0, 0.0, 0.0), u_offset,
                              0.5 * length(vec2(aspect, 1.0)));
     c = mix(u_color, u_color2, f);
 #endif

@@ -1,6 +1,6 @@
 // Label outputs, shared by the lit pass (single-sample path: colour and labels in one pass),
 // the id pass (MSAA path) and the background ("nothing hit"). Integer and float attachments are
-// never blended or resolved, so labels stay exact. gl.py #defines LOC_IDS, LOC_DEPTH and
+// never blended or resolved, so labels stay exact. targets.py #defines LOC_IDS, LOC_DEPTH and
 // LOC_NORMAL: 1-3 beside the colour at 0, or 0-2 in the id pass. Where the framebuffer lacks an
 // attachment (MSAA colour pass, no normals asked) the output is discarded.
 uniform uint u_class;

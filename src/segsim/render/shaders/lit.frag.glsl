@@ -28,12 +28,13 @@ uniform sampler2DShadow u_shadow_map;
 
 layout(location = 0) out vec4 frag_color;   // the labels follow it (labels.glsl)
 
-// TEX_KIND is #defined per program variant (gl.py): llvmpipe runs both sides of a branch
-// under a mask, so one program with every pattern behind `if`s would pay for all of them.
+// TEX_KIND is #defined per program variant (passes.py), TEX_NONE etc. from kinds.py: llvmpipe
+// runs both sides of a branch under a mask, so one program with every pattern behind `if`s
+// would pay for all of them.
 vec3 albedo() {
-#if TEX_KIND == 0
+#if TEX_KIND == TEX_NONE
     return u_color;
-#elif TEX_KIND == 5
+#elif TEX_KIND == TEX_IMAGE
     // Triplanar projection in object space: no UVs needed on any primitive.
     vec3 w = pow(abs(normalize(v_obj_normal)), vec3(4.0));
     w /= (w.x + w.y + w.z);
@@ -42,6 +43,7 @@ vec3 albedo() {
            + texture(u_image, p.xy).rgb * w.z;
     return c * u_color * 1.5;
 #else
+    // TEX_CHECKER, TEX_STRIPES, TEX_NOISE, TEX_GRADIENT
     float f = pattern_factor(TEX_KIND, v_obj, normalize(v_obj_normal), u_tex_scale, u_tex_dir, u_tex_offset,
                              u_extent);
     return mix(u_color, u_color2, f);

@@ -1,6 +1,6 @@
 #version 330
 // MSAA resolve as a full-screen pass: the plain average of the samples (what a blit resolve
-// does), but about twice as fast as llvmpipe's blit path at 512 px.
+// does), but faster than llvmpipe's blit path.
 uniform sampler2DMS u_ms;
 uniform int u_samples;
 out vec4 frag_color;

@@ -6,14 +6,14 @@ in vec3 in_normal;
 uniform mat4 u_model;        // object_to_world @ unit-mesh scale
 uniform mat3 u_normal_mat;   // inverse transpose of u_model's 3x3
 uniform mat4 u_view;         // world_to_camera
-uniform mat4 u_proj;         // camera -> clip, built from K (see gl.py)
+uniform mat4 u_proj;         // camera -> clip, built from K (see camera.py)
 uniform vec3 u_shape_scale;  // unit mesh -> shape (object frame, metres)
 uniform mat4 u_light_vp;     // key light's orthographic view-projection (lit pass only)
 uniform float u_shadow_texel; // world size of one shadow-map texel
 // The soft light (lit pass only): hemisphere ambient and the diffuse-only fill lights, which
 // vary slowly over a surface, are lit per vertex; on llvmpipe every per-pixel operation is paid
 // for each of the ~40,000 covered pixels, and these were a fifth of the lit shader's cost.
-// FILL_LIGHTS is #defined by gl.py (every light after the key light).
+// FILL_LIGHTS is #defined by passes.py (every light after the key light).
 uniform vec3 u_ambient;
 uniform vec3 u_fill_dir[FILL_LIGHTS];     // direction each fill light travels (world)
 uniform vec3 u_fill_color[FILL_LIGHTS];   // colour * intensity; zero for unused lights

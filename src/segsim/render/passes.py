@@ -1,0 +1,251 @@
+"""The draw passes of a frame, each with its programs and textures.
+
+Texture units: 1 shadow map, 2 object image, 3 background image or clutter, 4 noise
+(bound by the Renderer), 5 the MSAA colour (targets.py).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from segsim.errors import SegsimError
+from segsim.render.background import clutter_image, seed_offset
+from segsim.render.camera import light_view_projection
+from segsim.render.context import Program, mat3_bytes, mat4_bytes, shader
+from segsim.render.drawables import DrawItem
+from segsim.scene.kinds import BACKGROUND_KINDS, TEXTURE_KINDS, glsl_defines
+from segsim.render.meshes import SHADOW_LEVEL, bounding_radius
+from segsim.render.targets import LABELS_AFTER_COLOR
+
+MAX_LIGHTS = 4
+WITH_LABELS = ("common.glsl", "labels.glsl")
+
+
+def scene_vertex_shader() -> str:
+    """The vertex shader of the lit pass and the id pass."""
+    return shader("scene.vert.glsl", defines={"FILL_LIGHTS": MAX_LIGHTS - 1})
+
+
+def frame_uniforms(scene, proj, shadow: tuple | None) -> dict[str, bytes]:
+    """Per-frame uniforms as raw bytes, built once per frame and written to every program the
+    frame uses (lit variants, and the id pass on the MSAA path; each ignores what it lacks).
+    `shadow`: (light view-projection, texel size) from ShadowPass.draw, or None."""
+    # light 0 is the key light (per pixel, shadowed); 1..3 are fills (per vertex, see
+    # scene.vert.glsl); missing ones stay zero
+    dirs = np.zeros((MAX_LIGHTS, 3), "f4")
+    cols = np.zeros((MAX_LIGHTS, 3), "f4")
+    for i, light in enumerate(scene.lights[:MAX_LIGHTS]):
+        d = np.asarray(light.direction, float)
+        dirs[i] = d / max(math.sqrt(float(d @ d)), 1e-12)
+        cols[i] = np.asarray(light.color, float) * float(light.intensity)
+    w2c = np.asarray(scene.camera.world_to_camera, float)
+    out = {"u_view": mat4_bytes(w2c), "u_proj": mat4_bytes(proj), "u_view_rot": mat3_bytes(w2c),
+           "u_key_dir": dirs[0].tobytes(), "u_key_color": cols[0].tobytes(),
+           "u_fill_dir": dirs[1:].tobytes(), "u_fill_color": cols[1:].tobytes(),
+           "u_ambient": np.asarray(scene.ambient, "f4").tobytes(),
+           "u_cam_pos": np.asarray(scene.camera.position, "f4").tobytes(),
+           "u_shadows": np.int32(shadow is not None).tobytes()}
+    if shadow is not None:
+        out["u_light_vp"] = mat4_bytes(shadow[0])
+        out["u_shadow_texel"] = np.float32(shadow[1]).tobytes()
+    return out
+
+
+class ShadowPass:
+    """Depth only, orthographic from the first light, objects only (the ground receives)."""
+
+    def __init__(self, ctx, map_size: int):
+        import moderngl
+
+        self.ctx = ctx
+        self.map_size = map_size
+        self.program = Program(ctx, shader("shadow.vert.glsl"), shader("shadow.frag.glsl"))
+        self.tex = ctx.depth_texture((map_size,) * 2)
+        self.tex.compare_func = "<="
+        # one comparison per pixel (NEAREST): 4-tap PCF buys little at this map resolution
+        self.tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        self.tex.repeat_x = self.tex.repeat_y = False
+        self.fbo = ctx.framebuffer(depth_attachment=self.tex)
+
+    def draw(self, scene, items: list[DrawItem], meshes) -> tuple | None:
+        """(light view-projection, world size of a texel), or None when nothing casts."""
+        import moderngl
+
+        casters = [it for it in items if it.obj is not scene.ground]
+        if not scene.lights or not scene.lights[0].cast_shadows or not casters:
+            return None
+        centres = np.array([it.centre for it in casters])
+        radii = np.array([it.radius for it in casters])
+        centre = centres.mean(axis=0)
+        radius = float(np.max(np.sqrt(((centres - centre) ** 2).sum(axis=1)) + radii)) * 1.05
+        light_vp = light_view_projection(scene.lights[0].direction, centre, radius)
+        self.fbo.use()
+        self.fbo.clear(depth=1.0)
+        self.ctx.front_face = "ccw"
+        self.program.write("u_light_vp", mat4_bytes(light_vp))
+        for it in casters:
+            self.program.write("u_model", it.model)
+            meshes.get(it.key, SHADOW_LEVEL)[self.program].render(moderngl.TRIANGLES)
+        return light_vp, 2 * radius / self.map_size
+
+    def release(self):
+        for obj in (self.fbo, self.tex, self.program):
+            obj.release()
+
+
+def ids_pass(ctx, program: Program, items: list[DrawItem], uniforms: dict[str, bytes], meshes):
+    """Labels only (the MSAA path), into the framebuffer the targets made current."""
+    import moderngl
+
+    ctx.front_face = "cw"
+    for name, data in uniforms.items():
+        program.write(name, data)
+    for it in items:
+        program.write("u_model", it.model)
+        program.write("u_normal_mat", it.normal_mat)
+        program.set("u_class", int(it.obj.class_id))
+        program.set("u_instance", int(it.obj.instance_id))
+        meshes.get(it.key, it.level)[program].render(moderngl.TRIANGLES)
+
+
+def texture_kind(tex) -> int:
+    kind = TEXTURE_KINDS.get(tex.kind if tex is not None else None)
+    if kind is None:
+        raise SegsimError(f"unknown texture kind {tex.kind!r}",
+                          f"use one of {', '.join(k for k in TEXTURE_KINDS if k)}")
+    return kind
+
+
+class LitPass:
+    """Objects and ground in Blinn-Phong, with the labels beside the colour. One program per
+    texture kind: llvmpipe executes both sides of uniform branches, so specialised shaders
+    cost only what they use."""
+
+    def __init__(self, ctx, scene_vs: str):
+        self.ctx = ctx
+        defines = {**glsl_defines(), **LABELS_AFTER_COLOR}
+        self.variants = {kind: Program(ctx, scene_vs, shader("lit.frag.glsl", WITH_LABELS,
+                                                             {**defines, "TEX_KIND": kind}))
+                         for kind in TEXTURE_KINDS.values()}
+        for p in self.variants.values():
+            p.set("u_shadow_map", 1)
+            p.set("u_image", 2)
+            p.set("u_noise", 4)
+        self.white = ctx.texture((1, 1), 3, b"\xff\xff\xff")
+
+    def draw(self, scene, items: list[DrawItem], uniforms: dict[str, bytes], meshes, shadow_tex,
+             images):
+        import moderngl
+
+        self.ctx.front_face = "cw"
+        kinds = {texture_kind(it.obj.material.texture) for it in items}
+        for kind in kinds:
+            for name, data in uniforms.items():
+                self.variants[kind].write(name, data)
+        shadow_tex.use(1)
+        # grouped by program: a program switch costs llvmpipe more than a few hundred triangles
+        for kind, it in sorted(((texture_kind(it.obj.material.texture), it) for it in items),
+                               key=lambda pair: (pair[1].obj is scene.ground, pair[0])):
+            p = self.variants[kind]
+            self._set_material(p, kind, it, images)
+            meshes.get(it.key, it.level)[p].render(moderngl.TRIANGLES)
+
+    def _set_material(self, p: Program, kind: int, it: DrawItem, images):
+        m = it.obj.material
+        tex = m.texture
+        p.write("u_model", it.model)
+        p.write("u_normal_mat", it.normal_mat)
+        p.set("u_shape_scale", it.shape_scale)
+        p.set("u_color", tuple(float(c) for c in m.color))
+        p.set("u_specular", float(m.specular))
+        p.set("u_shininess", float(m.shininess))
+        p.set("u_class", int(it.obj.class_id))
+        p.set("u_instance", int(it.obj.instance_id))
+        if tex is not None:
+            p.set("u_color2", tuple(float(c) for c in tex.color2))
+            p.set("u_tex_scale", float(tex.scale))
+            # stripe / gradient axis: tilted in the object's xz plane by `angle`
+            p.set("u_tex_dir", (float(np.cos(tex.angle)), 0.0, float(np.sin(tex.angle))))
+            p.set("u_tex_offset", seed_offset(tex.seed))
+            p.set("u_extent", bounding_radius(it.obj.shape))
+            if kind == TEXTURE_KINDS["image"]:
+                if not tex.path:
+                    raise SegsimError("image texture without a path", "set the texture's path")
+                images.get(tex.path)[0].use(2)
+            else:
+                self.white.use(2)
+
+    def release(self):
+        self.white.release()
+        for p in self.variants.values():
+            p.release()
+
+
+class BackgroundPass:
+    """Behind the objects: one full-screen triangle at the far plane, drawn after them with
+    depth test <=, so llvmpipe's early depth test skips every pixel already covered. One
+    program per background kind, as in LitPass."""
+
+    def __init__(self, ctx, size: tuple[int, int]):
+        import moderngl
+
+        self.ctx = ctx
+        self.size = size
+        defines = {**glsl_defines(), **LABELS_AFTER_COLOR}
+        vs = shader("background.vert.glsl")
+        self.variants = {kind: Program(ctx, vs, shader("background.frag.glsl", WITH_LABELS,
+                                                       {**defines, "BG_KIND": kind}))
+                         for kind in BACKGROUND_KINDS.values()}
+        self.vaos = {kind: ctx.vertex_array(p.prog, []) for kind, p in self.variants.items()}
+        for p in self.variants.values():
+            p.set("u_image", 3)
+            p.set("u_noise", 4)
+        # clutter is drawn at half resolution (it is soft anyway) and upscaled bilinearly
+        self.clutter_size = ((size[0] + 1) // 2, (size[1] + 1) // 2)
+        self.clutter_tex = ctx.texture(self.clutter_size, 3, alignment=1)
+        self.clutter_tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+        self.clutter_key = None  # what clutter_tex holds now; the viewer redraws one scene often
+
+    def draw(self, bg, images):
+        import moderngl
+
+        kind = BACKGROUND_KINDS.get(bg.kind)
+        if kind is None:
+            raise SegsimError(f"unknown background kind {bg.kind!r}",
+                              f"use one of {', '.join(BACKGROUND_KINDS)}")
+        width, height = self.size
+        p = self.variants[kind]
+        p.set("u_size", (float(width), float(height)))
+        p.set("u_color", tuple(float(c) for c in bg.color))
+        p.set("u_color2", tuple(float(c) for c in bg.color2))
+        p.set("u_scale", float(bg.scale))
+        p.set("u_dir", (float(np.cos(bg.angle)), float(np.sin(bg.angle)), 0.0))
+        p.set("u_offset", seed_offset(bg.seed))
+        if kind == BACKGROUND_KINDS["clutter"]:
+            # a walk through one scene keeps its background: build and upload it once
+            key = (bg.seed, tuple(bg.color), tuple(bg.color2))
+            if key != self.clutter_key:
+                img = clutter_image(bg.seed, *self.clutter_size, bg.color, bg.color2)
+                self.clutter_tex.write(img.tobytes())
+                self.clutter_key = key
+            self.clutter_tex.use(3)
+            p.set("u_image_scale", (1.0, 1.0))
+        if kind == BACKGROUND_KINDS["image"]:
+            if not bg.path:
+                raise SegsimError("image background without a path", "set background.path")
+            tex, w, h = images.get(bg.path)
+            frame_aspect, image_aspect = width / height, w / h
+            p.set("u_image_scale", (min(1.0, frame_aspect / image_aspect),
+                                    min(1.0, image_aspect / frame_aspect)))
+            tex.use(3)
+        self.ctx.disable(moderngl.CULL_FACE)
+        self.ctx.depth_func = "<="
+        self.vaos[kind].render(moderngl.TRIANGLES, vertices=3)
+        self.ctx.depth_func = "<"
+        self.ctx.enable(moderngl.CULL_FACE)
+
+    def release(self):
+        for obj in (self.clutter_tex, *self.vaos.values(), *self.variants.values()):
+            obj.release()
