@@ -6,7 +6,7 @@
       "camera": {"K": 3x3 pixels, "world_to_camera": 4x4 (OpenCV: x right, y down, z forward),
                  "width", "height", "near", "far"},
       "objects": [ {"instance_id", "class_id", "class", "distractor", "object_to_world": 4x4,
-                    "shape": {canonical geometry, see scene/spec.py}, "material": {...}} ...],
+                    "shape": {canonical geometry, see scene/shapes/}, "material": {...}} ...],
       "ground": same as an object (labelled background) or null,
       "lights": [...], "ambient": [r, g, b], "background": {...}, "postfx": {...}
     }
@@ -28,6 +28,7 @@ from dataclasses import fields, is_dataclass
 import numpy as np
 
 from segsim.dataset.layout import frame_id
+from segsim.scene.shapes import kind_of
 from segsim.scene.spec import Scene, SceneObject
 
 META_FORMAT_VERSION = 1
@@ -102,7 +103,7 @@ def object_meta(obj: SceneObject) -> dict:
         "class": obj.class_name,
         "distractor": obj.distractor,
         "object_to_world": obj.object_to_world,
-        "shape": obj.shape,
+        "shape": kind_of(obj.shape).describe(obj.shape),
         "material": obj.material,
     }
 

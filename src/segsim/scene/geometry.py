@@ -6,45 +6,18 @@ import math
 
 import numpy as np
 
+from segsim.scene.shapes import kind_of
+
 
 def bounding_radius(shape: dict) -> float:
     """Radius of a sphere about the object origin that contains the whole canonical shape."""
-    kind = shape["type"]
-    if kind == "box":
-        return 0.5 * math.sqrt(sum(float(e) ** 2 for e in shape["extents"]))
-    if kind == "sphere":
-        return float(shape["radius"])
-    if kind in ("cylinder", "cone"):
-        return math.hypot(float(shape["radius"]), float(shape["height"]) / 2)
-    if kind == "torus":
-        return float(shape["radius"] + shape["tube"])
-    if kind == "capsule":
-        return float(shape["height"] / 2 + shape["radius"])
-    raise ValueError(f"unknown shape type {kind!r}")
+    return kind_of(shape).bounding_radius(shape)
 
 
 def depth_below_centre(shape: dict, R: np.ndarray) -> float:
     """How far the rotated shape reaches below its centre (support function along -z), so an
     object can be set exactly on the ground."""
-    kind = shape["type"]
-    axis = R[:, 2]                      # local z in world
-    az = abs(axis[2])
-    side = np.sqrt(max(0.0, 1.0 - az * az))
-    if kind == "box":
-        return 0.5 * float(np.sum(np.abs(R[2, :]) * np.asarray(shape["extents"], float)))
-    if kind == "sphere":
-        return float(shape["radius"])
-    if kind == "cylinder":
-        return az * shape["height"] / 2 + shape["radius"] * side
-    if kind == "cone":
-        apex = -axis[2] * shape["height"] / 2                       # apex at +h/2 on the axis
-        base = axis[2] * shape["height"] / 2 + shape["radius"] * side
-        return float(max(apex, base))
-    if kind == "torus":
-        return shape["radius"] * side + shape["tube"]
-    if kind == "capsule":
-        return az * shape["height"] / 2 + shape["radius"]
-    raise ValueError(f"unknown shape type {kind!r}")
+    return kind_of(shape).depth_below_centre(shape, R)
 
 
 def random_rotation(rng: np.random.Generator) -> np.ndarray:

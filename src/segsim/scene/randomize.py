@@ -26,6 +26,7 @@ from segsim.scene.geometry import (
     rot_x,
     rot_z,
 )
+from segsim.scene.shapes import get_shape
 from segsim.scene.spec import (
     Background,
     Camera,
@@ -51,27 +52,6 @@ def _pick(rng, weights: dict) -> str:
 @lru_cache(maxsize=16)
 def _images(folder: str, field: str) -> tuple[str, ...]:
     return tuple(list_images(folder, field))
-
-
-def _shape(rng, kind: str, cfg: SceneConfig, scale: float) -> dict:
-    s = cfg.sizes
-    if kind == "box":
-        return {"type": "box", "extents": [uniform(rng, s.box_extent) * scale for _ in range(3)]}
-    if kind == "sphere":
-        return {"type": "sphere", "radius": uniform(rng, s.sphere_radius) * scale}
-    if kind == "cylinder":
-        return {"type": "cylinder", "radius": uniform(rng, s.cylinder_radius) * scale,
-                "height": uniform(rng, s.cylinder_height) * scale}
-    if kind == "cone":
-        return {"type": "cone", "radius": uniform(rng, s.cone_radius) * scale,
-                "height": uniform(rng, s.cone_height) * scale}
-    if kind == "torus":
-        big = uniform(rng, s.torus_radius) * scale
-        return {"type": "torus", "radius": big, "tube": big * float(rng.choice(s.torus_tube_ratios))}
-    if kind == "capsule":
-        r = uniform(rng, s.capsule_radius) * scale
-        return {"type": "capsule", "radius": r, "height": r * float(rng.choice(s.capsule_height_ratios))}
-    raise AssertionError(kind)
 
 
 def _material(rng, mc: MaterialConfig, field: str) -> Material:
@@ -138,7 +118,7 @@ def _objects(rng, cfg: SceneConfig) -> tuple[list[SceneObject], list]:
     for _ in range(n):
         ci = int(_pick(rng, class_weights))
         spec = cfg.classes[ci]
-        shape = _shape(rng, spec.shape, cfg, uniform(rng, oc.scale))
+        shape = get_shape(spec.shape).sample(rng, cfg.sizes, uniform(rng, oc.scale))
         R = _rotation(rng, oc.rotation)
         material = _material(rng, cfg.material, "material")
         centre = _place(rng, shape, R, cfg, placed, oc.area_radius)
@@ -150,7 +130,8 @@ def _objects(rng, cfg: SceneConfig) -> tuple[list[SceneObject], list]:
     dc = cfg.distractors
     if any(w > 0 for w in dc.shapes.values()):
         for _ in range(int(rng.integers(dc.count[0], dc.count[1] + 1))):
-            shape = _shape(rng, _pick(rng, dc.shapes), cfg, uniform(rng, dc.scale))
+            kind = get_shape(_pick(rng, dc.shapes))
+            shape = kind.sample(rng, cfg.sizes, uniform(rng, dc.scale))
             R = _rotation(rng, oc.rotation)
             material = _material(rng, cfg.material, "material")
             centre = _place(rng, shape, R, cfg, placed, oc.area_radius * 1.3)

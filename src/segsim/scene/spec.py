@@ -8,14 +8,9 @@ one into the per-frame meta JSON; the oracle test ray-casts one. Conventions:
 * Camera follows OpenCV: x right, y down, z forward. `world_to_camera` maps world points into
   that frame; `K` is the 3x3 pinhole matrix in pixels (pixel centres at integer + 0.5, i.e. the
   centre of the top-left pixel is (0.5, 0.5)). Depth is metric z in the camera frame.
-* Shapes are canonical and centred at the origin of the object frame:
-    {"type": "box", "extents": [x, y, z]}           full side lengths
-    {"type": "sphere", "radius": r}
-    {"type": "cylinder", "radius": r, "height": h}  axis along local z
-    {"type": "cone", "radius": r, "height": h}      axis along local z, apex at +h/2
-    {"type": "torus", "radius": R, "tube": r}       ring in the local xy plane
-    {"type": "capsule", "radius": r, "height": h}   axis along local z
-    {"type": "mesh", "path": "..."}                 a user file (later issue)
+* Shapes are canonical dicts centred at the origin of the object frame, `{"type": kind, ...}`,
+  e.g. `{"type": "box", "extents": [x, y, z]}`; each kind's fields are documented by its module
+  in scene/shapes/ (the registry of kinds).
 * class_id 0 is background. Distractors have class_id 0 and instance_id 0 (unlabelled);
   labelled objects have instance_id 1..N, unique within the scene.
 """
