@@ -119,3 +119,62 @@ def test_evaluate_errors_exit_2(setup, tmp_path, capsys):
     assert main(["evaluate", "--model", str(ckpt), "--data", str(more), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "error:" in err and "Traceback" not in err
+
+
+# --- folders without splits of their own --------------------------------------------------------
+
+FLAT = 150
+
+
+@pytest.fixture(scope="module")
+def flat(tmp_path_factory, setup):
+    """A flat images/ + masks/ folder of 150 frames (no split subfolders), probe labels."""
+    root = tmp_path_factory.mktemp("flat")
+    labels = [{"name": lab.name, "color": list(lab.color)} for lab in probe_labels().labels]
+    (root / "labels.yaml").write_text(yaml.safe_dump({"labels": labels}))
+    frames = _frames()
+    for i in range(FLAT):
+        p, gt = frames[i % 2]
+        write_png(root / "images" / f"f{i:03d}.png", paint(p))
+        write_png(root / "masks" / f"f{i:03d}.png", gt)
+    return root, setup[1]
+
+
+def test_a_folder_without_splits_is_scored_whole_by_default(flat, tmp_path):
+    data, ckpt = flat
+    r = evaluate(Predictor.load(ckpt), data, out=tmp_path / "ev", progress=False)
+    assert r["num_images"] == FLAT and r["num_found"] == FLAT and r["split"] == "all"
+    assert not r["split_made_up"]
+    assert r["scored"].startswith(f"scored {FLAT} of {FLAT} images found (split: all")
+    saved = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert saved["scored"] == r["scored"] and saved["num_images"] == FLAT
+    assert r["pixel_accuracy"] == pytest.approx(_expected()[2], rel=0.02)  # both frames, 75 each
+
+
+def test_a_made_up_split_is_scored_only_when_asked_for(flat):
+    data, ckpt = flat
+    predictor = Predictor.load(ckpt)
+    r = evaluate(predictor, data, split="test", progress=False)
+    assert r["num_images"] == 15 and r["num_found"] == FLAT and r["split_made_up"]
+    assert r["scored"].startswith(f"scored 15 of {FLAT} images found (split: test, made up")
+    r = evaluate(predictor, data, split_fractions=(0.6, 0.2, 0.2), split_seed=3, progress=False)
+    assert r["split"] == "test" and r["num_images"] == 30
+    assert "fractions 0.6,0.2,0.2, seed 3" in r["scored"]
+    assert evaluate(predictor, data, split="train", progress=False)["num_images"] == 120
+
+
+def test_cli_prints_how_many_images_were_scored(flat, setup, capsys):
+    data, ckpt = flat
+    assert main(["evaluate", "--model", str(ckpt), "--data", str(data), "--quiet"]) == 0
+    assert f"scored {FLAT} of {FLAT} images found (split: all" in capsys.readouterr().out
+    assert main(["evaluate", "--model", str(ckpt), "--data", str(data), "--split", "test",
+                 "--split-fractions", "0.8,0.1,0.1", "--quiet"]) == 0
+    assert f"scored 15 of {FLAT} images found (split: test, made up" in capsys.readouterr().out
+    assert main(["evaluate", "--model", str(ckpt), "--data", str(data),
+                 "--split-fractions", "0.8,x", "--quiet"]) == 2
+    own, _ = setup  # a segsim folder: its own test split, and no made-up split on top of it
+    assert main(["evaluate", "--model", str(ckpt), "--data", str(own), "--quiet"]) == 0
+    assert "scored 2 of 2 images found (split: test)" in capsys.readouterr().out
+    assert main(["evaluate", "--model", str(ckpt), "--data", str(own), "--split-fractions",
+                 "0.8,0.1,0.1", "--quiet"]) == 2
+    assert "splits of its own" in capsys.readouterr().err

@@ -123,7 +123,7 @@ def test_workers_rasterize_in_their_own_thread_when_each_has_a_core_or_less(monk
     already fill the cores; spare cores still get threads; a user's LP_NUM_THREADS wins."""
     from test_dataset_fake import FakeConfig
 
-    from segsim.dataset import generate as g
+    from segsim.dataset import pool as g
 
     monkeypatch.setattr(g, "default_workers", lambda: 2)
     assert g.raster_threads(2) == 0 and g.raster_threads(1) == 2

@@ -292,3 +292,23 @@ def test_random_split_is_a_partition():
     assert len(s["val"]) == 2 and len(s["test"]) == 2
     with pytest.raises(SegsimError):
         random_split(pairs, (1, -1, 0), 0)
+
+
+def test_flat_folder_splits_are_marked_made_up_and_all_pairs_lists_every_pair(tmp_path):
+    root = tmp_path / "f"
+    for k in range(10):
+        _write_rgb(root / "images" / f"img{k}.png", _img(k))
+        _write_gray(root / "masks" / f"img{k}.png", _mask(k, 4))
+    flat = open_dataset(root)
+    assert flat.made_up_splits
+    assert [p[0].stem for p in flat.all_pairs()] == [f"img{k}" for k in range(10)]
+    make_segsim(tmp_path / "ds")
+    own = open_dataset(tmp_path / "ds")
+    assert not own.made_up_splits
+    assert [p[0].stem for p in own.all_pairs()] == [f"{k:06d}" for k in range(6)]
+
+
+def test_layouts_are_registered_in_detection_order():
+    from segsim.dataset.reader import LAYOUTS
+
+    assert list(LAYOUTS) == ["segsim", "voc", "folder"]

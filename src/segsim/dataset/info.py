@@ -14,7 +14,7 @@ import yaml
 from segsim import __version__
 from segsim.dataset.layout import DATASET_YAML
 from segsim.dataset.splits import split_counts
-from segsim.dataset.writer import write_atomic
+from segsim.fileio import write_atomic
 from segsim.errors import SegsimError
 
 # Settings that change the bytes of existing frames: a resume must match them exactly.
@@ -86,8 +86,9 @@ def check_resume(old: dict, new: dict, root: Path) -> None:
             raise SegsimError(
                 f"{root} already holds a dataset made with different settings: "
                 + _first_difference(old.get(key), new.get(key), key),
-                "re-run with the dataset's original settings to resume it, or pass an empty --out folder")
+                "re-run with the dataset's original settings to resume it, or generate into a new, "
+                "empty folder")
     if new["count"] < old["count"]:
-        raise SegsimError(f"{root} already holds {old['count']} frames; --count {new['count']} would shrink it",
-                          f"pass --count {old['count']} or more (more frames extend the dataset), "
-                          "or an empty --out folder")
+        raise SegsimError(f"{root} already holds {old['count']} frames; count {new['count']} would "
+                          "shrink it", f"pass count={old['count']} or more (more frames extend the "
+                          "dataset), or generate into a new, empty folder", param="count")

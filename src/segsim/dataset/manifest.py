@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from segsim.dataset.layout import MANIFEST, frame_id
-from segsim.dataset.writer import write_atomic
+from segsim.fileio import write_atomic
 from segsim.errors import SegsimError
 
 

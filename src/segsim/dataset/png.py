@@ -11,9 +11,10 @@ version alone, which the dataset's checksums rely on. ISA-L's deflate, used befo
 level-1 output for identical input changed with what else ran on the CPU (about 1 encode in
 10,000 when processes were preempted mid-call), so it is not used.
 
-`encode_photo` is the entry point for 8-bit RGB(A): it hands them to the optional fpng extension
-when that is installed (~3x faster again, files ~10% bigger, one extra ancillary chunk) and to
-encode_png otherwise.
+`encode` is the one entry every part calls (dataset files, predicted masks, API responses): it
+picks the path by the array's kind. 8-bit RGB(A) goes to `encode_photo`, which hands it to the
+optional fpng extension when that is installed (several times faster, files ~10% bigger, one
+extra ancillary chunk) and to encode_png otherwise.
 """
 
 from __future__ import annotations
@@ -71,6 +72,21 @@ def encode_png(img: np.ndarray, row_filter: int = FILTER_SUB, level: int = 1) ->
     ihdr = struct.pack(">IIBBBBB", w, h, img.dtype.itemsize * 8, _COLOR_TYPE[channels], 0, 0, 0)
     idat = _libdeflate.zlib_compress(_filtered_rows(img, row_filter), level)
     return _SIGNATURE + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+
+
+def row_filter_for(img: np.ndarray) -> int:
+    """The row filter `encode` uses for a single-channel map: none for 8-bit class ids (long
+    constant runs that deflate already squeezes), UP for 16-bit ids and depth (smooth or
+    constant down the columns)."""
+    return FILTER_UP if img.dtype == np.uint16 else FILTER_NONE
+
+
+def encode(img: np.ndarray) -> bytes:
+    """PNG bytes of an H x W uint8 / uint16 map or an H x W x 3 (or 4) uint8 image (RGB order)."""
+    img = np.asarray(img)
+    if img.ndim == 3:
+        return encode_photo(img)
+    return encode_png(img, row_filter_for(img))
 
 
 def encode_photo(img: np.ndarray) -> bytes:

@@ -11,8 +11,9 @@ import numpy as np
 from segsim.dataset.info import read_info
 from segsim.dataset.layout import SPLITS, frame_id, frame_paths
 from segsim.dataset.splits import splits_of
-from segsim.dataset.writer import encode_png, write_atomic
+from segsim.dataset import png
 from segsim.errors import SegsimError
+from segsim.fileio import write_atomic
 from segsim.labels import LabelSet
 
 COLUMNS = ("image", "labels", "instances", "depth")
@@ -76,14 +77,15 @@ def contact_sheet(root, count: int = 16, split: str | None = None) -> np.ndarray
     root = Path(root)
     info = read_info(root)
     if count < 1:
-        raise SegsimError(f"--count must be at least 1, got {count}", "pass e.g. --count 16")
+        raise SegsimError(f"count must be at least 1, got {count}", "pass e.g. count=16",
+                          param="count")
     if split is not None and split not in SPLITS:
         raise SegsimError(f"unknown split {split!r}", f"use one of {', '.join(SPLITS)}")
     labels = LabelSet.from_dict(info)
     chosen = [(i, s) for i, s in enumerate(splits_of(info["count"], info["split_fractions"]))
               if split is None or s == split][:count]
     if not chosen:
-        raise SegsimError(f"split {split!r} of {root} has no frames", "pick another --split")
+        raise SegsimError(f"split {split!r} of {root} has no frames", "pick another split", param="split")
     tw, th = tile_size(info["width"], info["height"])
     sw, sh = sheet_size(info["width"], info["height"], len(chosen))
     sheet = np.full((sh, sw, 3), 255, np.uint8)
@@ -102,8 +104,8 @@ def contact_sheet(root, count: int = 16, split: str | None = None) -> np.ndarray
 def write_contact_sheet(root, out, count: int = 16, split: str | None = None) -> Path:
     out = Path(out)
     if out.suffix.lower() != ".png":
-        raise SegsimError(f"--out {out} must end in .png", "pass e.g. --out sheet.png")
+        raise SegsimError(f"out {out} must end in .png", "pass e.g. out=sheet.png", param="out")
     sheet = contact_sheet(root, count, split)
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(out, encode_png(sheet, "images"))
+    write_atomic(out, png.encode(sheet))
     return out

@@ -10,6 +10,7 @@ from segsim.dataset.layout import MANIFEST
 from segsim.dataset.manifest import read_manifest
 from segsim.dataset.writer import sha256
 from segsim.errors import SegsimError
+from segsim.progress import progress_bar
 
 
 @dataclass
@@ -44,20 +45,14 @@ def verify_dataset(root, progress: bool = False) -> VerifyReport:
     seen = sorted(e["index"] for e in entries)
     if seen != list(range(len(seen))):
         report.problems.append("manifest frame indices are not 0..N-1 without gaps or repeats")
-    for entry in _track(entries, progress):
-        for rel, digest in entry["files"].items():
-            report.files += 1
-            path = root / rel
-            if not path.is_file():
-                report.missing.append(rel)
-            elif sha256(path.read_bytes()) != digest:
-                report.corrupt.append(rel)
+    with progress_bar(progress, "verifying", len(entries), unit="frames", transient=True) as advance:
+        for entry in entries:
+            for rel, digest in entry["files"].items():
+                report.files += 1
+                path = root / rel
+                if not path.is_file():
+                    report.missing.append(rel)
+                elif sha256(path.read_bytes()) != digest:
+                    report.corrupt.append(rel)
+            advance(1)
     return report
-
-
-def _track(entries, progress):
-    if not progress:
-        return entries
-    from rich.console import Console
-    from rich.progress import track
-    return track(entries, description="verifying", transient=True, console=Console(stderr=True))
