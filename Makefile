@@ -1,11 +1,8 @@
 # One place that installs everything: Debian packages (when missing), the venv, the project.
 
-# The venv's interpreter: the distribution's own Python when it is 3.10 or newer, else python3
-# from PATH. Debian (like Ubuntu and Fedora) builds its Python with profile-guided and link-time
-# optimisation, which a default pyenv build lacks: segsim's Python code (scene sampling, meta,
-# draw calls) runs 15-25% faster on it, and `segsim generate` writes ~7% more frames/s on the
-# 2-core dev box (README, "Two commands"). Choose another with `make setup PY=python3.12` (after
-# `make clean`: an existing .venv is kept as it is).
+# The venv's interpreter: the distribution's own Python when it is 3.10 or newer (built with
+# profile-guided and link-time optimisation, so segsim's Python code runs faster on it), else
+# python3 from PATH. Choose another with `make clean && make setup PY=python3.12`.
 SYSTEM_PY := /usr/bin/python3
 PY ?= $(shell $(SYSTEM_PY) -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null && echo $(SYSTEM_PY) || echo python3)
 VENV := .venv
@@ -13,7 +10,7 @@ BIN := $(VENV)/bin
 DEB_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri chromium python3-venv g++ python3-dev
 TORCH_WHEEL := torch==2.13.0
 
-.PHONY: setup test test-fast bench demo clean deb
+.PHONY: setup test test-fast lint bench demo clean deb
 
 setup: $(BIN)/.installed
 
@@ -35,7 +32,11 @@ $(BIN)/.installed: pyproject.toml | deb
 	$(BIN)/pip install -e '.[fastpng]' || echo "fpng_py could not be built: RGB PNGs use libdeflate instead"
 	touch $@
 
-test: setup
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+test: lint
 	$(BIN)/python -m pytest -q
 
 test-fast: setup

@@ -128,7 +128,7 @@ def other_render(meta: dict, background: np.ndarray, rng, ss: int = 2) -> tuple[
 
 
 def score(pred_fn, frames, labels) -> dict:
-    from segsim.train.metrics import ConfusionAccumulator
+    from segsim.metrics import ConfusionAccumulator
 
     acc = ConfusionAccumulator(labels.num_classes, labels.ignore_index)
     for rgb, gt in frames:

@@ -52,7 +52,7 @@ def main(argv=None):
     import numpy as np
 
     from segsim.dataset import png
-    from segsim.dataset.writer import ROW_FILTERS, depth_to_mm
+    from segsim.dataset.writer import depth_to_mm
 
     try:
         from isal import isal_zlib
@@ -70,12 +70,12 @@ def main(argv=None):
                         _ms_per_frame(lambda a: png.encode_png(a, png.FILTER_SUB), rgb, args.repeats), "ms/frame"))
         total = np.zeros(args.repeats)
         for name, imgs in maps.items():
-            ms = _ms_per_frame(lambda a, f=ROW_FILTERS[name]: png.encode_png(a, f), imgs, args.repeats)
+            ms = _ms_per_frame(png.encode, imgs, args.repeats)
             total += ms
             rows.append(row(f"encode {name} {size}x{size} (libdeflate)", ms, "ms/frame"))
         rows.append(row(f"encode labels+instances+depth {size}x{size} (libdeflate)", list(total), "ms/frame"))
         if isal_zlib is not None:
-            filtered = [png._filtered_rows(a, ROW_FILTERS[n]) for n, imgs in maps.items() for a in imgs]
+            filtered = [png._filtered_rows(a, png.row_filter_for(a)) for imgs in maps.values() for a in imgs]
             per_map = len(filtered) / len(frames)
             isal_ms = _ms_per_frame(lambda r: isal_zlib.compress(r, 1), filtered, args.repeats)
             lib_ms = _ms_per_frame(lambda r: png._libdeflate.zlib_compress(r, 1), filtered, args.repeats)

@@ -38,7 +38,7 @@ def write_checkpoint(path: Path, model_name: str, size: int) -> Path:
 
     from segsim.labels import LabelSet
     from segsim.models.registry import create_model
-    from segsim.train.checkpoint import make_info
+    from segsim.models.checkpoint import make_info
 
     labels = LabelSet.from_names(["background", "cube", "sphere", "cylinder"][:NUM_CLASSES])
     torch.manual_seed(0)

@@ -6,7 +6,7 @@
 Target: >= 0.90 test mIoU after <= 5 minutes of training on the 2-core CPU machine. This script
 runs exactly those two steps through the library, then scores RUN/best.ckpt on the test split
 as `segsim evaluate` would (the Predictor's default "whole" mode, no test-time augmentation;
-one confusion matrix over the whole split, segsim.train.metrics) and records test mIoU, per-class IoU, the training
+one confusion matrix over the whole split, segsim.metrics) and records test mIoU, per-class IoU, the training
 minutes (what trainer.max_minutes bounds) and the whole train command's wall time (caching and
 checkpoint writing included).
 

@@ -3,7 +3,8 @@
 Each script records its own figures in bench/results/<name>.json (see bench/common.py); this
 file only runs them and turns those files into one Markdown report with the machine, the
 command behind each table and medians with min and max. `--only NAME` runs a subset;
-`--report-only` just rebuilds results.md from the JSON files already there.
+`--report-only` just rebuilds results.md from the JSON files already there. The hand-written
+bench/diary.md (why figures moved, what was tried) is appended as it is.
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ def report() -> str:
             lines.append(f"| {r['figure']} | {fmt(r['median'])} | {fmt(r['min'])} | {fmt(r['max'])} "
                          f"| {r['unit']} | {r['n']} |")
         lines.append("")
+    diary = HERE / "diary.md"          # the hand-written notes: why figures moved, what was tried
+    if diary.is_file():
+        lines += [diary.read_text().rstrip(), ""]
     return "\n".join(lines)
 
 

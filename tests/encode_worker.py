@@ -16,7 +16,8 @@ import sys
 
 import numpy as np
 
-from segsim.dataset.writer import depth_to_mm, encode_png
+from segsim.dataset import png
+from segsim.dataset.writer import depth_to_mm
 
 MAPS = ("images", "labels", "instances", "depth")
 
@@ -31,15 +32,15 @@ def checksums(frames, seed: int) -> dict[str, str]:
     rng = np.random.default_rng(seed)
     for _ in range(int(rng.integers(0, 20))):     # a history: other sizes and kinds first
         h, w = (int(v) for v in rng.integers(1, 300, 2))
-        encode_png(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), "images")
-        encode_png(rng.integers(0, 65536, (h, w), dtype=np.uint16), "depth")
+        png.encode(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+        png.encode(rng.integers(0, 65536, (h, w), dtype=np.uint16))
     held, out = [], {}
     for i in rng.permutation(len(frames["rgb"])):
         if rng.random() < 0.3:
             held.append(bytearray(int(rng.integers(1, 400_000))))
             del held[:-20]
         for name, img in frame_maps(frames, int(i)).items():
-            out[f"{i}/{name}"] = hashlib.sha256(encode_png(img, name)).hexdigest()
+            out[f"{i}/{name}"] = hashlib.sha256(png.encode(img)).hexdigest()
     return out
 
 

@@ -31,7 +31,7 @@ def test_demo_no_serve_leaves_data_run_onnx_and_eval(tmp_path):
     assert (out / "eval" / "confusion.png").is_file() and (out / "eval" / "samples.png").is_file()
 
     # The exported model serves the same predictions as the checkpoint it came from.
-    from segsim.infer.images import read_image
+    from segsim.fileio import read_image
     from segsim.infer.predictor import Predictor
 
     image = read_image(next((out / "data" / "images" / "test").glob("*.png")))

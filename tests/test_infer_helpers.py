@@ -17,7 +17,7 @@ from torch import nn
 
 from segsim.labels import LabelSet
 from segsim.models.registry import register_model
-from segsim.train.checkpoint import IMAGENET_MEAN, IMAGENET_STD, make_info
+from segsim.models.checkpoint import IMAGENET_MEAN, IMAGENET_STD, make_info
 
 PROBE = "test_colour_probe"
 NAMES = ["background", "red", "green", "blue"]
@@ -55,7 +55,7 @@ def colour_probe(num_classes: int, colours=None, sharpness: float = 20.0):
 def write_checkpoint(path: Path, model_name: str = PROBE, labels: LabelSet | None = None,
                      input_size=(32, 48), kwargs: dict | None = None, seed: int = 0) -> Path:
     """A checkpoint in the training part's format: Lightning-style dict, weights under `model.`,
-    and the "segsim" entry from segsim.train.checkpoint.make_info."""
+    and the "segsim" entry from segsim.models.checkpoint.make_info."""
     from segsim.models.registry import create_model
 
     labels = labels or probe_labels()

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from segsim.errors import SegsimError
-from segsim.infer.images import read_image, write_png
+from segsim.fileio import read_image
+from segsim.infer.images import write_png
 from segsim.infer.overlay import overlay
 from segsim.labels import LabelSet
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from segsim.errors import SegsimError
-from segsim.train.metrics import (
+from segsim.metrics import (
     ConfusionAccumulator,
     confusion_matrix,
     metrics_from_confusion,

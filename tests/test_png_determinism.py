@@ -17,14 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from encode_worker import MAPS, checksums
 
 from segsim.dataset.generate import generate_dataset
 from segsim.dataset.layout import MANIFEST
 from segsim.scene.config import load_scene_config
 
 TESTS = Path(__file__).parent
-sys.path.insert(0, str(TESTS))
-from encode_worker import MAPS, checksums  # noqa: E402
 
 PROCESSES = 24      # started together on purpose: a loaded machine is where the defect showed
 FRAMES = 1000

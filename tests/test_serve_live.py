@@ -53,7 +53,7 @@ def checkpoint(tmp_path_factory):
     torch = pytest.importorskip("torch")
     from segsim.models.registry import create_model
     from segsim.scene.config import load_scene_config
-    from segsim.train.checkpoint import make_info
+    from segsim.models.checkpoint import make_info
 
     labels = load_scene_config("shapes").label_set()
     torch.manual_seed(0)
@@ -67,7 +67,7 @@ def checkpoint(tmp_path_factory):
 @pytest.mark.parametrize("args,words", [
     (["--view-size", "huge"], "--view-size"),
     (["--port", "70000"], "--port"),
-    (["--max-bytes", "0"], "max_bytes"),
+    (["--max-bytes", "0"], "--max-bytes"),   # the library names max_bytes; the CLI, its flag
     (["--threads", "0"], "--threads"),
     (["--scene", "no_such_preset"], "no_such_preset"),
 ])

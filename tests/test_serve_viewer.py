@@ -229,3 +229,30 @@ def test_two_tabs_have_their_own_cameras():
         hb2, _ = ask(b)
         assert ha2["camera_position"] != ha["camera_position"]
         assert hb2["camera_position"] == hb["camera_position"]
+
+
+def test_default_view_size_keeps_the_model_aspect_and_is_at_least_512_on_the_longer_side():
+    from segsim.serve.scenes import default_view_size
+
+    assert default_view_size((96, 96)) == (512, 512)
+    assert default_view_size((96, 192)) == (512, 256)       # input size is (h, w); views are (w, h)
+    assert default_view_size((512, 1024)) == (1024, 512)     # already large: drawn as it is
+    assert default_view_size(None) == (512, 512)
+
+
+def test_a_view_larger_than_the_model_input_is_predicted_at_the_input_size_and_upsampled():
+    source = FakeSceneSource(160, 120)
+    predictor = FakePredictor()                              # input_size (64, 64)
+    seen = []
+    original = predictor.predict
+    predictor.predict = lambda rgb: (seen.append(rgb.shape), original(rgb))[1]
+    with TestClient(create_app(predictor, source)) as c, c.websocket_connect("/ws/viewer") as ws:
+        json.loads(ws.receive_text())
+        header, parts = ask(ws, infer=True)
+    assert seen == [(64, 64, 3)]                             # the model saw its own input size
+    pred = np.frombuffer(parts["pred"], np.uint8).reshape(120, 160)
+    rgb = np.asarray(Image.open(io.BytesIO(parts["image"])))
+    assert (header["width"], header["height"]) == (160, 120)
+    assert set(np.unique(pred)) <= {0, 1, 2}                 # nearest: no blended class ids
+    # the upsampled answer matches the full-size one except along class boundaries
+    assert (pred == expected_mask(rgb)).mean() > 0.9

@@ -64,7 +64,7 @@ def test_overfits_a_few_frames(dataset, tmp_path):
 
 
 def test_checkpoint_is_self_contained(dataset, tmp_path):
-    from segsim.train.checkpoint import load_checkpoint
+    from segsim.models.checkpoint import load_checkpoint
     from segsim.train.trainer import train
 
     run = tmp_path / "run"

@@ -1,6 +1,7 @@
-"""The one Typer app. Each command lives in segsim/commands/<area>.py as a thin function that
-parses flags and calls the library; this file only wires them up and turns user mistakes
-(SegsimError, bad flags) into a one-line message with exit code 2 -- never a traceback."""
+"""The `segsim` entry point. Each command lives in segsim/commands/<area>.py as a thin function
+that parses flags and calls the library, registered on the app in segsim/commands/app.py; this
+file only loads them and turns user mistakes (SegsimError, bad flags) into a one-line message
+with exit code 2, never a traceback."""
 
 from __future__ import annotations
 
@@ -8,15 +9,8 @@ import sys
 
 import typer
 
+from segsim.commands.app import app
 from segsim.errors import SegsimError
-
-app = typer.Typer(
-    name="segsim",
-    help="Segmentation models without hand-labelling: generate, train, evaluate, predict, serve.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
 
 
 def _register() -> None:
@@ -33,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(rc, int) and not isinstance(rc, bool):
             return rc
     except SegsimError as e:
-        typer.secho(f"error: {e.message}", fg="red", err=True)
+        typer.secho(f"error: {_as_flags(e, argv).message}", fg="red", err=True)
         return 2
     except KeyboardInterrupt:
         typer.secho("interrupted", err=True)
@@ -48,6 +42,19 @@ def main(argv: list[str] | None = None) -> int:
             return e.exit_code
         raise
     return 0
+
+
+def _as_flags(error: SegsimError, argv: list[str] | None) -> SegsimError:
+    """The library names its parameters; the user typed flags: show them the flag."""
+    if not error.param:
+        return error
+    words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
+    command = typer.main.get_command(app)
+    sub = command.commands.get(words[0]) if words and hasattr(command, "commands") else None
+    for p in getattr(sub, "params", []):
+        if p.name == error.param and getattr(p, "opts", None):
+            return error.renamed(max(p.opts, key=len))
+    return error
 
 
 def _click_exceptions(name: str) -> tuple[type, ...]:

@@ -1,1 +1,1 @@
-"""CLI commands, one module per area; each registers its commands on segsim.cli.app."""
+"""CLI commands, one module per area; each registers its commands on segsim.commands.app.app."""

@@ -1,9 +1,9 @@
 """`segsim demo`: the whole mission in one command.
 
-It runs the very commands a user would type (printed before each step), in this process:
-generate a `shapes` dataset -> train the default CPU model -> evaluate -> export to ONNX ->
-serve the model with the live viewer. `--no-serve` stops after the export (the tests use it,
-with a smaller budget).
+Each step prints the command a user would type for it, then does the same work through the
+library functions those commands call: generate a `shapes` dataset -> train the default CPU
+model -> evaluate -> export to ONNX -> serve the model with the live viewer. `--no-serve` stops
+after the export (the tests use it, with a smaller budget).
 """
 
 from __future__ import annotations
@@ -14,21 +14,17 @@ from pathlib import Path
 
 import typer
 
-from segsim.cli import app
-from segsim.errors import SegsimError
+from segsim.commands.app import app
 
 
-def _step(title: str, argv: list[str]) -> None:
-    from segsim.cli import main
-
+def _announce(title: str, argv: list[str]) -> float:
     typer.secho(f"\n==> {title}", fg="cyan", bold=True)
     typer.secho("$ segsim " + " ".join(shlex.quote(a) for a in argv), fg="bright_black")
-    t0 = time.time()
-    rc = main(argv)
-    if rc != 0:
-        raise SegsimError(f"demo step '{title}' failed (exit {rc})",
-                          "read the message above; `segsim demo --help` lists the budget options")
-    typer.secho(f"    done in {time.time() - t0:.0f} s", fg="green")
+    return time.time()
+
+
+def _done(t0: float, what: str) -> None:
+    typer.secho(f"    {what}; done in {time.time() - t0:.0f} s", fg="green")
 
 
 @app.command()
@@ -46,22 +42,51 @@ def demo(
     train_args: list[str] = typer.Option([], "--train-arg", help="extra key=value overrides for training"),
 ) -> None:
     """Generate -> train -> evaluate -> export -> serve, with progress at every step."""
-    t0 = time.time()
+    from segsim.config import deep_merge, parse_overrides
+    from segsim.dataset.generate import generate_dataset
+    from segsim.infer.evaluate import evaluate
+    from segsim.infer.export import export_onnx
+    from segsim.infer.predictor import Predictor
+    from segsim.models.checkpoint import BEST_CHECKPOINT
+    from segsim.scene.config import load_scene_config
+    from segsim.train.config import load_train_config
+    from segsim.train.trainer import train
+
+    start = time.time()
     data, run, onnx, evaldir = out / "data", out / "run", out / "model.onnx", out / "eval"
-    gen = ["generate", "--preset", "shapes", "--count", str(count), "--size", str(size),
-           "--seed", str(seed), "--out", str(data)]
-    if workers:
-        gen += ["--workers", str(workers)]
-    _step("1/5 generate a labelled dataset", gen)
-    _step("2/5 train the default CPU model",
-          ["train", "--data", str(data), "--out", str(run), "--seed", str(seed),
-           *(["--max-minutes", str(minutes)] if minutes else []), *train_args])
-    _step("3/5 evaluate on the test split", ["evaluate", "--model", str(run), "--data", str(data),
-                                             "--split", "test", "--out", str(evaldir)])
-    _step("4/5 export to ONNX", ["export", "--model", str(run / "best.ckpt"), "--out", str(onnx)])
-    typer.secho(f"\nall steps done in {time.time() - t0:.0f} s; results under {out}/ "
+    best = run / BEST_CHECKPOINT
+
+    t0 = _announce("1/5 generate a labelled dataset",
+                   ["generate", "--preset", "shapes", "--count", str(count), "--size", str(size),
+                    "--seed", str(seed), "--out", str(data), *(["--workers", str(workers)] if workers else [])])
+    result = generate_dataset(data, load_scene_config("shapes"), count, size, size, seed=seed,
+                              workers=workers or None, preset="shapes")
+    _done(t0, f"{result.count} frames in {data}")
+
+    budget = {"trainer": {"max_minutes": minutes}} if minutes else {}
+    t0 = _announce("2/5 train the default CPU model",
+                   ["train", "--data", str(data), "--out", str(run), "--seed", str(seed),
+                    *(["--max-minutes", str(minutes)] if minutes else []), *train_args])
+    overrides = deep_merge(parse_overrides(train_args),
+                           {"data": {"root": str(data)}, "trainer": {"seed": seed}, **budget})
+    summary = train(load_train_config(None, overrides), run)
+    _done(t0, f"best val mIoU {summary['best_val_miou']}" if summary["best_val_miou"] is not None
+          else "no validation ran")
+
+    t0 = _announce("3/5 evaluate on the test split",
+                   ["evaluate", "--model", str(run), "--data", str(data), "--split", "test", "--out", str(evaldir)])
+    scores = evaluate(Predictor.load(run), data, split="test", out=evaldir)
+    _done(t0, f"test mIoU {scores['miou']:.4f}")
+
+    t0 = _announce("4/5 export to ONNX", ["export", "--model", str(best), "--out", str(onnx)])
+    exported = export_onnx(best, onnx)
+    _done(t0, f"argmax agreement with PyTorch {exported['argmax_agreement_pct']:.3f}%")
+
+    typer.secho(f"\nall steps done in {time.time() - start:.0f} s; results under {out}/ "
                 f"(metrics: {evaldir / 'metrics.json'})", fg="green", bold=True)
     if serve:
-        typer.secho(f"\n==> 5/5 serve: open http://{host}:{port}/ (Ctrl+C to stop)", fg="cyan", bold=True)
-        _step("5/5 serve the model with the live viewer",
-              ["serve", "--model", str(run / "best.ckpt"), "--host", host, "--port", str(port)])
+        from segsim.serve.server import serve_model
+
+        _announce(f"5/5 serve the model with the live viewer: open http://{host}:{port}/ (Ctrl+C to stop)",
+                  ["serve", "--model", str(best), "--host", host, "--port", str(port)])
+        serve_model(str(best), host, port, echo=typer.echo)

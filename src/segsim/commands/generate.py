@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from segsim.cli import app
+from segsim.commands.app import app
 from segsim.errors import SegsimError
 
 
@@ -30,7 +30,7 @@ def generate(
     height: int | None = typer.Option(None, "--height", help="Frame height (default: --size)."),
     seed: int = typer.Option(0, "--seed", help="Dataset seed; frame i depends on (config, seed, i) only."),
     workers: int = typer.Option(0, "--workers", "-w", help="Render processes (0 = all cores)."),
-    splits: str = typer.Option("0.8,0.1,0.1", "--splits", help="train,val,test fractions."),
+    fractions: str = typer.Option("0.8,0.1,0.1", "--splits", help="train,val,test fractions."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ):
     """Render a labelled dataset: images, class labels, instances, depth and meta per frame.
@@ -44,7 +44,7 @@ def generate(
     cfg = load_scene_config(preset, config, parse_overrides(set_) if set_ else None)
     w, h = width or size, height or size
     result = generate_dataset(out, cfg, count, w, h, seed=seed, workers=workers,
-                              fractions=_parse_fractions(splits), progress=not quiet, preset=preset)
+                              fractions=_parse_fractions(fractions), progress=not quiet, preset=preset)
     msg = f"{out}: {result.count} frames ({', '.join(f'{k} {v}' for k, v in result.splits.items())})"
     if result.reused:
         msg += f"; {result.reused} kept from an earlier run"

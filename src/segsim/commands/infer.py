@@ -5,12 +5,11 @@ Every `--model` takes a .ckpt, a run folder (its best.ckpt) or an .onnx from `se
 
 from __future__ import annotations
 
-import glob as globlib
 from pathlib import Path
 
 import typer
 
-from segsim.cli import app
+from segsim.commands.app import app
 from segsim.errors import SegsimError
 
 MODEL_HELP = "A .ckpt, a run folder (its best.ckpt) or an .onnx from `segsim export`."
@@ -36,50 +35,6 @@ def _check_mode(mode: str) -> str:
     return mode
 
 
-def resolve_inputs(spec: str) -> list[Path]:
-    """An image file, a folder (its images, not recursive) or a glob -> image paths, sorted."""
-    from segsim.infer.images import IMAGE_SUFFIXES, list_images
-
-    path = Path(spec).expanduser()
-    if path.is_dir():
-        found = list_images(path)
-        if not found:
-            raise SegsimError(f"no images in folder {path} (looked for {', '.join(IMAGE_SUFFIXES)})",
-                              "point --input at a folder of images, an image, or a glob like 'dir/*.png'")
-        return found
-    if path.is_file():
-        return [path]
-    if globlib.has_magic(spec):
-        # like a folder, a glob picks up images only, so 'dir/*' skips notes and masks' .json
-        found = sorted(Path(p) for p in globlib.glob(str(Path(spec).expanduser()), recursive=True)
-                       if Path(p).is_file() and Path(p).suffix.lower() in IMAGE_SUFFIXES)
-        if not found:
-            raise SegsimError(f"no images match {spec!r}", "check the pattern (quote it so the shell leaves it alone)")
-        return found
-    raise SegsimError(f"input not found: {spec}", "pass an image, a folder of images, or a glob like 'dir/*.png'")
-
-
-def plan_outputs(inputs: list[Path], output: Path, with_overlay: bool) -> list[tuple[Path, Path | None]]:
-    """(mask path, overlay path or None) per input, refusing plans where one file would be written
-    twice (two inputs with one stem) or where a mask would overwrite an input image."""
-    plan = [(output / f"{p.stem}.png", output / f"{p.stem}_overlay.png" if with_overlay else None) for p in inputs]
-    writers: dict[Path, Path] = {}
-    sources = {p.resolve(): p for p in inputs}
-    for src, files in zip(inputs, plan):
-        for f in files:
-            if f is None:
-                continue
-            key = f.resolve()
-            if key in writers:
-                raise SegsimError(f"{writers[key]} and {src} would both be written as {f}",
-                                  "rename one, or predict them into separate --output folders")
-            if key in sources:
-                raise SegsimError(f"writing {f} would overwrite the input image {sources[key]}",
-                                  "choose an --output folder other than the input folder")
-            writers[key] = src
-    return plan
-
-
 @app.command()
 def predict(
     model: str = typer.Option(..., "--model", "-m", help=MODEL_HELP),
@@ -96,10 +51,12 @@ def predict(
 
     An image that cannot be read is reported and skipped; the others are still written, and
     the command then exits with code 2 naming how many failed."""
-    from segsim.infer.images import read_image, write_png
+    from segsim.fileio import read_image
+    from segsim.infer.images import write_png
+    from segsim.infer.inputs import plan_outputs, resolve_inputs
     from segsim.infer.overlay import overlay
     from segsim.infer.predictor import Predictor
-    from segsim.infer.progress import progress_bar
+    from segsim.progress import progress_bar
     from segsim.infer.tta import parse_scales
 
     tta = _check_tta(tta)
@@ -139,8 +96,17 @@ def predict(
 @app.command()
 def evaluate(
     model: str = typer.Option(..., "--model", "-m", help=MODEL_HELP),
-    data: Path = typer.Option(..., "--data", "-d", help="Dataset folder (segsim, Pascal VOC, or images/+masks/)."),
-    split: str = typer.Option("test", "--split", help="Which split to score."),
+    data: Path = typer.Option(..., "--data", "-d",
+                              help="Dataset folder (segsim, Pascal VOC, or images/+masks/)."),
+    split: str | None = typer.Option(
+        None, "--split", help="Which split to score: train, val, test or all. Default: test, or "
+        "all for a folder without splits of its own (flat images/ + masks/)."),
+    split_fractions: str | None = typer.Option(
+        None, "--split-fractions", help="For a folder without splits of its own: make up a "
+        "random train,val,test split with these fractions, e.g. 0.8,0.1,0.1 (as `segsim train` "
+        "does) and score its --split (default test)."),
+    split_seed: int | None = typer.Option(
+        None, "--split-seed", help="Seed of that made-up split (default 0, as in training)."),
     out: Path | None = typer.Option(None, "--out", "-o",
                                        help="Folder for metrics.json, confusion.png, samples.png."),
     tta: str | None = typer.Option(None, "--tta", help=TTA_HELP),
@@ -149,11 +115,15 @@ def evaluate(
     samples: int = typer.Option(4, "--samples", help="Rows in samples.png."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ):
-    """Score a model on a split: per-class IoU and Dice from one confusion matrix over the split."""
+    """Score a model on a split: per-class IoU and Dice from one confusion matrix over the split.
+
+    A folder without splits of its own is scored whole, unless --split or --split-fractions
+    asks for a made-up split; the output says how many images were scored of how many found."""
     from rich.console import Console
     from rich.table import Table
 
     from segsim.infer.evaluate import evaluate as run_evaluation
+    from segsim.infer.evaluate import parse_fractions
     from segsim.infer.predictor import Predictor
     from segsim.infer.tta import parse_scales
 
@@ -162,23 +132,28 @@ def evaluate(
     scale_list = parse_scales(scales)
     if samples < 0:
         raise SegsimError(f"--samples {samples} is negative", "e.g. --samples 4")
+    fractions = parse_fractions(split_fractions)
     predictor = Predictor.load(model)
-    result = run_evaluation(predictor, data, split=split, out=out, tta=tta, scales=scale_list, mode=mode,
-                            samples=samples, progress=not quiet)
+    result = run_evaluation(predictor, data, split=split, out=out, tta=tta, scales=scale_list,
+                            mode=mode, samples=samples, progress=not quiet,
+                            split_fractions=fractions, split_seed=split_seed)
 
     def fmt(x):
         return "-" if x is None else f"{x:.4f}"
 
-    table = Table(title=f"{split} split of {data}: {result['num_images']} images ({predictor.backend})")
+    scope = "all images" if result["split"] == "all" else f"{result['split']} split"
+    table = Table(title=f"{scope} of {data}: {result['num_images']} images ({predictor.backend})")
     for col in ("class", "IoU", "Dice", "accuracy", "GT pixels"):
         table.add_column(col, justify="left" if col == "class" else "right")
     for name, m in result["per_class"].items():
-        table.add_row(name, fmt(m["iou"]), fmt(m["dice"]), fmt(m.get("accuracy")), str(m.get("gt_pixels", "")))
+        table.add_row(name, fmt(m["iou"]), fmt(m["dice"]), fmt(m.get("accuracy")),
+                      str(m.get("gt_pixels", "")))
     table.add_section()
-    table.add_row("mean", fmt(result["miou"]), fmt(result["mean_dice"]), fmt(result["mean_accuracy"]),
-                  str(result["num_pixels"]))
+    table.add_row("mean", fmt(result["miou"]), fmt(result["mean_dice"]),
+                  fmt(result["mean_accuracy"]), str(result["num_pixels"]))
     console = Console()
     console.print(table)
+    typer.echo(result["scored"])  # plain: rich would wrap it at the terminal width
     console.print(f"mIoU {result['miou']:.4f}   pixel accuracy {result['pixel_accuracy']:.4f}")
     for w in result["warnings"]:
         typer.secho(f"warning: {w}", fg="yellow", err=True)

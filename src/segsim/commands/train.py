@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from segsim.cli import app
+from segsim.commands.app import app
 from segsim.errors import SegsimError
 
 

@@ -22,7 +22,8 @@ import numpy as np
 
 from segsim.errors import SegsimError
 from segsim.fileio import atomic_path
-from segsim.infer.predictor import ONNX_METADATA_KEY, resolve_model_path
+from segsim.infer.predictor import ONNX_METADATA_KEY
+from segsim.models.checkpoint import resolve_model_path
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
@@ -105,16 +106,17 @@ def export_onnx(ckpt: str | Path, out: str | Path, opset: int = 17, check: bool 
     import onnxruntime as ort
     import torch
 
-    from segsim.train.checkpoint import load_checkpoint
+    from segsim.models.checkpoint import load_checkpoint
 
     src = resolve_model_path(ckpt)
     if src.suffix.lower() == ".onnx":
         raise SegsimError(f"{src} is already an ONNX model", "pass the .ckpt (or run folder) it came from")
     out = Path(out)
     if out.suffix.lower() != ".onnx":
-        raise SegsimError(f"--out {out} should end in .onnx", "e.g. --out model.onnx")
+        raise SegsimError(f"out {out} should end in .onnx", "e.g. out=model.onnx", param="out")
     if out.is_dir():
-        raise SegsimError(f"--out {out} is a folder", "pass a file name such as model.onnx")
+        raise SegsimError(f"out {out} is a folder", "pass a file name such as model.onnx",
+                          param="out")
     if not 11 <= opset <= 21:
         raise SegsimError(f"opset {opset} is outside 11..21", "use the default, 17")
     model, info = load_checkpoint(src)

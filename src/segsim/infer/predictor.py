@@ -31,29 +31,14 @@ from pathlib import Path
 import numpy as np
 
 from segsim.errors import SegsimError
+from segsim.imaging import resize_image, resize_probs
 from segsim.infer import tta as views
 from segsim.infer.images import as_rgb_array
+from segsim.models.checkpoint import resolve_model_path
 from segsim.labels import LabelSet
 
 ONNX_METADATA_KEY = "segsim"
 MAX_BATCH = 8  # images per forward pass; bounds memory for large batches of large inputs
-
-
-def resolve_model_path(path: str | Path) -> Path:
-    """A .ckpt / .onnx file, or a run folder meaning its best.ckpt."""
-    p = Path(path)
-    if p.is_dir():
-        best = p / "best.ckpt"
-        if best.is_file():
-            return best
-        others = sorted(x.name for x in p.glob("*.ckpt")) + sorted(x.name for x in p.glob("*.onnx"))
-        hint = f"; the folder holds {', '.join(others)}" if others else ""
-        raise SegsimError(f"run folder {p} has no best.ckpt{hint}",
-                          "pass a .ckpt or .onnx file, or a run folder written by `segsim train`")
-    if not p.is_file():
-        raise SegsimError(f"model not found: {p}",
-                          "pass a .ckpt, a run folder with best.ckpt, or an .onnx from `segsim export`")
-    return p
 
 
 class Predictor:
@@ -106,7 +91,7 @@ class Predictor:
 
     @classmethod
     def _load_torch(cls, path: Path) -> Predictor:
-        from segsim.train.checkpoint import load_checkpoint
+        from segsim.models.checkpoint import load_checkpoint
 
         model, info = load_checkpoint(path)
         pred = cls.from_module(model, info)
@@ -170,16 +155,16 @@ class Predictor:
                 size = views.scaled_size(self.input_size, s)
                 for start in range(0, len(rgbs), MAX_BATCH):
                     chunk = rgbs[start:start + MAX_BATCH]
-                    batch = np.stack([self.normalize(views.resize_image(im, size)) for im in chunk])
+                    batch = np.stack([self.normalize(resize_image(im, size)) for im in chunk])
                     probs = views.probs_of_views(self.logits, batch, flip)
                     for j, (im, p) in enumerate(zip(chunk, probs)):
-                        totals[start + j] += views.resize_probs(p, im.shape[:2])
+                        totals[start + j] += resize_probs(p, im.shape[:2])
             else:
                 for j, im in enumerate(rgbs):
-                    scaled = views.resize_image(im, views.scaled_size(im.shape[:2], s)) if s != 1 else im
+                    scaled = resize_image(im, views.scaled_size(im.shape[:2], s)) if s != 1 else im
                     p = views.sliding_probs(self.logits, self.normalize(scaled), self.input_size, flip,
                                             max_batch=MAX_BATCH)
-                    totals[j] += views.resize_probs(p, im.shape[:2])
+                    totals[j] += resize_probs(p, im.shape[:2])
         return [t / len(scales) for t in totals]
 
     def predict_batch(self, images: list[np.ndarray], tta: str | None = None,

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import cv2
 import numpy as np
 
 from segsim.errors import SegsimError
+from segsim.imaging import resize_probs
 
 TTA_CHOICES = (None, "flip")
 MODES = ("whole", "sliding")
@@ -49,31 +49,9 @@ def parse_scales(text: str | None) -> list[float] | None:
     try:
         values = [float(t) for t in text.split(",") if t.strip()]
     except ValueError as e:
-        raise SegsimError(f"--scales {text!r} is not a comma-separated list of numbers",
-                          "write e.g. --scales 0.75,1,1.25") from e
+        raise SegsimError(f"scales {text!r} is not a comma-separated list of numbers",
+                          "write e.g. scales=0.75,1,1.25", param="scales") from e
     return check_options(None, values, "whole")
-
-
-def resize_image(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """HxWx3 uint8 -> size (h, w); area averaging when shrinking avoids aliasing."""
-    h, w = size
-    if rgb.shape[:2] == (h, w):
-        return rgb
-    shrinking = h * w < rgb.shape[0] * rgb.shape[1]
-    return cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
-
-
-def resize_probs(probs: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """C x h x w -> C x H x W, bilinear (probabilities stay a convex mix, so they still sum to 1)."""
-    h, w = size
-    if probs.shape[1:] == (h, w):
-        return probs
-    # cv2 resizes channels-last arrays with up to 512 channels in one call
-    hwc = np.ascontiguousarray(probs.transpose(1, 2, 0))
-    out = cv2.resize(hwc, (w, h), interpolation=cv2.INTER_LINEAR)
-    if out.ndim == 2:  # cv2 drops a single channel axis
-        out = out[:, :, None]
-    return np.ascontiguousarray(out.transpose(2, 0, 1))
 
 
 def softmax(logits: np.ndarray, axis: int = 1) -> np.ndarray:

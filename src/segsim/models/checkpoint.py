@@ -16,6 +16,7 @@ from segsim.errors import SegsimError
 from segsim.labels import LabelSet
 
 FORMAT_VERSION = 1
+BEST_CHECKPOINT, LAST_CHECKPOINT = "best.ckpt", "last.ckpt"   # the files a run folder holds
 SEGSIM_KEY = "segsim"
 MODEL_PREFIX = "model."
 # Keys that only matter when a model is first built (downloading pretrained weights); a
@@ -46,16 +47,28 @@ def make_info(model_name: str, model_kwargs: dict, labels: LabelSet, input_size,
     }
 
 
+def resolve_model_path(path: str | Path) -> Path:
+    """A .ckpt / .onnx file, or a run folder meaning its best.ckpt."""
+    p = Path(path)
+    if p.is_dir():
+        best = p / BEST_CHECKPOINT
+        if best.is_file():
+            return best
+        others = sorted(x.name for x in p.glob("*.ckpt")) + sorted(x.name for x in p.glob("*.onnx"))
+        hint = f"; the folder holds {', '.join(others)}" if others else ""
+        raise SegsimError(f"run folder {p} has no {BEST_CHECKPOINT}{hint}",
+                          "pass a .ckpt or .onnx file, or a run folder written by `segsim train`")
+    if not p.is_file():
+        raise SegsimError(f"model not found: {p}",
+                          f"pass a .ckpt, a run folder with {BEST_CHECKPOINT}, or an .onnx from `segsim export`")
+    return p
+
+
 def read_checkpoint(path: str | Path) -> dict:
     """The raw checkpoint dict, checked to be a segsim checkpoint."""
     import torch
 
-    p = Path(path)
-    if p.is_dir():
-        p = p / "best.ckpt"
-    if not p.is_file():
-        raise SegsimError(f"checkpoint not found: {p}",
-                          "pass a .ckpt file or a run folder written by `segsim train`")
+    p = resolve_model_path(path)
     try:
         # weights_only: a checkpoint is data, never code. Ours hold only tensors and plain types.
         ckpt = torch.load(p, map_location="cpu", weights_only=True)

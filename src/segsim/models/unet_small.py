@@ -1,12 +1,11 @@
 """The default model for CPU training: a compact U-Net (few channels, BatchNorm) that learns
 the `shapes` preset in minutes on two cores.
 
-Cheap where pixels are many, because on CPU the full-resolution convolutions dominated (a
-stride-1 stem made it 3-4x slower): the stem convolves at stride 2, the encoder doubles
-channels (16-32-64-128-256) at each of 4 downsamplings, the decoder upsamples bilinearly and
-adds (not concatenates) the skip after a 1x1 projection, and the stride-2 logits are resized
-bilinearly to the input. Weights and activations run channels-last, which trained ~1.5x faster
-on this CPU. Input is padded to a multiple of 32 and the logits cropped back, so any H x W works.
+Cheap where pixels are many, because on CPU the full-resolution convolutions dominate: the
+stem convolves at stride 2, the encoder doubles channels (16-32-64-128-256) at each of 4
+downsamplings, the decoder upsamples bilinearly and adds (not concatenates) the skip after a
+1x1 projection, and the stride-2 logits are resized bilinearly to the input. Weights and activations run channels-last, which trains faster on
+CPU. Input is padded to a multiple of 32 and the logits cropped back, so any H x W works.
 """
 
 from __future__ import annotations
@@ -74,5 +73,5 @@ def unet_small(num_classes: int, width: int = 16, depth: int = 4, stem_stride: i
                           "use the defaults width=16 depth=4")
     if stem_stride not in (1, 2):
         raise SegsimError(f"unet_small stem_stride must be 1 or 2, got {stem_stride!r}",
-                          "use 2 (fast, the default) or 1 (full-resolution features, ~3x slower)")
+                          "use 2 (fast, the default) or 1 (full-resolution features, several times slower)")
     return UNetSmall(num_classes, width, depth, stem_stride, channels_last)

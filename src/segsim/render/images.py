@@ -3,30 +3,30 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from pathlib import Path
 
 import numpy as np
 
 from segsim.errors import SegsimError
+from segsim.fileio import read_image
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 MAX_SIDE = 1024   # larger photos are downscaled on load: a 256 px frame never needs more
 
 
 def load_rgb(path: str) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
+    """An image file as H x W x 3 uint8, through segsim's one image reader, at most MAX_SIDE."""
+    from PIL import Image
 
-    p = Path(path)
-    if not p.is_file():
-        raise SegsimError(f"image file not found: {p}", "check background.image_dir / texture image paths")
     try:
-        with Image.open(p) as im:
-            im = im.convert("RGB")
-            if max(im.size) > MAX_SIDE:
-                im.thumbnail((MAX_SIDE, MAX_SIDE))
-            return np.asarray(im, np.uint8)
-    except (UnidentifiedImageError, OSError) as e:
-        raise SegsimError(f"cannot read image {p}: {e}", "remove or replace the corrupt image file") from e
+        rgb = read_image(path)
+    except SegsimError as e:
+        raise SegsimError(f"cannot use {path} as a texture or background: {e.problem}",
+                          "remove or replace the image file, or fix background.image_dir / "
+                          "texture image paths") from e
+    if max(rgb.shape[:2]) <= MAX_SIDE:
+        return rgb
+    im = Image.fromarray(rgb)
+    im.thumbnail((MAX_SIDE, MAX_SIDE))
+    return np.asarray(im, np.uint8)
 
 
 class ImageTextures:

@@ -12,16 +12,18 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from segsim.config import deep_merge, load_yaml, validate
 from segsim.errors import SegsimError
+from segsim import fileio
+from segsim.fileio import IMAGE_SUFFIXES
 from segsim.labels import Label, LabelSet, default_color
+from segsim.scene import kinds
+from segsim.scene.shapes import shape_names
 
-LABELLED_SHAPES = ("box", "sphere", "cylinder", "cone", "torus", "capsule")
-DISTRACTOR_SHAPES = LABELLED_SHAPES
-TEXTURE_KINDS = ("checker", "stripes", "noise", "gradient", "image")
-BACKGROUND_KINDS = ("solid", "gradient", "checker", "stripes", "noise", "clutter", "image")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+TEXTURE_KINDS = tuple(name for name in kinds.TEXTURE_KINDS if name)   # None: a plain colour
+BACKGROUND_KINDS = tuple(kinds.BACKGROUND_KINDS)
 
 Range = tuple[float, float]
 IntRange = tuple[int, int]
@@ -53,10 +55,21 @@ def _weights_ok(weights: dict, allowed: tuple, what: str) -> dict:
 
 class ClassSpec(_Model):
     name: str
-    shape: Literal["box", "sphere", "cylinder", "cone", "torus", "capsule"]
+    shape: str                                # a registered kind (scene/shapes/)
     weight: float = Field(1.0, ge=0)          # share of objects drawn from this class
     color: tuple[int, int, int] | None = None  # label colour (palette); default palette if None
     group: str = "shapes"
+
+    @field_validator("shape")
+    @classmethod
+    def _known_shape(cls, v):
+        names = shape_names()
+        if v not in names:
+            quoted = [repr(n) for n in names]
+            expected = " or ".join(filter(None, [", ".join(quoted[:-1]), quoted[-1]]))
+            # worded like pydantic's own Literal error
+            raise PydanticCustomError("shape_kind", "Input should be {expected}", {"expected": expected})
+        return v
 
 
 class ShapeSizes(_Model):
@@ -170,7 +183,7 @@ class DistractorsConfig(_Model):
     @field_validator("shapes")
     @classmethod
     def _shapes(cls, v):
-        return _weights_ok(v, DISTRACTOR_SHAPES, "distractor shapes")
+        return _weights_ok(v, shape_names(), "distractor shapes")
 
 
 class PostFXConfig(_Model):
@@ -233,7 +246,7 @@ def list_images(folder: str | None, field: str) -> list[str]:
     p = Path(folder).expanduser()
     if not p.is_dir():
         raise SegsimError(f"{field}: folder not found: {p}", f"set {field} to a folder of images")
-    files = sorted(str(f) for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+    files = [str(f) for f in fileio.list_images(p, recursive=True)]
     if not files:
         raise SegsimError(f"{field}: no images ({', '.join(IMAGE_SUFFIXES)}) in {p}",
                           f"put images in {p} or remove the image weight")

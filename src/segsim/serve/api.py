@@ -18,7 +18,8 @@ from fastapi.responses import Response
 
 from segsim.errors import SegsimError
 from segsim.serve.decode import SEND_IMAGE, check_size, decode_image
-from segsim.serve.encode import blend_overlay, png_bytes
+from segsim.dataset import png
+from segsim.infer.overlay import overlay
 from segsim.serve.schemas import ErrorBody, Health, ModelInfo, PredictJSON
 from segsim.serve.stats import class_fractions
 
@@ -90,12 +91,12 @@ async def predict(
     mask, seconds = await run_in_threadpool(state.gate.predict, rgb)
     labels = state.labels
     if format is OutputFormat.png:
-        body = await run_in_threadpool(png_bytes, mask)
+        body = await run_in_threadpool(png.encode, mask)
         return Response(body, media_type="image/png", headers=_timing(seconds))
     if format is OutputFormat.overlay:
-        body = await run_in_threadpool(lambda: png_bytes(blend_overlay(rgb, mask, labels, alpha)))
+        body = await run_in_threadpool(lambda: png.encode(overlay(rgb, mask, labels, alpha)))
         return Response(body, media_type="image/png", headers=_timing(seconds))
-    mask_png = await run_in_threadpool(png_bytes, mask)
+    mask_png = await run_in_threadpool(png.encode, mask)
     result = PredictJSON(
         width=int(rgb.shape[1]), height=int(rgb.shape[0]),
         mask_png_base64=base64.b64encode(mask_png).decode("ascii"),

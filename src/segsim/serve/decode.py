@@ -1,7 +1,7 @@
 """Turn uploaded bytes into an RGB array, refusing what would hurt the server.
 
 Size checks come first and cheaply: the byte count here, then the pixel count, which
-segsim.infer.images.read_image reads from the image header, so a small file that decompresses
+segsim.fileio.read_image reads from the image header, so a small file that decompresses
 into a huge image (a decompression bomb) is refused before any pixel is decoded.
 """
 
@@ -35,9 +35,7 @@ def decode_image(data: bytes, limits: ServeLimits) -> np.ndarray:
 
 
 def _read_image(data: bytes, max_pixels: int) -> np.ndarray:
-    from segsim.infer.images import (
-        read_image,  # the one image reader: EXIF, 16-bit, palettes, errors
-    )
+    from segsim.fileio import read_image  # the one image reader: EXIF, 16-bit, palettes, errors
 
     rgb = np.asarray(read_image(data, name="the uploaded image", max_pixels=max_pixels))
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8 or 0 in rgb.shape:

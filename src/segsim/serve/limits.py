@@ -18,4 +18,4 @@ class ServeLimits:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise SegsimError(f"{name} must be a positive integer, got {value!r}",
-                                  f"pass a value >= 1 for {name.replace('_', '-')}")
+                                  f"pass a value >= 1 for {name}", param=name)

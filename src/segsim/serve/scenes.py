@@ -56,6 +56,18 @@ class PresetSceneSource:
             self._renderer = None
 
 
+MIN_VIEW_SIDE = 512
+
+
+def default_view_size(input_size) -> tuple[int, int]:
+    """(width, height) the viewer draws at when not told: the model's aspect ratio, with the
+    longer side at least MIN_VIEW_SIDE so the picture stays sharp in a browser window (the model
+    still runs at its own input size, see ViewerHub.predict)."""
+    h, w = (int(v) for v in input_size) if input_size else (MIN_VIEW_SIDE, MIN_VIEW_SIDE)
+    grow = max(1.0, MIN_VIEW_SIDE / max(h, w))
+    return round(w * grow), round(h * grow)
+
+
 def preset_from_model(predictor) -> str | None:
     """The scene preset the model was trained on: a `preset` in the checkpoint's config, else the
     `preset` in dataset.yaml of the dataset it was trained on (config data.root), when still there."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from segsim.labels import LabelSet
+from segsim.labels import IGNORE_INDEX, LabelSet
+from segsim.metrics import confusion_matrix, metrics_from_confusion
 
 
 def class_fractions(mask: np.ndarray, labels: LabelSet) -> list[dict]:
@@ -20,7 +21,7 @@ def class_fractions(mask: np.ndarray, labels: LabelSet) -> list[dict]:
     return out
 
 
-def frame_miou(pred: np.ndarray, gt: np.ndarray, ignore_index: int = 255) -> float | None:
+def frame_miou(pred: np.ndarray, gt: np.ndarray, ignore_index: int = IGNORE_INDEX) -> float | None:
     """Mean IoU over the classes present in the ground truth or the prediction of one frame.
 
     Pixels whose ground truth is `ignore_index` are left out. None when nothing is left to score.
@@ -28,11 +29,5 @@ def frame_miou(pred: np.ndarray, gt: np.ndarray, ignore_index: int = 255) -> flo
     valid = gt != ignore_index
     if not valid.any():
         return None
-    p = pred[valid].astype(np.int64)
-    g = gt[valid].astype(np.int64)
-    n = int(max(p.max(), g.max())) + 1
-    confusion = np.bincount(g * n + p, minlength=n * n).reshape(n, n)
-    inter = np.diag(confusion)
-    union = confusion.sum(0) + confusion.sum(1) - inter
-    present = union > 0
-    return float((inter[present] / union[present]).mean())
+    classes = int(max(pred.max(), gt[valid].max())) + 1
+    return metrics_from_confusion(confusion_matrix(pred, gt, classes, ignore_index))["miou"]

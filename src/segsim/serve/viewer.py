@@ -31,6 +31,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from segsim.errors import SegsimError
+from segsim.imaging import resize_image, resize_mask
 from segsim.serve.camera_rig import CameraRig
 from segsim.serve.encode import jpeg_bytes
 from segsim.serve.scenes import label_remap
@@ -84,6 +85,8 @@ class ViewerHub:
         self.model_labels = model_labels
         self.model_info = model_info
         self.remap = label_remap(source.labels, model_labels) if source is not None else None
+        size = getattr(gate.predictor, "input_size", None) if gate is not None else None
+        self.model_size = tuple(int(v) for v in size) if size else None   # (h, w)
         # One thread for every GL call: the renderer's context belongs to the thread that made it.
         self._gl = ThreadPoolExecutor(1, thread_name_prefix="segsim-render") if source is not None else None
 
@@ -99,6 +102,16 @@ class ViewerHub:
                 "labels_match_model": src.labels.names == self.model_labels.names,
                 "shared_labels": len(shared)},
         }
+
+    def predict(self, rgb: np.ndarray) -> tuple[np.ndarray, float]:
+        """(mask at the frame's size, model seconds). A frame larger than the model's input is
+        shrunk to it first and the mask brought back with nearest neighbour: the viewer draws at
+        its own size, sharp, while the model sees what it was trained on, at its own cost."""
+        size = self.model_size
+        if size is None or rgb.shape[0] * rgb.shape[1] <= size[0] * size[1]:
+            return self.gate.predict(rgb)
+        pred, seconds = self.gate.predict(resize_image(rgb, size))
+        return resize_mask(pred, rgb.shape[:2]), seconds
 
     async def on_render_thread(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._gl, fn, *args)
@@ -168,7 +181,7 @@ class ViewerSession:
             if cached is not None and cached[0] == key:  # same pixels, same answer: skip the model
                 pred, t_model = cached[1], cached[2]
             else:
-                pred, t_model = self.hub.gate.predict(rgb)
+                pred, t_model = self.hub.predict(rgb)
                 self._pred_cache = (key, pred, t_model)
         return self._pack(req, key, rgb, gt, pred, t_render, t_model, t0)
 

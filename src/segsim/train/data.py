@@ -15,8 +15,10 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from segsim.cpus import available_cpus
 from segsim.dataset.reader import DatasetIndex
 from segsim.errors import SegsimError
+from segsim.progress import progress_bar
 from segsim.train import augment
 from segsim.train.config import TrainConfig
 
@@ -47,17 +49,11 @@ class FrameStore:
         return self.prepare(image, mask) if self.prepare is not None else (image, mask)
 
     def _decode_all(self, progress: bool, what: str):
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-        if not progress:
-            return [self._load(i) for i in range(len(self.pairs))]
         out = []
-        with Progress(TextColumn(f"caching {what}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                      TimeRemainingColumn(), transient=True) as bar:
-            task = bar.add_task(what, total=len(self.pairs))
+        with progress_bar(progress, f"caching {what}", len(self.pairs), transient=True) as advance:
             for i in range(len(self.pairs)):
                 out.append(self._load(i))
-                bar.advance(task)
+                advance(1)
         return out
 
 
@@ -170,7 +166,7 @@ def resolve_workers(setting) -> int:
     core from the model's two threads, and frames are cached decoded); with more, up to 4."""
     if setting != "auto":
         return int(setting)
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cpus = available_cpus()
     return 0 if cpus <= 2 else min(4, cpus - 1)
 
 

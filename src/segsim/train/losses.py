@@ -87,7 +87,7 @@ def soft_dice_loss(logits, target, ignore_index: int, weight=None, eps: float = 
         p_target = probs.gather(1, torch.where(valid, t, 0).unsqueeze(1)).reshape(-1)[flat_valid]
         t_valid = t.reshape(-1)[flat_valid]
     # sum(p * y) per class from each pixel's probability of its own class: one gather and one
-    # index_add instead of a C-fold one-hot product (2.5x faster on full-size validation logits)
+    # index_add instead of a C-fold one-hot product: far less work on full-size validation logits
     inter = torch.zeros(c, dtype=probs.dtype, device=probs.device).index_add(0, t_valid, p_target)
     gt_sum = torch.bincount(t_valid, minlength=c)[:c].to(probs.dtype)
     dice = (2 * inter + eps) / (p_sum + gt_sum + eps)

@@ -11,10 +11,10 @@ import lightning as L
 import torch
 
 from segsim.labels import LabelSet
-from segsim.train.checkpoint import SEGSIM_KEY, make_info
+from segsim.models.checkpoint import SEGSIM_KEY, make_info
 from segsim.train.config import TrainConfig, dump_config
 from segsim.train.losses import build_loss
-from segsim.train.metrics import confusion_matrix, metrics_from_confusion
+from segsim.metrics import confusion_matrix, metrics_from_confusion
 
 HISTORY_KEY = "segsim_history"
 
@@ -39,10 +39,9 @@ class Clock:
 
 
 def adamw(params, lr: float, device) -> torch.optim.AdamW:
-    """AdamW as training uses it. Fused on CPU: one kernel for every tensor (1.8 ms a step for
-    unet_small against 7 for the per-tensor loop torch uses on CPU by default). On CUDA torch
-    already batches the update (foreach), and a fused one would refuse gradient clipping under
-    16-bit AMP."""
+    """AdamW as training uses it. Fused on CPU: one kernel for every tensor, not the per-tensor
+    loop torch uses on CPU by default. On CUDA torch already batches the update (foreach), and a
+    fused one would refuse gradient clipping under 16-bit AMP."""
     return torch.optim.AdamW(params, lr=lr, fused=torch.device(device).type == "cpu" or None)
 
 
@@ -100,9 +99,8 @@ class SegModule(L.LightningModule):
         return self.model(x)
 
     def _cm(self, logits, target):
-        # max(1).indices, not argmax(1): same indices, but torch's CPU argmax over the channel
-        # dim of an NCHW tensor took ~20 ms per batch of 8 at 128 px (max: ~1 ms), a fifth of
-        # every training step on two cores.
+        # max(1).indices, not argmax(1): same indices, and torch's CPU argmax over the channel
+        # dim of an NCHW tensor is many times slower
         return confusion_matrix(logits.detach().max(1).indices, target, self.num_classes, self.ignore_index)
 
     # --- training ----------------------------------------------------------------------------

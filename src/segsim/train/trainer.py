@@ -19,9 +19,9 @@ import yaml
 
 from segsim.errors import SegsimError
 from segsim.fileio import write_atomic
+from segsim.models.checkpoint import BEST_CHECKPOINT, LAST_CHECKPOINT
 from segsim.train.config import TrainConfig, dump_config
 
-BEST, LAST = "best.ckpt", "last.ckpt"
 
 
 def _quiet_lightning() -> None:
@@ -63,7 +63,8 @@ def open_training_data(cfg: TrainConfig):
     from segsim.dataset.reader import open_dataset
 
     if not cfg.data.root:
-        raise SegsimError("no training data given", "pass --data DIR (a segsim, VOC or images/+masks/ folder)")
+        raise SegsimError("no training data given",
+                          "set data.root to a segsim, VOC or images/+masks/ folder")
     return open_dataset(cfg.data.root, cfg.data.layout, cfg.data.palette, tuple(cfg.data.split_fractions),
                         cfg.data.split_seed)
 
@@ -77,18 +78,20 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
 
     from segsim.models.registry import DEFAULT_MODEL, create_model
     from segsim.train.callbacks import ProgressWithEta, TimeBudget
-    from segsim.train.checkpoint import read_checkpoint
+    from segsim.models.checkpoint import read_checkpoint
     from segsim.train.data import class_pixel_counts, make_loaders
     from segsim.train.losses import class_weights_from_counts
     from segsim.train.module import SegModule
 
     _quiet_lightning()
     out = Path(out).expanduser()
-    last = out / LAST
+    last = out / LAST_CHECKPOINT
     if resume and not last.is_file():
-        raise SegsimError(f"nothing to resume: {last} does not exist", "drop --resume to start a new run in that folder")
-    if not resume and (last.is_file() or (out / BEST).is_file()):
-        raise SegsimError(f"{out} already holds a training run", "pass --resume to continue it, or choose a new --out")
+        raise SegsimError(f"nothing to resume: {last} does not exist",
+                          "leave out resume to start a new run in that folder", param="resume")
+    if not resume and (last.is_file() or (out / BEST_CHECKPOINT).is_file()):
+        raise SegsimError(f"{out} already holds a training run",
+                          "pass resume to continue it, or train into a new folder", param="resume")
 
     if cfg.model.name is None:
         cfg = cfg.model_copy(update={"model": cfg.model.model_copy(update={"name": DEFAULT_MODEL})})
@@ -101,7 +104,7 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
         saved = read_checkpoint(last)["segsim"]
         if saved["labels"] != labels.to_dict():
             raise SegsimError(f"the label set of {cfg.data.root} differs from the one {out} was trained on",
-                              "resume with the same --data, or start a new run")
+                              "resume with the same training data, or start a new run")
         if saved["model"]["name"] != cfg.model.name:
             raise SegsimError(f"{out} trained model {saved['model']['name']!r}, not {cfg.model.name!r}",
                               "resume with the same model, or start a new run")
@@ -147,7 +150,7 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
 
     history = module.history
     write_atomic(out / "history.json", json.dumps(history, indent=1))
-    best_path = out / BEST
+    best_path = out / BEST_CHECKPOINT
     best_metrics = read_checkpoint(best_path)["segsim"]["metrics"] if best_path.is_file() else {}
     write_atomic(out / "metrics.json", json.dumps(best_metrics, indent=1))
     if cfg.trainer.plot and history:
