@@ -27,14 +27,28 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from bench.common import record
 
-PHOTOS = ["astronaut", "chelsea", "coffee", "rocket", "stereo_motorcycle", "brick", "grass", "gravel",
-          "camera", "coins", "hubble_deep_field", "page", "moon"]
+ROOT = Path(__file__).resolve().parents[1]
+
+PHOTOS = [
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "stereo_motorcycle",
+    "brick",
+    "grass",
+    "gravel",
+    "camera",
+    "coins",
+    "hubble_deep_field",
+    "page",
+    "moon",
+]
 HELD_OUT_SEED = 987_654  # never used by the recipe's generator
 
 
@@ -58,7 +72,7 @@ def photo_crop(photos: list[np.ndarray], rng, size: int) -> np.ndarray:
     h, w = img.shape[:2]
     side = int(min(h, w) * rng.uniform(0.4, 1.0))
     y, x = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
-    crop = img[y:y + side, x:x + side]
+    crop = img[y : y + side, x : x + side]
     if rng.random() < 0.5:
         crop = crop[:, ::-1]
     return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
@@ -79,7 +93,9 @@ def _normals_from_positions(p: np.ndarray, index: np.ndarray) -> np.ndarray:
     return np.where(norm > 0, n / np.maximum(norm, 1e-12), 0)
 
 
-def other_render(meta: dict, background: np.ndarray, rng, ss: int = 2) -> tuple[np.ndarray, np.ndarray]:
+def other_render(
+    meta: dict, background: np.ndarray, rng, ss: int = 2
+) -> tuple[np.ndarray, np.ndarray]:
     """RGB and class ids of a frame by ray casting the meta (no ground: the photo shows)."""
     from raycast import camera_rays, raycast
 
@@ -87,8 +103,12 @@ def other_render(meta: dict, background: np.ndarray, rng, ss: int = 2) -> tuple[
     w, h = int(cam["width"]), int(cam["height"])
     scene = {"camera": cam, "objects": meta["objects"], "ground": None}
     labels = raycast(scene)["class_ids"]
-    big = dict(cam, width=w * ss, height=h * ss,
-               K=(np.diag([ss, ss, 1.0]) @ np.asarray(cam["K"], float)).tolist())
+    big = dict(
+        cam,
+        width=w * ss,
+        height=h * ss,
+        K=(np.diag([ss, ss, 1.0]) @ np.asarray(cam["K"], float)).tolist(),
+    )
     hit = raycast({"camera": big, "objects": meta["objects"], "ground": None})
     index, depth = hit["object_index"], hit["depth"].astype(np.float64)
     origin, dirs = camera_rays(big["K"], big["world_to_camera"], w * ss, h * ss)
@@ -96,14 +116,19 @@ def other_render(meta: dict, background: np.ndarray, rng, ss: int = 2) -> tuple[
     normal = _normals_from_positions(pos, index)
     view = origin - pos
     view /= np.maximum(np.linalg.norm(view, axis=-1, keepdims=True), 1e-12)
-    normal = np.where((np.sum(normal * view, -1) < 0)[..., None], -normal, normal)  # face the camera
+    normal = np.where(
+        (np.sum(normal * view, -1) < 0)[..., None], -normal, normal
+    )  # face the camera
 
     light = rng.normal(size=3)
-    light[2] = -abs(light[2])                          # world z up: light comes from above
+    light[2] = -abs(light[2])  # world z up: light comes from above
     light /= np.linalg.norm(light)
     to_light = -light
-    bg = cv2.resize(background, (w * ss, h * ss), interpolation=cv2.INTER_LINEAR).astype(np.float64) / 255
-    sky = bg.reshape(-1, 3).mean(0)                    # ambient tinted by the photo, like an environment
+    bg = (
+        cv2.resize(background, (w * ss, h * ss), interpolation=cv2.INTER_LINEAR).astype(np.float64)
+        / 255
+    )
+    sky = bg.reshape(-1, 3).mean(0)  # ambient tinted by the photo, like an environment
     rgb = bg.copy()
     for i in range(len(meta["objects"])):
         m = index == i
@@ -112,10 +137,10 @@ def other_render(meta: dict, background: np.ndarray, rng, ss: int = 2) -> tuple[
         hsv = np.uint8([[[rng.integers(0, 180), rng.integers(40, 256), rng.integers(60, 256)]]])
         base = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0] / 255.0
         n = normal[m]
-        wrap = np.clip((n @ to_light + 0.5) / 1.5, 0, 1)           # half-Lambert "wrap" lighting
-        up = np.clip(-n[:, 2] * 0.5 + 0.5, 0, 1)                    # hemisphere ambient (z up)
+        wrap = np.clip((n @ to_light + 0.5) / 1.5, 0, 1)  # half-Lambert "wrap" lighting
+        up = np.clip(-n[:, 2] * 0.5 + 0.5, 0, 1)  # hemisphere ambient (z up)
         colour = base * (0.25 * (up[:, None] * sky + (1 - up[:, None]) * 0.3) + 0.9 * wrap[:, None])
-        if rng.random() < 0.5:                                      # 3D solid texture, not UV
+        if rng.random() < 0.5:  # 3D solid texture, not UV
             f = rng.uniform(3, 12)
             band = 0.5 + 0.5 * np.sin(f * pos[m] @ rng.normal(size=3))
             colour *= (0.6 + 0.4 * band)[:, None]
@@ -137,12 +162,20 @@ def score(pred_fn, frames, labels) -> dict:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="bench/out/recipe/run", help="checkpoint, run folder or .onnx")
-    ap.add_argument("--data", default="bench/out/recipe/data", help="the dataset the model was trained on")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--model", default="bench/out/recipe/run", help="checkpoint, run folder or .onnx"
+    )
+    ap.add_argument(
+        "--data", default="bench/out/recipe/data", help="the dataset the model was trained on"
+    )
     ap.add_argument("--count", type=int, default=48, help="frames per off-domain test set")
     ap.add_argument("--size", type=int, default=256)
-    ap.add_argument("--picture", default="docs/crossdomain.png", help="grid of image | truth | prediction")
+    ap.add_argument(
+        "--picture", default="docs/crossdomain.png", help="grid of image | truth | prediction"
+    )
     args = ap.parse_args()
 
     from segsim.dataset.meta import frame_meta
@@ -153,7 +186,10 @@ def main() -> int:
     from segsim.scene.randomize import sample_scene
 
     if not Path(args.model).exists():
-        print(f"no model at {args.model}: run bench/bench_train.py first (or pass --model)", file=sys.stderr)
+        print(
+            f"no model at {args.model}: run bench/bench_train.py first (or pass --model)",
+            file=sys.stderr,
+        )
         return 2
     predictor = Predictor.load(args.model)
     labels = predictor.labels
@@ -161,12 +197,20 @@ def main() -> int:
     rng = np.random.default_rng(HELD_OUT_SEED)
     with tempfile.TemporaryDirectory() as tmp:
         folder = photo_folder(Path(tmp) / "photos")
-        photos = [cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in sorted(folder.glob("*.png"))]
+        photos = [
+            cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB)
+            for p in sorted(folder.glob("*.png"))
+        ]
         # The same scene distribution as training, but photographs behind and no ground plane.
         # (Weight dicts merge key by key, so every other kind is set to 0 explicitly.)
         kinds = {k: 0.0 for k in load_scene_config("shapes").background.kinds} | {"image": 1.0}
-        cfg = load_scene_config("shapes", overrides={
-            "background": {"kinds": kinds, "image_dir": str(folder)}, "ground": {"probability": 0.0}})
+        cfg = load_scene_config(
+            "shapes",
+            overrides={
+                "background": {"kinds": kinds, "image_dir": str(folder)},
+                "ground": {"probability": 0.0},
+            },
+        )
         renderer = Renderer(args.size, args.size)
         photo_bg, other = [], []
         for i in range(args.count):
@@ -185,20 +229,40 @@ def main() -> int:
     for name, frames in sets.items():
         for tta in (None, "flip"):
             if frames is None:
-                m = evaluate(predictor, args.data, "test", tta=tta, samples=0, progress=False, limit=200)
+                m = evaluate(
+                    predictor, args.data, "test", tta=tta, samples=0, progress=False, limit=200
+                )
                 n = m["num_images"]
             else:
-                m, n = score(lambda im, t=tta: predictor.predict(im, tta=t), frames, labels), len(frames)
+                m, n = (
+                    score(lambda im, t=tta: predictor.predict(im, tta=t), frames, labels),
+                    len(frames),
+                )
             key = name + (" + flip TTA" if tta else "")
-            rows.append({"figure": f"test mIoU, {key} ({n} frames)", "unit": "mIoU",
-                         "median": m["miou"], "min": m["miou"], "max": m["miou"], "n": 1})
-            per = ", ".join(f"{c} {v['iou']:.3f}" for c, v in m["per_class"].items() if v["iou"] is not None)
+            rows.append(
+                {
+                    "figure": f"test mIoU, {key} ({n} frames)",
+                    "unit": "mIoU",
+                    "median": m["miou"],
+                    "min": m["miou"],
+                    "max": m["miou"],
+                    "n": 1,
+                }
+            )
+            per = ", ".join(
+                f"{c} {v['iou']:.3f}" for c, v in m["per_class"].items() if v["iou"] is not None
+            )
             print(f"{key:<28} mIoU {m['miou']:.3f}  ({per})")
     if args.picture:
         write_picture(Path(args.picture), [photo_bg[:3], other[:3]], predictor, labels)
-    record("crossdomain", rows, "python bench/bench_crossdomain.py --model " + args.model,
-           notes=f"Model: `{args.model}`. Off-domain sets made in {made:.0f} s. Real photos: scikit-image's "
-                 f"bundled {', '.join(PHOTOS)}. Picture: `{args.picture}`.")
+    record(
+        "crossdomain",
+        rows,
+        "python bench/bench_crossdomain.py --model " + args.model,
+        notes=f"Model: `{args.model}`. Off-domain sets made in {made:.0f} s. "
+        "Real photos: scikit-image's "
+        f"bundled {', '.join(PHOTOS)}. Picture: `{args.picture}`.",
+    )
     return 0
 
 

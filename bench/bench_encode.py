@@ -61,31 +61,70 @@ def main(argv=None):
     rows = []
     for size in args.sizes:
         frames = _frames(size, args.frames)
-        maps = {"labels": [f.class_ids for f in frames], "instances": [f.instance_ids for f in frames],
-                "depth": [depth_to_mm(f.depth) for f in frames]}
+        maps = {
+            "labels": [f.class_ids for f in frames],
+            "instances": [f.instance_ids for f in frames],
+            "depth": [depth_to_mm(f.depth) for f in frames],
+        }
         rgb = [np.ascontiguousarray(f.rgb) for f in frames]
-        rows.append(row(f"encode RGB {size}x{size} (encode_photo: fpng {'on' if png._fpng else 'off'})",
-                        _ms_per_frame(png.encode_photo, rgb, args.repeats), "ms/frame"))
-        rows.append(row(f"encode RGB {size}x{size} (SUB + libdeflate, the fallback)",
-                        _ms_per_frame(lambda a: png.encode_png(a, png.FILTER_SUB), rgb, args.repeats), "ms/frame"))
+        rows.append(
+            row(
+                f"encode RGB {size}x{size} (encode_photo: fpng {'on' if png._fpng else 'off'})",
+                _ms_per_frame(png.encode_photo, rgb, args.repeats),
+                "ms/frame",
+            )
+        )
+        rows.append(
+            row(
+                f"encode RGB {size}x{size} (SUB + libdeflate, the fallback)",
+                _ms_per_frame(lambda a: png.encode_png(a, png.FILTER_SUB), rgb, args.repeats),
+                "ms/frame",
+            )
+        )
         total = np.zeros(args.repeats)
         for name, imgs in maps.items():
             ms = _ms_per_frame(png.encode, imgs, args.repeats)
             total += ms
             rows.append(row(f"encode {name} {size}x{size} (libdeflate)", ms, "ms/frame"))
-        rows.append(row(f"encode labels+instances+depth {size}x{size} (libdeflate)", list(total), "ms/frame"))
+        rows.append(
+            row(
+                f"encode labels+instances+depth {size}x{size} (libdeflate)", list(total), "ms/frame"
+            )
+        )
         if isal_zlib is not None:
-            filtered = [png._filtered_rows(a, png.row_filter_for(a)) for imgs in maps.values() for a in imgs]
+            filtered = [
+                png._filtered_rows(a, png.row_filter_for(a)) for imgs in maps.values() for a in imgs
+            ]
             per_map = len(filtered) / len(frames)
             isal_ms = _ms_per_frame(lambda r: isal_zlib.compress(r, 1), filtered, args.repeats)
-            lib_ms = _ms_per_frame(lambda r: png._libdeflate.zlib_compress(r, 1), filtered, args.repeats)
-            rows.append(row(f"deflate only, labels+instances+depth {size}x{size}, ISA-L level 1",
-                            [m * per_map for m in isal_ms], "ms/frame"))
-            rows.append(row(f"deflate only, labels+instances+depth {size}x{size}, libdeflate level 1",
-                            [m * per_map for m in lib_ms], "ms/frame"))
-            sizes = [(len(isal_zlib.compress(r, 1)), len(png._libdeflate.zlib_compress(r, 1))) for r in filtered]
-            rows.append(row(f"compressed size libdeflate / ISA-L, labels+instances+depth {size}x{size}",
-                            [sum(b for _, b in sizes) / sum(a for a, _ in sizes)], "ratio"))
+            lib_ms = _ms_per_frame(
+                lambda r: png._libdeflate.zlib_compress(r, 1), filtered, args.repeats
+            )
+            rows.append(
+                row(
+                    f"deflate only, labels+instances+depth {size}x{size}, ISA-L level 1",
+                    [m * per_map for m in isal_ms],
+                    "ms/frame",
+                )
+            )
+            rows.append(
+                row(
+                    f"deflate only, labels+instances+depth {size}x{size}, libdeflate level 1",
+                    [m * per_map for m in lib_ms],
+                    "ms/frame",
+                )
+            )
+            sizes = [
+                (len(isal_zlib.compress(r, 1)), len(png._libdeflate.zlib_compress(r, 1)))
+                for r in filtered
+            ]
+            rows.append(
+                row(
+                    f"compressed size libdeflate / ISA-L, labels+instances+depth {size}x{size}",
+                    [sum(b for _, b in sizes) / sum(a for a, _ in sizes)],
+                    "ratio",
+                )
+            )
     record("encode", rows, "python bench/bench_encode.py " + " ".join(argv or sys.argv[1:]))
 
 

@@ -73,22 +73,29 @@ def bare_rate(cfg, count: int, size: int, workers: int, seed: int = 0) -> tuple[
             _bare_batch(b)
             done_times += [time.perf_counter()] * len(b)
     else:
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=g._init_worker,
-                                 initargs=(*init, None, g.raster_threads(workers))) as pool:
+        with ProcessPoolExecutor(
+            workers,
+            mp_context=mp.get_context("spawn"),
+            initializer=g._init_worker,
+            initargs=(*init, None, g.raster_threads(workers)),
+        ) as pool:
             for fut in as_completed([pool.submit(_bare_batch, b) for b in batches]):
                 done_times += [time.perf_counter()] * fut.result()
     return count / (time.perf_counter() - t0), g.steady_rate(done_times)
 
 
-def generate_rate(cfg, count: int, size: int, workers: int, scratch: Path, seed: int = 0) -> tuple[float, float]:
+def generate_rate(
+    cfg, count: int, size: int, workers: int, scratch: Path, seed: int = 0
+) -> tuple[float, float]:
     """(frames/s including process start-up, steady frames/s) of generate_dataset into a new
     folder under `scratch` (deleted by the caller once every run is done, see settle_disk)."""
     from segsim.dataset.generate import generate_dataset
 
     out = Path(tempfile.mkdtemp(prefix="ds-", dir=scratch))
     t0 = time.perf_counter()
-    res = generate_dataset(out, cfg, count, size, size, seed=seed, workers=workers, progress=False,
-                           preset="shapes")
+    res = generate_dataset(
+        out, cfg, count, size, size, seed=seed, workers=workers, progress=False, preset="shapes"
+    )
     return count / (time.perf_counter() - t0), res.steady_frames_per_second
 
 
@@ -109,9 +116,13 @@ def main() -> int:
     from segsim.dataset.generate import default_workers
     from segsim.scene.config import load_scene_config
 
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
-    ap.add_argument("--count", type=int, default=0, help="frames per run (default: 2000 at 256, scaled by area)")
+    ap.add_argument(
+        "--count", type=int, default=0, help="frames per run (default: 2000 at 256, scaled by area)"
+    )
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--workers", type=int, default=0, help="0 = all cores")
     args = ap.parse_args()
@@ -125,10 +136,15 @@ def main() -> int:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     cmd = "python bench/bench_generate.py " + " ".join(sys.argv[1:])
-    record("generate", rows, cmd.strip(),
-           notes="Targets: >= 200 frames/s at 256x256 and generate/bare >= 0.7. 'steady' leaves out the "
-                 "first 20% of frames (process and EGL start-up); 'with start-up' is count / wall time. "
-                 "Dirty pages are synced before each run and the datasets deleted after all of them.")
+    record(
+        "generate",
+        rows,
+        cmd.strip(),
+        notes="Targets: >= 200 frames/s at 256x256 and generate/bare >= 0.7. "
+        "'steady' leaves out the "
+        "first 20% of frames (process and EGL start-up); 'with start-up' is count / wall time. "
+        "Dirty pages are synced before each run and the datasets deleted after all of them.",
+    )
     return 0
 
 
@@ -148,15 +164,25 @@ def measure_size(cfg, size: int, count: int, repeats: int, workers: int, scratch
     return [
         row(f"generate to disk, steady, {tag}", [g[1] for g in gen], "frames/s"),
         row(f"bare sample+render, steady, {tag}", [b[1] for b in bare], "frames/s"),
-        row(f"generate / bare, steady, {size}x{size}", [g[1] / b[1] for g, b in zip(gen, bare)], "ratio"),
+        row(
+            f"generate / bare, steady, {size}x{size}",
+            [g[1] / b[1] for g, b in zip(gen, bare, strict=True)],
+            "ratio",
+        ),
         row(f"generate to disk, with start-up, {tag}", [g[0] for g in gen], "frames/s"),
         row(f"bare sample+render, with start-up, {tag}", [b[0] for b in bare], "frames/s"),
         # per frame, start-up included: where generate's extra time goes (system = the kernel,
         # mostly creating files; see settle_disk)
         row(f"worker CPU, user, generate, {size}x{size}", [c.user_ms for c in gen_cpu], "ms/frame"),
         row(f"worker CPU, user, bare, {size}x{size}", [c.user_ms for c in bare_cpu], "ms/frame"),
-        row(f"worker CPU, system, generate, {size}x{size}", [c.system_ms for c in gen_cpu], "ms/frame"),
-        row(f"worker CPU, system, bare, {size}x{size}", [c.system_ms for c in bare_cpu], "ms/frame"),
+        row(
+            f"worker CPU, system, generate, {size}x{size}",
+            [c.system_ms for c in gen_cpu],
+            "ms/frame",
+        ),
+        row(
+            f"worker CPU, system, bare, {size}x{size}", [c.system_ms for c in bare_cpu], "ms/frame"
+        ),
     ]
 
 

@@ -37,20 +37,27 @@ def write_checkpoint(path: Path, model_name: str, size: int) -> Path:
     import torch
 
     from segsim.labels import LabelSet
-    from segsim.models.registry import create_model
     from segsim.models.checkpoint import make_info
+    from segsim.models.registry import create_model
 
     labels = LabelSet.from_names(["background", "cube", "sphere", "cylinder"][:NUM_CLASSES])
     torch.manual_seed(0)
     model = create_model(model_name, labels.num_classes).eval()
     info = make_info(model_name, {}, labels, (size, size))
-    torch.save({"state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}, "segsim": info}, path)
+    torch.save(
+        {"state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}, "segsim": info},
+        path,
+    )
     return path
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", nargs="*", help="registry names (default: the default and the real-time model)")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--models", nargs="*", help="registry names (default: the default and the real-time model)"
+    )
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--repeats", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=3)
@@ -73,15 +80,33 @@ def main() -> int:
             agreement = export_onnx(ckpt, Path(tmp) / f"{name}.onnx")
             for path in (ckpt, Path(tmp) / f"{name}.onnx"):
                 pred = Predictor.load(path)
-                for tta in ([None, "flip"] if args.tta else [None]):
-                    secs = time_repeats(lambda p=pred, t=tta: p.predict(rgb, tta=t), args.repeats, args.warmup)
-                    what = f"predict {name} {pred.backend} {args.size}x{args.size}" + (" tta=flip" if tta else "")
-                    rows.append(row(what, [1000 * s for s in secs], "ms/frame", model=name, backend=pred.backend,
-                                    size=args.size, tta=tta, onnx_argmax_agreement_pct=agreement["argmax_agreement_pct"]))
+                for tta in [None, "flip"] if args.tta else [None]:
+                    secs = time_repeats(
+                        lambda p=pred, t=tta: p.predict(rgb, tta=t), args.repeats, args.warmup
+                    )
+                    what = f"predict {name} {pred.backend} {args.size}x{args.size}" + (
+                        " tta=flip" if tta else ""
+                    )
+                    rows.append(
+                        row(
+                            what,
+                            [1000 * s for s in secs],
+                            "ms/frame",
+                            model=name,
+                            backend=pred.backend,
+                            size=args.size,
+                            tta=tta,
+                            onnx_argmax_agreement_pct=agreement["argmax_agreement_pct"],
+                        )
+                    )
     command = "python bench/bench_infer.py " + " ".join(sys.argv[1:])
-    record("infer", rows, command.strip(),
-           notes=f"Predictor.predict end to end on one {args.size}x{args.size} frame; torch on "
-                 f"{args.threads} threads, onnxruntime CPUExecutionProvider with default threads.")
+    record(
+        "infer",
+        rows,
+        command.strip(),
+        notes=f"Predictor.predict end to end on one {args.size}x{args.size} frame; torch on "
+        f"{args.threads} threads, onnxruntime CPUExecutionProvider with default threads.",
+    )
     return 0
 
 

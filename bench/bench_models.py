@@ -53,7 +53,7 @@ def train_images_per_s(model, size: int, batch: int, repeats: int) -> list[float
     y = torch.randint(0, NUM_CLASSES, (batch, size, size))
     from segsim.train.module import adamw
 
-    opt = adamw(model.parameters(), 1e-4, "cpu")   # the optimizer `segsim train` steps
+    opt = adamw(model.parameters(), 1e-4, "cpu")  # the optimizer `segsim train` steps
 
     def step():
         loss = torch.nn.functional.cross_entropy(model(x), y)
@@ -75,9 +75,13 @@ def infer_ms(model, size: int, repeats: int) -> list[float]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
-    ap.add_argument("--repeats", type=int, default=5, help="timed training steps / inference frames per figure")
+    ap.add_argument(
+        "--repeats", type=int, default=5, help="timed training steps / inference frames per figure"
+    )
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--models", nargs="*", help="only these registered names (default: all)")
@@ -96,17 +100,48 @@ def main() -> int:
         what = label(name, kwargs)
         for size in args.sizes:
             ms = infer_ms(model, size, args.repeats * 2)
-            rows.append(row(f"{what} infer {size}x{size} batch 1", ms, "ms/frame", model=what, size=size,
-                            params_m=round(params, 2), threads=args.threads))
-            rows.append(row(f"{what} infer {size}x{size} batch 1 (frames/s)", [1000 / m for m in ms], "frames/s",
-                            model=what, size=size, threads=args.threads))
+            rows.append(
+                row(
+                    f"{what} infer {size}x{size} batch 1",
+                    ms,
+                    "ms/frame",
+                    model=what,
+                    size=size,
+                    params_m=round(params, 2),
+                    threads=args.threads,
+                )
+            )
+            rows.append(
+                row(
+                    f"{what} infer {size}x{size} batch 1 (frames/s)",
+                    [1000 / m for m in ms],
+                    "frames/s",
+                    model=what,
+                    size=size,
+                    threads=args.threads,
+                )
+            )
             ips = train_images_per_s(model, size, args.batch, args.repeats)
-            rows.append(row(f"{what} train {size}x{size} batch {args.batch}", ips, "images/s", model=what,
-                            size=size, params_m=round(params, 2), threads=args.threads))
+            rows.append(
+                row(
+                    f"{what} train {size}x{size} batch {args.batch}",
+                    ips,
+                    "images/s",
+                    model=what,
+                    size=size,
+                    params_m=round(params, 2),
+                    threads=args.threads,
+                )
+            )
     command = "python bench/bench_models.py " + " ".join(sys.argv[1:])
-    record("models", rows, command.strip(),
-           notes=f"torch {torch.__version__}, {args.threads} threads; training = forward+backward+fused AdamW step "
-                 f"on batch {args.batch} of random data; inference = eval + no_grad, batch 1")
+    record(
+        "models",
+        rows,
+        command.strip(),
+        notes=f"torch {torch.__version__}, {args.threads} threads; "
+        "training = forward+backward+fused AdamW step "
+        f"on batch {args.batch} of random data; inference = eval + no_grad, batch 1",
+    )
     return 0
 
 

@@ -38,7 +38,7 @@ def main(argv=None):
         scenes = [sample_scene(cfg, args.seed, i, size, size) for i in range(args.frames)]
         for msaa in args.msaa:
             renderer = Renderer(size, size, msaa=msaa)
-            for s in scenes[: min(20, len(scenes))]:   # warm-up: llvmpipe compiles variants lazily
+            for s in scenes[: min(20, len(scenes))]:  # warm-up: llvmpipe compiles variants lazily
                 renderer.render(s)
             fps = []
             for _ in range(args.repeats):
@@ -59,9 +59,11 @@ def main(argv=None):
         rows.append(row(f"sample_scene {size}x{size}", sample_ms, "ms/frame"))
 
     gl = get_context().info
-    notes = (f"GL: {gl.get('GL_RENDERER')} ({gl.get('GL_VERSION')}); "
-             f"LP_NUM_THREADS={os.environ.get('LP_NUM_THREADS', 'unset')}; "
-             f"{args.frames} shapes frames per repeat, {args.repeats} repeats")
+    notes = (
+        f"GL: {gl.get('GL_RENDERER')} ({gl.get('GL_VERSION')}); "
+        f"LP_NUM_THREADS={os.environ.get('LP_NUM_THREADS', 'unset')}; "
+        f"{args.frames} shapes frames per repeat, {args.repeats} repeats"
+    )
     record("render", rows, "python bench/bench_render.py " + " ".join(argv or sys.argv[1:]), notes)
 
 

@@ -5,11 +5,12 @@ Everything runs on loopback (127.0.0.1): `segsim serve` in a subprocess with a f
 real-time model (speed does not depend on the weights) written as a training-format checkpoint
 and exported to ONNX, exactly as users' files load. The viewer client is a Python WebSocket client
 speaking the page's protocol, with inference on, walking a little every frame so each frame is a
-new render; it keeps 1 request in flight like the page does by default, or 2 like the page's ?inflight=2
-(one frame rendering while the previous one is in the model).
+new render; it keeps 1 request in flight like the page does by default, or 2 like the page's
+?inflight=2 (one frame rendering while the previous one is in the model).
 
     python bench/bench_serve.py                                   # the recorded figures
-    python bench/bench_serve.py --size 64 --requests 4 --per-client 1 --frames 6 --viewer-repeats 1  # quick check
+    # quick check:
+    python bench/bench_serve.py --size 64 --requests 4 --per-client 1 --frames 6 --viewer-repeats 1
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import record, row
+
+ROOT = Path(__file__).resolve().parent.parent
 
 REALTIME_MODEL = "lraspp_mobilenetv3"
 
@@ -49,8 +51,22 @@ def free_port() -> int:
 @contextlib.contextmanager
 def server(model: Path, size: int, threads: int):
     port = free_port()
-    cmd = [sys.executable, "-m", "segsim", "serve", "--model", str(model), "--host", "127.0.0.1",
-           "--port", str(port), "--view-size", str(size), "--threads", str(threads)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "segsim",
+        "serve",
+        "--model",
+        str(model),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--view-size",
+        str(size),
+        "--threads",
+        str(threads),
+    ]
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
@@ -91,8 +107,11 @@ def png_image(size: int) -> bytes:
     return buf.getvalue()
 
 
-def predict_load(url: str, body: bytes, clients: int, per_client: int, warmup: int) -> tuple[list[float], float]:
-    """(latencies in ms, requests/s over the whole run) for `clients` threads of `per_client` requests."""
+def predict_load(
+    url: str, body: bytes, clients: int, per_client: int, warmup: int
+) -> tuple[list[float], float]:
+    """(latencies in ms, requests/s over the whole run) for `clients` threads of `per_client`
+    requests."""
     import httpx
 
     def one_client(n: int) -> list[float]:
@@ -130,8 +149,17 @@ def viewer_fps(url: str, frames: int, in_flight: int, infer: bool) -> tuple[floa
 
         def send():
             nonlocal sent
-            ws.send(json.dumps({"type": "frame", "seq": sent, "walk": [0.01, 0.0], "look": [0.002, 0.0],
-                                "infer": infer}))
+            ws.send(
+                json.dumps(
+                    {
+                        "type": "frame",
+                        "seq": sent,
+                        "walk": [0.01, 0.0],
+                        "look": [0.002, 0.0],
+                        "infer": infer,
+                    }
+                )
+            )
             sent += 1
 
         total = frames + 3  # 3 warm-up frames (first render creates the GL context)
@@ -150,17 +178,24 @@ def viewer_fps(url: str, frames: int, in_flight: int, infer: bool) -> tuple[floa
     # bursts, so only a whole run gives a fair rate
     start, stamps, headers = stamps[2], stamps[3:], headers[3:]
     fps = len(stamps) / (stamps[-1] - start)
-    timing = {k: statistics.median(h[k] for h in headers if h[k] is not None)
-              for k in ("render_ms", "model_ms", "server_ms") if any(h[k] is not None for h in headers)}
+    timing = {
+        k: statistics.median(h[k] for h in headers if h[k] is not None)
+        for k in ("render_ms", "model_ms", "server_ms")
+        if any(h[k] is not None for h in headers)
+    }
     return fps, timing
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--model", default=REALTIME_MODEL, help="registry name of the model to serve")
     ap.add_argument("--size", type=int, default=256, help="image and viewer frame size (square)")
     ap.add_argument("--requests", type=int, default=40, help="timed requests for the single client")
-    ap.add_argument("--per-client", type=int, default=5, help="timed requests per client with 16 clients")
+    ap.add_argument(
+        "--per-client", type=int, default=5, help="timed requests per client with 16 clients"
+    )
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--frames", type=int, default=60, help="timed viewer frames per setting")
     ap.add_argument("--viewer-repeats", type=int, default=3, help="viewer runs per setting")
@@ -184,23 +219,59 @@ def main() -> int:
             with server(models[backend], args.size, args.threads) as url:
                 for clients, per_client in ((1, args.requests), (args.clients, args.per_client)):
                     lat, rps = predict_load(url, body, clients, per_client, warmup=2)
-                    extra = {"backend": backend, "clients": clients, "p95": p95(lat), "size": args.size}
-                    rows.append(row(f"/v1/predict latency, {clients} client(s), {tag}", lat, "ms", **extra))
-                    rows.append(row(f"/v1/predict throughput, {clients} client(s), {tag}", [rps], "requests/s", **extra))
+                    extra = {
+                        "backend": backend,
+                        "clients": clients,
+                        "p95": p95(lat),
+                        "size": args.size,
+                    }
+                    rows.append(
+                        row(f"/v1/predict latency, {clients} client(s), {tag}", lat, "ms", **extra)
+                    )
+                    rows.append(
+                        row(
+                            f"/v1/predict throughput, {clients} client(s), {tag}",
+                            [rps],
+                            "requests/s",
+                            **extra,
+                        )
+                    )
                     print(f"  p95 {p95(lat):.1f} ms with {clients} client(s)")
                 for in_flight, infer in ((1, True), (2, True), (1, False)):
-                    runs = [viewer_fps(url, args.frames, in_flight, infer) for _ in range(args.viewer_repeats)]
+                    runs = [
+                        viewer_fps(url, args.frames, in_flight, infer)
+                        for _ in range(args.viewer_repeats)
+                    ]
                     fps, timing = [r[0] for r in runs], runs[len(runs) // 2][1]
-                    what = f"viewer frames/s, inference {'on' if infer else 'off'}, {in_flight} in flight, {tag}"
-                    rows.append(row(what, fps, "frames/s", backend=backend, in_flight=in_flight, infer=infer,
-                                    **{k: round(v, 2) for k, v in timing.items()}))
-                    print(f"  server medians: {', '.join(f'{k} {v:.1f}' for k, v in timing.items())}")
+                    what = (
+                        f"viewer frames/s, inference {'on' if infer else 'off'}, "
+                        f"{in_flight} in flight, {tag}"
+                    )
+                    rows.append(
+                        row(
+                            what,
+                            fps,
+                            "frames/s",
+                            backend=backend,
+                            in_flight=in_flight,
+                            infer=infer,
+                            **{k: round(v, 2) for k, v in timing.items()},
+                        )
+                    )
+                    print(
+                        f"  server medians: {', '.join(f'{k} {v:.1f}' for k, v in timing.items())}"
+                    )
     command = "python bench/bench_serve.py " + " ".join(sys.argv[1:])
-    record("serve", rows, command.strip(),
-           notes=f"Loopback; `segsim serve --threads {args.threads}` in a subprocess; a freshly initialized "
-                 f"{args.model} at {args.size}x{args.size}; PNG uploads as raw bodies; p95 in each latency row's "
-                 "JSON. Viewer: Python WebSocket client, inference on, a small step every frame; the page "
-                 "keeps 1 frame in flight (2 with ?inflight=2). Target: >= 15 frames/s with inference on.")
+    record(
+        "serve",
+        rows,
+        command.strip(),
+        notes=f"Loopback; `segsim serve --threads {args.threads}` in a subprocess; "
+        f"a freshly initialized {args.model} at {args.size}x{args.size}; "
+        "PNG uploads as raw bodies; p95 in each latency row's "
+        "JSON. Viewer: Python WebSocket client, inference on, a small step every frame; the page "
+        "keeps 1 frame in flight (2 with ?inflight=2). Target: >= 15 frames/s with inference on.",
+    )
     return 0
 
 

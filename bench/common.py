@@ -30,7 +30,12 @@ def time_repeats(fn, repeats: int = 5, warmup: int = 1) -> list[float]:
 
 
 def summary(values: list[float]) -> dict:
-    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "n": len(values),
+    }
 
 
 def row(figure: str, values: list[float], unit: str, **extra) -> dict:
@@ -40,17 +45,31 @@ def row(figure: str, values: list[float], unit: str, **extra) -> dict:
 
 def machine() -> dict:
     import os
+
     # the interpreter's build matters as much as its version (see the Makefile's PY)
-    return {"python": sys.version.split()[0], "python_home": sys.base_prefix, "platform": platform.platform(),
-            "cpus": os.cpu_count()}
+    return {
+        "python": sys.version.split()[0],
+        "python_home": sys.base_prefix,
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+    }
 
 
 def record(name: str, rows: list[dict], command: str, notes: str = "") -> Path:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{name}.json"
-    data = {"name": name, "command": command, "machine": machine(), "rows": rows, "notes": notes,
-            "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    data = {
+        "name": name,
+        "command": command,
+        "machine": machine(),
+        "rows": rows,
+        "notes": notes,
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
     path.write_text(json.dumps(data, indent=2))
     for r in rows:
-        print(f"{r['figure']:<60} {r['median']:>10.3f} {r['unit']:<10} (min {r['min']:.3f}, max {r['max']:.3f})")
+        print(
+            f"{r['figure']:<60} {r['median']:>10.3f} {r['unit']:<10} "
+            f"(min {r['min']:.3f}, max {r['max']:.3f})"
+        )
     return path

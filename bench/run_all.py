@@ -44,26 +44,41 @@ def fmt(x: float) -> str:
 
 def report() -> str:
     m = machine()
-    lines = ["# Benchmark results", "",
-             "Written by `make bench` (bench/run_all.py). Figures are medians over repeats, with min and max;",
-             "the machines are shared and noisy, so compare ratios taken in the same run rather than absolute numbers.",
-             "", f"Machine: {m['platform']}, {m['cpus']} CPUs, Python {m['python']} ({m.get('python_home', '?')}).", ""]
-    for path in sorted(RESULTS_DIR.glob("*.json"), key=lambda p: (ORDER + [p.stem]).index(p.stem)
-                       if p.stem in ORDER else len(ORDER)):
+    lines = [
+        "# Benchmark results",
+        "",
+        "Written by `make bench` (bench/run_all.py). Figures are medians over repeats, "
+        "with min and max;",
+        "the machines are shared and noisy, so compare ratios taken in the same run "
+        "rather than absolute numbers.",
+        "",
+        f"Machine: {m['platform']}, {m['cpus']} CPUs, "
+        f"Python {m['python']} ({m.get('python_home', '?')}).",
+        "",
+    ]
+    for path in sorted(
+        RESULTS_DIR.glob("*.json"),
+        key=lambda p: (ORDER + [p.stem]).index(p.stem) if p.stem in ORDER else len(ORDER),
+    ):
         data = json.loads(path.read_text())
         lines += [f"## {data['name']}", "", f"Command: `{data['command']}` ({data['when']})", ""]
         py = data.get("machine", {})
         if (py.get("python"), py.get("python_home")) != (m["python"], m.get("python_home")):
             # recorded by another interpreter than the header's (figures move with its build)
-            lines += [f"Recorded with Python {py.get('python', '?')} ({py.get('python_home', '?')}).", ""]
+            lines += [
+                f"Recorded with Python {py.get('python', '?')} ({py.get('python_home', '?')}).",
+                "",
+            ]
         if data.get("notes"):
             lines += [data["notes"], ""]
         lines += ["| figure | median | min | max | unit | n |", "|---|---:|---:|---:|---|---:|"]
         for r in data["rows"]:
-            lines.append(f"| {r['figure']} | {fmt(r['median'])} | {fmt(r['min'])} | {fmt(r['max'])} "
-                         f"| {r['unit']} | {r['n']} |")
+            lines.append(
+                f"| {r['figure']} | {fmt(r['median'])} | {fmt(r['min'])} | {fmt(r['max'])} "
+                f"| {r['unit']} | {r['n']} |"
+            )
         lines.append("")
-    diary = HERE / "diary.md"          # the hand-written notes: why figures moved, what was tried
+    diary = HERE / "diary.md"  # the hand-written notes: why figures moved, what was tried
     if diary.is_file():
         lines += [diary.read_text().rstrip(), ""]
     return "\n".join(lines)

@@ -23,14 +23,18 @@ MAPS = ("images", "labels", "instances", "depth")
 
 
 def frame_maps(frames, i: int) -> dict[str, np.ndarray]:
-    return {"images": frames["rgb"][i], "labels": frames["labels"][i],
-            "instances": frames["instances"][i], "depth": depth_to_mm(frames["depth"][i])}
+    return {
+        "images": frames["rgb"][i],
+        "labels": frames["labels"][i],
+        "instances": frames["instances"][i],
+        "depth": depth_to_mm(frames["depth"][i]),
+    }
 
 
 def checksums(frames, seed: int) -> dict[str, str]:
     """{"frame/map": sha256 of its PNG bytes} for every frame, encoded in an order set by `seed`."""
     rng = np.random.default_rng(seed)
-    for _ in range(int(rng.integers(0, 20))):     # a history: other sizes and kinds first
+    for _ in range(int(rng.integers(0, 20))):  # a history: other sizes and kinds first
         h, w = (int(v) for v in rng.integers(1, 300, 2))
         png.encode(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
         png.encode(rng.integers(0, 65536, (h, w), dtype=np.uint16))
@@ -54,5 +58,5 @@ if __name__ == "__main__":
     data = dict(np.load(sys.argv[1]))
     interrupt_often()
     sums = checksums(data, int(sys.argv[2]))
-    interrupt_often(0.0)      # off before exit: finalization restores the default (fatal) action
+    interrupt_often(0.0)  # off before exit: finalization restores the default (fatal) action
     json.dump(sums, sys.stdout)

@@ -83,7 +83,7 @@ def hit_cone(o, d, radius, height):
     """Apex at z = +h/2, base disc of `radius` at z = -h/2."""
     k = radius / height
     h = height / 2
-    w0 = h - o[..., 2]                      # (h/2 - z) at t = 0, decreasing by d_z per unit t
+    w0 = h - o[..., 2]  # (h/2 - z) at t = 0, decreasing by d_z per unit t
     a = d[..., 0] ** 2 + d[..., 1] ** 2 - k * k * d[..., 2] ** 2
     b = 2 * (o[..., 0] * d[..., 0] + o[..., 1] * d[..., 1]) + 2 * k * k * w0 * d[..., 2]
     c = o[..., 0] ** 2 + o[..., 1] ** 2 - k * k * w0 * w0
@@ -95,8 +95,11 @@ def hit_capsule(o, d, radius, height):
     """Cylinder of `height` between the hemisphere centres at z = +-h/2: the union's first hit
     is the smallest first hit of its three convex parts."""
     h = height / 2
-    return _first_positive(hit_cylinder(o, d, radius, height, caps=False),
-                           hit_sphere(o, d, radius, (0, 0, h)), hit_sphere(o, d, radius, (0, 0, -h)))
+    return _first_positive(
+        hit_cylinder(o, d, radius, height, caps=False),
+        hit_sphere(o, d, radius, (0, 0, h)),
+        hit_sphere(o, d, radius, (0, 0, -h)),
+    )
 
 
 def hit_torus(o, d, radius, tube, steps=400, eps=1e-6):
@@ -124,15 +127,17 @@ def hit_torus(o, d, radius, tube, steps=400, eps=1e-6):
         t[idx] = t[idx] + np.maximum(dist, 0)
         gone = done | (t[idx] > t_exit[idx])
         active[idx[gone]] = False
-    return (result / n).reshape(shape)   # back to the parameter of the unnormalised ray
+    return (result / n).reshape(shape)  # back to the parameter of the unnormalised ray
 
 
-SHAPES = {"box": lambda o, d, s: hit_box(o, d, s["extents"]),
-          "sphere": lambda o, d, s: hit_sphere(o, d, s["radius"]),
-          "cylinder": lambda o, d, s: hit_cylinder(o, d, s["radius"], s["height"]),
-          "cone": lambda o, d, s: hit_cone(o, d, s["radius"], s["height"]),
-          "capsule": lambda o, d, s: hit_capsule(o, d, s["radius"], s["height"]),
-          "torus": lambda o, d, s: hit_torus(o, d, s["radius"], s["tube"])}
+SHAPES = {
+    "box": lambda o, d, s: hit_box(o, d, s["extents"]),
+    "sphere": lambda o, d, s: hit_sphere(o, d, s["radius"]),
+    "cylinder": lambda o, d, s: hit_cylinder(o, d, s["radius"], s["height"]),
+    "cone": lambda o, d, s: hit_cone(o, d, s["radius"], s["height"]),
+    "capsule": lambda o, d, s: hit_capsule(o, d, s["radius"], s["height"]),
+    "torus": lambda o, d, s: hit_torus(o, d, s["radius"], s["tube"]),
+}
 
 
 def camera_rays(K, world_to_camera, width, height):
@@ -141,7 +146,7 @@ def camera_rays(K, world_to_camera, width, height):
     w2c = np.asarray(world_to_camera, float)
     u, v = np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5)
     pix = np.stack([u, v, np.ones_like(u)], -1)
-    d_cam = pix @ np.linalg.inv(K).T          # z component exactly 1
+    d_cam = pix @ np.linalg.inv(K).T  # z component exactly 1
     c2w = np.linalg.inv(w2c)
     return c2w[:3, 3], d_cam @ c2w[:3, :3].T
 
@@ -168,8 +173,12 @@ def raycast(meta: dict) -> dict:
     class_lut = np.array([int(o["class_id"]) for o in objects] + [0])
     inst_lut = np.array([int(o["instance_id"]) for o in objects] + [0])
     index = np.where(hit, index, -1)
-    return {"class_ids": class_lut[index].astype(np.uint8), "instance_ids": inst_lut[index].astype(np.uint16),
-            "depth": np.where(hit, best, 0).astype(np.float32), "object_index": index}
+    return {
+        "class_ids": class_lut[index].astype(np.uint8),
+        "instance_ids": inst_lut[index].astype(np.uint16),
+        "depth": np.where(hit, best, 0).astype(np.float32),
+        "object_index": index,
+    }
 
 
 def edge_band(labels: np.ndarray, width: int = 1) -> np.ndarray:

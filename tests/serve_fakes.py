@@ -66,7 +66,9 @@ class FakePredictor:
             if self.delay:
                 time.sleep(self.delay)
             r, g = rgb[..., 0], rgb[..., 1]
-            return ((r >= 128) & (g < 128)).astype(np.uint8) + 2 * ((g >= 150) & (r < 128)).astype(np.uint8)
+            return ((r >= 128) & (g < 128)).astype(np.uint8) + 2 * ((g >= 150) & (r < 128)).astype(
+                np.uint8
+            )
         finally:
             with self._lock:
                 self.active -= 1
@@ -103,14 +105,16 @@ class FakeSceneSource:
         f = 0.9 * self.width
         K = np.array([[f, 0, self.width / 2], [0, f, self.height / 2], [0, 0, 1.0]])
         eye = (0.6 * index, -4.0, 1.5)
-        cam = Camera(K=K, world_to_camera=look_at(eye, (0, 0, 0.5)), width=self.width, height=self.height)
+        cam = Camera(
+            K=K, world_to_camera=look_at(eye, (0, 0, 0.5)), width=self.width, height=self.height
+        )
         return Scene(camera=cam, objects=[], lights=[])
 
     def render(self, scene: Scene):
         self.renders += 1
         cam = scene.camera
         c2w = np.linalg.inv(cam.world_to_camera)
-        v, u = np.mgrid[0:cam.height, 0:cam.width] + 0.5
+        v, u = np.mgrid[0 : cam.height, 0 : cam.width] + 0.5
         d = np.stack([u, v, np.ones_like(u)], -1) @ np.linalg.inv(cam.K).T @ c2w[:3, :3].T
         d /= np.linalg.norm(d, axis=-1, keepdims=True)
         o = c2w[:3, 3]
@@ -148,11 +152,14 @@ def make_app():
     from segsim.serve.limits import ServeLimits
 
     env = os.environ
-    limits = ServeLimits(max_bytes=int(env.get("SEGSIM_FAKE_MAX_BYTES", 2_000_000)),
-                         max_pixels=int(env.get("SEGSIM_FAKE_MAX_PIXELS", 1_000_000)))
+    limits = ServeLimits(
+        max_bytes=int(env.get("SEGSIM_FAKE_MAX_BYTES", 2_000_000)),
+        max_pixels=int(env.get("SEGSIM_FAKE_MAX_PIXELS", 1_000_000)),
+    )
     w, h = (int(v) for v in env.get("SEGSIM_FAKE_SIZE", "160x120").split("x"))
-    return create_app(FakePredictor(delay=float(env.get("SEGSIM_FAKE_DELAY", 0))),
-                      FakeSceneSource(w, h), limits)
+    return create_app(
+        FakePredictor(delay=float(env.get("SEGSIM_FAKE_DELAY", 0))), FakeSceneSource(w, h), limits
+    )
 
 
 def free_port() -> int:
@@ -171,11 +178,31 @@ def live_server(args: list[str] | None = None, env: dict | None = None, timeout:
 
     port = free_port()
     here = Path(__file__).resolve().parent
-    cmd = [a.replace("{port}", str(port)) for a in args] if args else [
-        sys.executable, "-m", "uvicorn", "--factory", "serve_fakes:make_app",
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    full_env = {**os.environ, "PYTHONPATH": f"{here}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", **(env or {})}
-    proc = subprocess.Popen(cmd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    cmd = (
+        [a.replace("{port}", str(port)) for a in args]
+        if args
+        else [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "serve_fakes:make_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ]
+    )
+    full_env = {
+        **os.environ,
+        "PYTHONPATH": f"{here}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        **(env or {}),
+    }
+    proc = subprocess.Popen(
+        cmd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout

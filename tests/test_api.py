@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
-from serve_fakes import LABELS, FakePredictor, expected_mask
 
 from segsim.serve.app import create_app
 from segsim.serve.limits import ServeLimits
+from serve_fakes import LABELS, FakePredictor, expected_mask
 
 
 def make_client(**limits) -> tuple[TestClient, FakePredictor]:
@@ -73,8 +73,9 @@ def test_predict_multipart_png_returns_index_mask_of_input_size(client):
     np.testing.assert_array_equal(mask, expected_mask(rgb))
 
 
-@pytest.mark.parametrize("ctype,fmt", [("image/png", "PNG"), ("image/jpeg", "JPEG"),
-                                       ("application/octet-stream", "PNG")])
+@pytest.mark.parametrize(
+    "ctype,fmt", [("image/png", "PNG"), ("image/jpeg", "JPEG"), ("application/octet-stream", "PNG")]
+)
 def test_predict_raw_body(client, ctype, fmt):
     rgb = random_image(seed=1)
     data = encode(rgb, fmt)
@@ -85,7 +86,9 @@ def test_predict_raw_body(client, ctype, fmt):
 
 def test_predict_json(client):
     rgb = random_image(seed=2)
-    r = client.post("/v1/predict?format=json", content=encode(rgb), headers={"content-type": "image/png"})
+    r = client.post(
+        "/v1/predict?format=json", content=encode(rgb), headers={"content-type": "image/png"}
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     expected = expected_mask(rgb)
@@ -103,11 +106,21 @@ def test_predict_json(client):
 def test_predict_overlay_blends_by_alpha(client):
     rgb = random_image(seed=3)
     data = encode(rgb)
-    plain = decode(client.post("/v1/predict?format=overlay&alpha=0", content=data,
-                               headers={"content-type": "image/png"}).content)
+    plain = decode(
+        client.post(
+            "/v1/predict?format=overlay&alpha=0",
+            content=data,
+            headers={"content-type": "image/png"},
+        ).content
+    )
     np.testing.assert_array_equal(plain, rgb)  # alpha 0: the image untouched
-    half = decode(client.post("/v1/predict?format=overlay&alpha=0.5", content=data,
-                              headers={"content-type": "image/png"}).content)
+    half = decode(
+        client.post(
+            "/v1/predict?format=overlay&alpha=0.5",
+            content=data,
+            headers={"content-type": "image/png"},
+        ).content
+    )
     assert half.shape == rgb.shape
     # where a class was found the pixel moved towards that class's colour
     m = expected_mask(rgb)
@@ -128,25 +141,33 @@ def test_docs_and_openapi(client):
     assert client.get("/docs-assets/swagger-ui.css").status_code == 200
     spec = client.get("/openapi.json").json()
     body = spec["paths"]["/v1/predict"]["post"]["requestBody"]["content"]
-    assert {"multipart/form-data", "image/png", "image/jpeg", "application/octet-stream"} <= set(body)
+    assert {"multipart/form-data", "image/png", "image/jpeg", "application/octet-stream"} <= set(
+        body
+    )
 
 
 # --- bad input -------------------------------------------------------------------------------
 def test_undecodable_bytes(client):
     for ctype in ("image/png", "application/octet-stream"):
-        r = client.post("/v1/predict", content=b"this is not an image at all", headers={"content-type": ctype})
+        r = client.post(
+            "/v1/predict", content=b"this is not an image at all", headers={"content-type": ctype}
+        )
         assert 400 <= r.status_code < 500
         assert_error(r, r.status_code)
 
 
 def test_truncated_png(client):
     data = encode(random_image(64, 64))
-    r = client.post("/v1/predict", content=data[: len(data) // 2], headers={"content-type": "image/png"})
+    r = client.post(
+        "/v1/predict", content=data[: len(data) // 2], headers={"content-type": "image/png"}
+    )
     assert 400 <= r.status_code < 500
     assert_error(r, r.status_code)
 
 
-@pytest.mark.parametrize("ctype", ["text/plain", "application/json", "application/x-www-form-urlencoded", None])
+@pytest.mark.parametrize(
+    "ctype", ["text/plain", "application/json", "application/x-www-form-urlencoded", None]
+)
 def test_wrong_content_type_is_415(client, ctype):
     headers = {"content-type": ctype} if ctype else {}
     r = client.post("/v1/predict", content=encode(random_image()), headers=headers)
@@ -155,8 +176,12 @@ def test_wrong_content_type_is_415(client, ctype):
 
 
 def test_empty_body(client):
-    assert "empty" in assert_error(client.post("/v1/predict", content=b"", headers={"content-type": "image/png"}),
-                                   400)["error"]
+    assert (
+        "empty"
+        in assert_error(
+            client.post("/v1/predict", content=b"", headers={"content-type": "image/png"}), 400
+        )["error"]
+    )
     r = client.post("/v1/predict", files={"file": ("x.png", b"", "image/png")})
     assert "empty" in assert_error(r, 400)["error"]
 
@@ -167,8 +192,11 @@ def test_multipart_without_file_field(client):
 
 
 def test_malformed_multipart(client):
-    r = client.post("/v1/predict", content=b"--nope\r\ngarbage",
-                    headers={"content-type": "multipart/form-data; boundary=xyz"})
+    r = client.post(
+        "/v1/predict",
+        content=b"--nope\r\ngarbage",
+        headers={"content-type": "multipart/form-data; boundary=xyz"},
+    )
     assert 400 <= r.status_code < 500
     assert_error(r, r.status_code)
 
@@ -176,27 +204,46 @@ def test_malformed_multipart(client):
 def test_too_many_bytes_is_413():
     data = encode(random_image(64, 64))
     with make_client(max_bytes=len(data) - 1)[0] as c:
-        assert "bytes" in assert_error(c.post("/v1/predict", content=data, headers={"content-type": "image/png"}),
-                                       413)["error"]
+        assert (
+            "bytes"
+            in assert_error(
+                c.post("/v1/predict", content=data, headers={"content-type": "image/png"}), 413
+            )["error"]
+        )
         assert_error(c.post("/v1/predict", files={"file": ("x.png", data, "image/png")}), 413)
 
         def chunks():  # no Content-Length: the limit must hold while streaming
             for i in range(0, len(data), 1000):
-                yield data[i:i + 1000]
-        assert_error(c.post("/v1/predict", content=chunks(), headers={"content-type": "image/png"}), 413)
+                yield data[i : i + 1000]
+
+        assert_error(
+            c.post("/v1/predict", content=chunks(), headers={"content-type": "image/png"}), 413
+        )
 
 
 def test_too_many_pixels_is_413():
     with make_client(max_pixels=64 * 64 - 1)[0] as c:
-        r = c.post("/v1/predict", content=encode(np.zeros((64, 64, 3), np.uint8)), headers={"content-type": "image/png"})
+        r = c.post(
+            "/v1/predict",
+            content=encode(np.zeros((64, 64, 3), np.uint8)),
+            headers={"content-type": "image/png"},
+        )
         assert "pixels" in assert_error(r, 413)["error"]
-        ok = c.post("/v1/predict", content=encode(np.zeros((63, 64, 3), np.uint8)), headers={"content-type": "image/png"})
+        ok = c.post(
+            "/v1/predict",
+            content=encode(np.zeros((63, 64, 3), np.uint8)),
+            headers={"content-type": "image/png"},
+        )
         assert ok.status_code == 200
 
 
 @pytest.mark.parametrize("query", ["format=gif", "format=", "alpha=2", "alpha=-0.1", "alpha=abc"])
 def test_bad_query_values_are_422(client, query):
-    r = client.post(f"/v1/predict?{query}", content=encode(random_image()), headers={"content-type": "image/png"})
+    r = client.post(
+        f"/v1/predict?{query}",
+        content=encode(random_image()),
+        headers={"content-type": "image/png"},
+    )
     body = assert_error(r, 422)
     assert query.split("=")[0] in body["error"]
 
@@ -221,10 +268,13 @@ def test_sixteen_concurrent_clients_all_succeed_and_the_model_runs_one_at_a_time
     results: dict[int, list] = {}
 
     with TestClient(app) as c:
+
         def worker(i):
             out = []
             for _ in range(3):
-                r = c.post("/v1/predict", content=encode(images[i]), headers={"content-type": "image/png"})
+                r = c.post(
+                    "/v1/predict", content=encode(images[i]), headers={"content-type": "image/png"}
+                )
                 out.append((r.status_code, decode(r.content) if r.status_code == 200 else r.text))
             results[i] = out
 
@@ -238,7 +288,9 @@ def test_sixteen_concurrent_clients_all_succeed_and_the_model_runs_one_at_a_time
     for i, out in results.items():
         for status, mask in out:
             assert status == 200, mask
-            np.testing.assert_array_equal(mask, expected_mask(images[i]))  # no cross-talk between requests
+            np.testing.assert_array_equal(
+                mask, expected_mask(images[i])
+            )  # no cross-talk between requests
     assert predictor.calls == 48
     assert predictor.max_active == 1  # the gate serialised the model
 
@@ -246,7 +298,9 @@ def test_sixteen_concurrent_clients_all_succeed_and_the_model_runs_one_at_a_time
 def test_a_crashing_model_still_answers_json(monkeypatch):
     monkeypatch.setenv("SEGSIM_FAKE_BROKEN", "1")
     with TestClient(create_app(FakePredictor(), None), raise_server_exceptions=False) as c:
-        r = c.post("/v1/predict", content=encode(random_image()), headers={"content-type": "image/png"})
+        r = c.post(
+            "/v1/predict", content=encode(random_image()), headers={"content-type": "image/png"}
+        )
     body = assert_error(r, 500)
     assert "RuntimeError" in body["error"]
 

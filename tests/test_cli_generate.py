@@ -25,7 +25,11 @@ SIZE = ["--width", "48", "--height", "40"]
 
 
 def tree_bytes(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def run(capsys, *args) -> tuple[int, str]:
@@ -35,7 +39,9 @@ def run(capsys, *args) -> tuple[int, str]:
 
 
 def generate(capsys, out, count=8, *extra):
-    rc, text = run(capsys, "generate", "--count", count, *SIZE, "--seed", 5, "--out", out, "-q", *extra)
+    rc, text = run(
+        capsys, "generate", "--count", count, *SIZE, "--seed", 5, "--out", out, "-q", *extra
+    )
     assert rc == 0, text
     return text
 
@@ -45,8 +51,24 @@ def two_runs(tmp_path_factory):
     """The same 8 frames made by 1 worker (in this process) and by 2 spawned workers."""
     tmp = tmp_path_factory.mktemp("determinism")
     for w in (1, 2):
-        assert main(["generate", "--count", "8", *SIZE, "--seed", "5", "--out", str(tmp / f"w{w}"), "-q",
-                     "--workers", str(w)]) == 0
+        assert (
+            main(
+                [
+                    "generate",
+                    "--count",
+                    "8",
+                    *SIZE,
+                    "--seed",
+                    "5",
+                    "--out",
+                    str(tmp / f"w{w}"),
+                    "-q",
+                    "--workers",
+                    str(w),
+                ]
+            )
+            == 0
+        )
     return tmp / "w1", tmp / "w2"
 
 
@@ -54,8 +76,9 @@ def test_worker_counts_give_identical_bytes(two_runs, tmp_path, capsys):
     one, two = (tree_bytes(r) for r in two_runs)
     assert len(one) == 8 * 5 + 2
     for kind in ("labels/", "instances/", "depth/", "meta/", "images/", "manifest", "dataset.yaml"):
-        assert {k: v for k, v in one.items() if k.startswith(kind)} == \
-            {k: v for k, v in two.items() if k.startswith(kind)}, kind
+        assert {k: v for k, v in one.items() if k.startswith(kind)} == {
+            k: v for k, v in two.items() if k.startswith(kind)
+        }, kind
     generate(capsys, tmp_path / "s6", 8, "--seed", 6, "--workers", 1)
     six = tree_bytes(tmp_path / "s6")
     labels = [k for k in one if k.startswith("labels/")]
@@ -64,13 +87,31 @@ def test_worker_counts_give_identical_bytes(two_runs, tmp_path, capsys):
 
 def test_kill_9_mid_run_then_same_command_finishes_with_identical_bytes(tmp_path, capsys):
     out, count = tmp_path / "killed", 16
-    cmd = [sys.executable, "-m", "segsim", "generate", "--count", str(count), *SIZE, "--seed", "5",
-           "--out", str(out), "--workers", "2", "-q"]
-    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    cmd = [
+        sys.executable,
+        "-m",
+        "segsim",
+        "generate",
+        "--count",
+        str(count),
+        *SIZE,
+        "--seed",
+        "5",
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+        "-q",
+    ]
+    proc = subprocess.Popen(
+        cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         deadline = time.time() + 120
         while len(list(out.glob("meta/*/*.json"))) < 3:
-            assert proc.poll() is None, f"generate ended before the kill: {proc.stderr.read().decode()}"
+            assert proc.poll() is None, (
+                f"generate ended before the kill: {proc.stderr.read().decode()}"
+            )
             assert time.time() < deadline, "generate never wrote a frame"
             time.sleep(0.01)
     finally:
@@ -81,7 +122,9 @@ def test_kill_9_mid_run_then_same_command_finishes_with_identical_bytes(tmp_path
     rc, text = run(capsys, "verify", out)
     assert rc == 1 and "did not finish" in text
 
-    text = generate(capsys, out, count, "--workers", 1)  # in this process: no second start-up to pay
+    text = generate(
+        capsys, out, count, "--workers", 1
+    )  # in this process: no second start-up to pay
     assert "kept from an earlier run" in text
     generate(capsys, tmp_path / "ref", count, "--workers", 1)
     assert tree_bytes(out) == tree_bytes(tmp_path / "ref")  # RGB included
@@ -121,21 +164,24 @@ def _bad_config(tmp_path: Path) -> Path:
     return p
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--count", 0], "--count"),
-    (["--count", 4, "--size", 4], "--width"),
-    (["--count", 4, "--height", 100000], "--height"),
-    (["--count", 4, "--seed", -3], "--seed"),
-    (["--count", 4, "--workers", -1], "--workers"),
-    (["--count", 4, "--splits", "0.5,0.6,0.1"], "split fractions"),
-    (["--count", 4, "--splits", "a,b,c"], "--splits"),
-    (["--count", 4, "--preset", "nosuchpreset"], "nosuchpreset"),
-    (["--count", 4, "--config", "CONFIG"], "objects.cuont"),
-    (["--count", 4, "--config", "/nonexistent/x.yaml"], "config file not found"),
-    (["--count", 4, "--set", "camera.fov_deg=banana"], "camera.fov_deg"),
-    (["--count", 4, "--set", "nonsense"], "key=value"),
-    (["--count", "four"], "--count"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--count", 0], "--count"),
+        (["--count", 4, "--size", 4], "--width"),
+        (["--count", 4, "--height", 100000], "--height"),
+        (["--count", 4, "--seed", -3], "--seed"),
+        (["--count", 4, "--workers", -1], "--workers"),
+        (["--count", 4, "--splits", "0.5,0.6,0.1"], "split fractions"),
+        (["--count", 4, "--splits", "a,b,c"], "--splits"),
+        (["--count", 4, "--preset", "nosuchpreset"], "nosuchpreset"),
+        (["--count", 4, "--config", "CONFIG"], "objects.cuont"),
+        (["--count", 4, "--config", "/nonexistent/x.yaml"], "config file not found"),
+        (["--count", 4, "--set", "camera.fov_deg=banana"], "camera.fov_deg"),
+        (["--count", 4, "--set", "nonsense"], "key=value"),
+        (["--count", "four"], "--count"),
+    ],
+)
 def test_flag_and_config_errors_exit_2_naming_the_problem(tmp_path, capsys, args, needle):
     args = [_bad_config(tmp_path) if a == "CONFIG" else a for a in args]
     rc, text = run(capsys, "generate", "--out", tmp_path / "ds", "-q", *args)
@@ -150,29 +196,60 @@ def test_out_folder_errors_exit_2(tmp_path, capsys):
     rc, text = run(capsys, "generate", "--count", 2, *SIZE, "--out", tmp_path / "stuff", "-q")
     assert rc == 2 and "not empty and is not a segsim dataset" in text
     generate(capsys, tmp_path / "ds", 3, "--workers", 1)
-    rc, text = run(capsys, "generate", "--count", 3, *SIZE, "--seed", 9, "--out", tmp_path / "ds", "-q")
+    rc, text = run(
+        capsys, "generate", "--count", 3, *SIZE, "--seed", 9, "--out", tmp_path / "ds", "-q"
+    )
     assert rc == 2 and "different settings: seed" in text
-    rc, text = run(capsys, "generate", "--count", 3, *SIZE, "--seed", 5, "--out", tmp_path / "ds", "-q",
-                   "--set", "objects.count=[1,1]")
+    rc, text = run(
+        capsys,
+        "generate",
+        "--count",
+        3,
+        *SIZE,
+        "--seed",
+        5,
+        "--out",
+        tmp_path / "ds",
+        "-q",
+        "--set",
+        "objects.count=[1,1]",
+    )
     assert rc == 2 and "different settings: config.objects.count" in text
 
 
-@pytest.mark.parametrize("cmd", [["verify", "HERE"], ["show", "HERE", "--out", "OUT/s.png"],
-                                 ["show", "DS", "--count", "0", "--out", "OUT/s.png"],
-                                 ["show", "DS", "--out", "OUT/s.jpg"], ["show", "DS", "--split", "dev", "--out", "OUT/s.png"]])
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        ["verify", "HERE"],
+        ["show", "HERE", "--out", "OUT/s.png"],
+        ["show", "DS", "--count", "0", "--out", "OUT/s.png"],
+        ["show", "DS", "--out", "OUT/s.jpg"],
+        ["show", "DS", "--split", "dev", "--out", "OUT/s.png"],
+    ],
+)
 def test_verify_and_show_refuse_bad_input_with_exit_2(tmp_path, capsys, cmd):
     if "DS" in cmd:
         generate(capsys, tmp_path / "ds", 2, "--workers", 1)
-    args = [str(tmp_path) if a == "HERE" else str(tmp_path / "ds") if a == "DS" else a.replace("OUT", str(tmp_path))
-            for a in cmd]
+    args = [
+        str(tmp_path)
+        if a == "HERE"
+        else str(tmp_path / "ds")
+        if a == "DS"
+        else a.replace("OUT", str(tmp_path))
+        for a in cmd
+    ]
     rc, text = run(capsys, *args)
     assert rc == 2, text
     assert "error:" in text and "Traceback" not in text
 
 
 def test_python_m_segsim_exits_2_without_a_traceback(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "segsim", "generate", "--count", "0", "--out", str(tmp_path / "d")],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "segsim", "generate", "--count", "0", "--out", str(tmp_path / "d")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2 and "--count" in r.stderr and "Traceback" not in r.stderr
 
 
@@ -182,6 +259,7 @@ def test_masks_and_depth_on_disk_are_recomputed_from_the_meta_json_alone(two_run
     import json
 
     import cv2
+
     from raycast import edge_band, raycast
 
     root = two_runs[0]
@@ -190,7 +268,11 @@ def test_masks_and_depth_on_disk_are_recomputed_from_the_meta_json_alone(two_run
         meta = json.loads(meta_path.read_text())
         paths = frame_paths(root, meta["split"], meta["id"])
         read = lambda p: cv2.imread(str(p), cv2.IMREAD_UNCHANGED)  # noqa: E731
-        labels, inst, depth_mm = read(paths["labels"]), read(paths["instances"]), read(paths["depth"])
+        labels, inst, depth_mm = (
+            read(paths["labels"]),
+            read(paths["instances"]),
+            read(paths["depth"]),
+        )
         assert labels.shape == (meta["height"], meta["width"])
         oracle = raycast(meta)
         keep = ~edge_band(oracle["object_index"], width=1)

@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 import yaml
 from PIL import Image
-from test_dataset_fake import FAKE_SOURCE, FakeConfig, fake_render, fake_scene
 
 from segsim.dataset.generate import generate_dataset
 from segsim.dataset.layout import PASSES, SPLITS, frame_id, frame_paths
@@ -26,21 +25,38 @@ from segsim.dataset.verify import verify_dataset
 from segsim.dataset.writer import depth_to_mm, encode_frame
 from segsim.errors import SegsimError
 from segsim.scene.spec import Camera, Scene
+from test_dataset_fake import FAKE_SOURCE, FakeConfig, fake_render, fake_scene
 
 
 def gen(out, count=12, w=40, h=30, seed=1, cfg=None, **kw):
     kw.setdefault("workers", 1)
-    return generate_dataset(out, cfg or FakeConfig(), count, w, h, seed=seed, progress=False,
-                            frame_source=FAKE_SOURCE, **kw)
+    return generate_dataset(
+        out,
+        cfg or FakeConfig(),
+        count,
+        w,
+        h,
+        seed=seed,
+        progress=False,
+        frame_source=FAKE_SOURCE,
+        **kw,
+    )
 
 
 def tree_bytes(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 # --- splits -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("fractions", [(0.8, 0.1, 0.1), (0.5, 0.5, 0.0), (0.7, 0.0, 0.3), (1.0, 0.0, 0.0)])
+
+@pytest.mark.parametrize(
+    "fractions", [(0.8, 0.1, 0.1), (0.5, 0.5, 0.0), (0.7, 0.0, 0.3), (1.0, 0.0, 0.0)]
+)
 def test_split_counts_are_close_to_exact_for_every_prefix(fractions):
     names = [split_of(i, fractions) for i in range(600)]
     for n in range(1, 601):
@@ -56,13 +72,16 @@ def test_adding_frames_never_moves_old_ones():
     assert splits_of(1000)[:137] == splits_of(137) == [split_of(i) for i in range(137)]
 
 
-@pytest.mark.parametrize("bad", [(0.8, 0.1), (0.8, 0.3, 0.1), (0.0, 0.5, 0.5), (1.2, -0.1, -0.1), ("a", 1, 2)])
+@pytest.mark.parametrize(
+    "bad", [(0.8, 0.1), (0.8, 0.3, 0.1), (0.0, 0.5, 0.5), (1.2, -0.1, -0.1), ("a", 1, 2)]
+)
 def test_bad_fractions_are_user_errors(bad):
     with pytest.raises(SegsimError, match="split fractions"):
         check_fractions(bad)
 
 
 # --- encoding ---------------------------------------------------------------------------------
+
 
 def test_depth_to_mm_rounds_clips_and_keeps_misses_zero():
     d = np.array([[0.0, 1.2346, 70.0], [1e-5, np.nan, -1.0]], np.float32)
@@ -75,10 +94,16 @@ def test_encoded_files_decode_to_the_frame():
     scene = fake_scene(cfg, 5, 3, 48, 32)
     frame = fake_render(scene, [5, 3])
     files = encode_frame(frame, frame_meta(scene, 3, "train", 5))
-    decode = lambda b: cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_UNCHANGED)
+
+    def decode(b):
+        return cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_UNCHANGED)
+
     # RGB order checked with an independent decoder (PIL), ids and depth with OpenCV.
     import io
-    assert np.array_equal(np.asarray(Image.open(io.BytesIO(files["images"])).convert("RGB")), frame.rgb)
+
+    assert np.array_equal(
+        np.asarray(Image.open(io.BytesIO(files["images"])).convert("RGB")), frame.rgb
+    )
     assert np.array_equal(decode(files["labels"]), frame.class_ids)
     inst = decode(files["instances"])
     assert inst.dtype == np.uint16 and np.array_equal(inst, frame.instance_ids)
@@ -94,11 +119,26 @@ def test_meta_lists_every_object_and_recomputes_the_masks():
     meta = json.loads(dumps_meta(frame_meta(scene, 2, "val", 9)))
     assert [o["instance_id"] for o in meta["objects"]] == [o.instance_id for o in scene.objects]
     assert any(o["distractor"] and o["class_id"] == 0 for o in meta["objects"])
-    assert np.allclose(meta["camera"]["K"], scene.camera.K) and meta["width"] == 64 and meta["height"] == 48
+    assert (
+        np.allclose(meta["camera"]["K"], scene.camera.K)
+        and meta["width"] == 64
+        and meta["height"] == 48
+    )
     # Rebuild the scene from the JSON alone and ray-cast it: the masks must match exactly.
     from segsim.scene.spec import Material, SceneObject
-    objs = [SceneObject(o["shape"], np.array(o["object_to_world"]), Material(tuple(o["material"]["color"])),
-                        o["class_id"], o["class"], o["instance_id"], o["distractor"]) for o in meta["objects"]]
+
+    objs = [
+        SceneObject(
+            o["shape"],
+            np.array(o["object_to_world"]),
+            Material(tuple(o["material"]["color"])),
+            o["class_id"],
+            o["class"],
+            o["instance_id"],
+            o["distractor"],
+        )
+        for o in meta["objects"]
+    ]
     cam = Camera(np.array(meta["camera"]["K"]), np.array(meta["camera"]["world_to_camera"]), 64, 48)
     again = fake_render(Scene(cam, objs, []), [9, 2])
     first = fake_render(scene, [9, 2])
@@ -114,35 +154,59 @@ def test_meta_bytes_are_canonical():
     text = dumps_meta(frame_meta(scene, 1, "train", 1)).decode()
     assert text == dumps_meta(json.loads(text)).decode()  # sorted keys, stable floats
     import re
+
     assert not re.search(r"-0\.0[,\]]", text) and "1.000000000000001" not in text
     assert json.loads(text)["objects"][0]["object_to_world"][0][:2] == [1.0, 0.0]
     # the cached encoder writes exactly what json.dumps with the documented options writes
     meta = frame_meta(scene, 1, "train", 1)
-    meta["objects"][0]["class"] = "bôte \"à\" lettres"
-    assert dumps_meta(meta) == (json.dumps(meta, sort_keys=True, separators=(",", ":"), allow_nan=False)
-                                + "\n").encode()
+    meta["objects"][0]["class"] = 'bôte "à" lettres'
+    assert (
+        dumps_meta(meta)
+        == (
+            json.dumps(meta, sort_keys=True, separators=(",", ":"), allow_nan=False) + "\n"
+        ).encode()
+    )
 
 
 # --- the folder -------------------------------------------------------------------------------
+
 
 def test_folder_layout_dataset_yaml_and_manifest(tmp_path):
     res = gen(tmp_path / "ds", count=20, fractions=(0.6, 0.2, 0.2))
     root = tmp_path / "ds"
     info = yaml.safe_load((root / "dataset.yaml").read_text())
-    assert set(info) >= {"segsim_version", "preset", "seed", "width", "height", "count", "labels",
-                         "ignore_index", "splits", "split_fractions", "config"}
+    assert set(info) >= {
+        "segsim_version",
+        "preset",
+        "seed",
+        "width",
+        "height",
+        "count",
+        "labels",
+        "ignore_index",
+        "splits",
+        "split_fractions",
+        "config",
+    }
     assert info["splits"] == split_counts(20, (0.6, 0.2, 0.2)) == res.splits
     assert [lab["name"] for lab in info["labels"]] == ["background", "ball"]
-    assert info["config"] == FakeConfig().model_dump() and info["seed"] == 1 and (info["width"], info["height"]) == (40, 30)
+    assert (
+        info["config"] == FakeConfig().model_dump()
+        and info["seed"] == 1
+        and (info["width"], info["height"]) == (40, 30)
+    )
     lines = (root / "manifest.jsonl").read_text().splitlines()
     assert [json.loads(line)["index"] for line in lines] == list(range(20))
-    on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()} - {"dataset.yaml", "manifest.jsonl"}
+    on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()} - {
+        "dataset.yaml",
+        "manifest.jsonl",
+    }
     listed = {}
     for line in lines:
         e = json.loads(line)
         assert e["split"] == split_of(e["index"], (0.6, 0.2, 0.2))
         listed.update(e["files"])
-        for name, path in frame_paths(root, e["split"], frame_id(e["index"])).items():
+        for path in frame_paths(root, e["split"], frame_id(e["index"])).values():
             assert path.is_file(), path
     assert set(listed) == on_disk and len(on_disk) == 20 * len(PASSES)
     for rel, digest in listed.items():
@@ -187,10 +251,16 @@ def test_verify_reports_an_unfinished_dataset_and_refuses_other_folders(tmp_path
         verify_dataset(tmp_path)
 
 
-@pytest.mark.parametrize("change, field", [
-    (dict(seed=2), "seed"), (dict(w=41), "width"), (dict(h=31), "height"),
-    (dict(cfg=FakeConfig(balls=4)), "config.balls"), (dict(fractions=(0.7, 0.2, 0.1)), "split_fractions"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        (dict(seed=2), "seed"),
+        (dict(w=41), "width"),
+        (dict(h=31), "height"),
+        (dict(cfg=FakeConfig(balls=4)), "config.balls"),
+        (dict(fractions=(0.7, 0.2, 0.1)), "split_fractions"),
+    ],
+)
 def test_resume_with_other_settings_is_refused_naming_the_setting(tmp_path, change, field):
     root = tmp_path / "ds"
     gen(root)
@@ -209,13 +279,23 @@ def test_foreign_or_shrinking_out_folder_is_refused(tmp_path):
         gen(tmp_path / "ds", count=5)
 
 
-@pytest.mark.parametrize("kw, match", [(dict(count=0), "count"), (dict(w=4), "width"), (dict(h=99999), "height"),
-                                       (dict(seed=-1), "seed"), (dict(workers=-2), "workers")])
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        (dict(count=0), "count"),
+        (dict(w=4), "width"),
+        (dict(h=99999), "height"),
+        (dict(seed=-1), "seed"),
+        (dict(workers=-2), "workers"),
+    ],
+)
 def test_bad_arguments_are_user_errors(tmp_path, kw, match):
     # the library names its parameter (the CLI shows its flag instead: test_cli_generate)
     with pytest.raises(SegsimError, match=f"^{match} must be") as caught:
         gen(tmp_path / "ds", **kw)
-    assert caught.value.param == match and caught.value.renamed(f"--{match}").problem.startswith(f"--{match} ")
+    assert caught.value.param == match and caught.value.renamed(f"--{match}").problem.startswith(
+        f"--{match} "
+    )
     assert not (tmp_path / "ds").exists()
 
 
@@ -268,7 +348,9 @@ def test_show_writes_a_sheet_of_the_right_size(tmp_path):
     assert sheet.shape == (h, w, 3) and (w, h) == (4 * 40, 24 + 5 * 30)
     # Row 0 starts with the first train frame's image, unscaled.
     first = next(i for i in range(12) if split_of(i) == "train")
-    img = np.asarray(Image.open(frame_paths(root, "train", frame_id(first))["images"]).convert("RGB"))
+    img = np.asarray(
+        Image.open(frame_paths(root, "train", frame_id(first))["images"]).convert("RGB")
+    )
     assert np.array_equal(sheet[24:54, 0:40], img)
     assert tile_size(1024, 512) == (256, 128)
     with pytest.raises(SegsimError, match="split"):

@@ -34,7 +34,7 @@ def test_round_trip_through_pil_and_opencv(name, img, row_filter):
     assert pil.shape == img.shape and np.array_equal(pil, img)
     cv = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if img.ndim == 3:
-        cv = cv[..., [2, 1, 0, 3][:img.shape[2]]]  # OpenCV decodes to BGR(A)
+        cv = cv[..., [2, 1, 0, 3][: img.shape[2]]]  # OpenCV decodes to BGR(A)
     assert cv.dtype == img.dtype and np.array_equal(cv.reshape(img.shape), img)
 
 
@@ -43,8 +43,16 @@ def test_same_pixels_same_bytes():
     assert png.encode_png(img) == png.encode_png(img.copy()) == png.encode_png(img[::-1][::-1])
 
 
-@pytest.mark.parametrize("bad", [np.zeros((4, 4), np.float32), np.zeros((4, 4, 2), np.uint8),
-                                 np.zeros((4, 4, 3), np.uint16), np.zeros((0, 4), np.uint8), np.zeros(4, np.uint8)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.zeros((4, 4), np.float32),
+        np.zeros((4, 4, 2), np.uint8),
+        np.zeros((4, 4, 3), np.uint16),
+        np.zeros((0, 4), np.uint8),
+        np.zeros(4, np.uint8),
+    ],
+)
 def test_unsupported_arrays_are_refused(bad):
     with pytest.raises(ValueError):
         png.encode_png(bad)
@@ -53,7 +61,11 @@ def test_unsupported_arrays_are_refused(bad):
 def test_is_intact_catches_truncation_and_bit_flips():
     data = png.encode_png(np.random.default_rng(2).integers(0, 256, (20, 30, 3), dtype=np.uint8))
     assert png.is_intact(data)
-    assert not png.is_intact(data[:-1]) and not png.is_intact(data[: len(data) // 2]) and not png.is_intact(b"")
+    assert (
+        not png.is_intact(data[:-1])
+        and not png.is_intact(data[: len(data) // 2])
+        and not png.is_intact(b"")
+    )
     for pos in (3, 20, len(data) // 2, len(data) - 6):
         flipped = bytearray(data)
         flipped[pos] ^= 0x10
@@ -69,12 +81,12 @@ def test_photos_round_trip_with_and_without_fpng(shape, with_fpng, monkeypatch):
     if not with_fpng:
         monkeypatch.setattr(png, "_fpng", None)
     img = np.random.default_rng(3).integers(0, 256, shape, dtype=np.uint8)
-    data = png.encode_photo(img[:, ::-1])           # a non-contiguous view is fine too
+    data = png.encode_photo(img[:, ::-1])  # a non-contiguous view is fine too
     assert png.is_intact(data) and data == png.encode_photo(img[:, ::-1].copy())
-    assert (b"fdEC" in data) == with_fpng           # the encoder that was asked for made it
+    assert (b"fdEC" in data) == with_fpng  # the encoder that was asked for made it
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(data))), img[:, ::-1])
     cv = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED).reshape(shape)
-    assert np.array_equal(cv[..., [2, 1, 0, 3][:shape[2]]], img[:, ::-1])
+    assert np.array_equal(cv[..., [2, 1, 0, 3][: shape[2]]], img[:, ::-1])
 
 
 def test_arrays_fpng_cannot_take_go_to_encode_png():

@@ -15,9 +15,29 @@ pytestmark = pytest.mark.slow
 def test_demo_no_serve_leaves_data_run_onnx_and_eval(tmp_path):
     out = tmp_path / "demo"
     proc = subprocess.run(
-        [sys.executable, "-m", "segsim", "demo", "--no-serve", "--out", str(out), "--count", "40",
-         "--size", "64", "--minutes", "0.15", "--workers", "1", "--train-arg", "input.size=64"],
-        capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "segsim",
+            "demo",
+            "--no-serve",
+            "--out",
+            str(out),
+            "--count",
+            "40",
+            "--size",
+            "64",
+            "--minutes",
+            "0.15",
+            "--workers",
+            "1",
+            "--train-arg",
+            "input.size=64",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     # Every step announced itself with the command a user would type.
     for cmd in ("segsim generate", "segsim train", "segsim evaluate", "segsim export"):
@@ -42,8 +62,22 @@ def test_demo_no_serve_leaves_data_run_onnx_and_eval(tmp_path):
 
 
 def test_demo_bad_budget_is_a_usage_error(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "segsim", "demo", "--no-serve", "--out", str(tmp_path / "d"),
-                           "--count", "0"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "segsim",
+            "demo",
+            "--no-serve",
+            "--out",
+            str(tmp_path / "d"),
+            "--count",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "d" / "data").exists()

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import yaml
 from PIL import Image
-from test_infer_helpers import paint, probe_labels, write_checkpoint
 
 from segsim.cli import main
 from segsim.infer.evaluate import evaluate
 from segsim.infer.export import export_onnx
 from segsim.infer.images import write_png
 from segsim.infer.predictor import Predictor
+from test_infer_helpers import paint, probe_labels, write_checkpoint
 
 H, W = 32, 48  # the checkpoint's input size, so the probe's predictions are exactly the paint
 BG, RED, GREEN, BLUE = 0, 1, 2, 3
@@ -37,8 +37,11 @@ def _frames():
 
 def _write_dataset(root, labels):
     (root / "dataset.yaml").parent.mkdir(parents=True, exist_ok=True)
-    (root / "dataset.yaml").write_text(yaml.safe_dump({"labels": labels.to_dict()["labels"], "ignore_index": 255,
-                                                       "width": W, "height": H}))
+    (root / "dataset.yaml").write_text(
+        yaml.safe_dump(
+            {"labels": labels.to_dict()["labels"], "ignore_index": 255, "width": W, "height": H}
+        )
+    )
     for i, (p, gt) in enumerate(_frames()):
         write_png(root / "images" / "test" / f"{i:06d}.png", paint(p))
         write_png(root / "labels" / "test" / f"{i:06d}.png", gt)
@@ -93,7 +96,21 @@ def test_onnx_model_and_cli_give_the_same_numbers(setup, tmp_path, capsys):
     onnx_path = tmp_path / "m.onnx"
     export_onnx(ckpt, onnx_path)
     out = tmp_path / "ev"
-    assert main(["evaluate", "--model", str(onnx_path), "--data", str(data), "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(onnx_path),
+                "--data",
+                str(data),
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "green" in printed and "mIoU" in printed
     saved = json.loads((out / "metrics.json").read_text())
@@ -102,17 +119,45 @@ def test_onnx_model_and_cli_give_the_same_numbers(setup, tmp_path, capsys):
     assert saved["pixel_accuracy"] == pytest.approx(acc)
     assert saved["backend"] == "onnx"
     # flip TTA on a per-pixel model changes nothing
-    assert main(["evaluate", "--model", str(ckpt.parent), "--data", str(data), "--out", str(tmp_path / "f"),
-                 "--tta", "flip", "--quiet"]) == 0
-    assert json.loads((tmp_path / "f" / "metrics.json").read_text())["miou"] == pytest.approx(saved["miou"])
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(ckpt.parent),
+                "--data",
+                str(data),
+                "--out",
+                str(tmp_path / "f"),
+                "--tta",
+                "flip",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    assert json.loads((tmp_path / "f" / "metrics.json").read_text())["miou"] == pytest.approx(
+        saved["miou"]
+    )
 
 
 def test_evaluate_errors_exit_2(setup, tmp_path, capsys):
     data, ckpt = setup
-    assert main(["evaluate", "--model", str(tmp_path / "none.ckpt"), "--data", str(data), "--quiet"]) == 2
-    assert main(["evaluate", "--model", str(ckpt), "--data", str(tmp_path / "nodata"), "--quiet"]) == 2
-    assert main(["evaluate", "--model", str(ckpt), "--data", str(data), "--split", "val", "--quiet"]) == 2
-    assert main(["evaluate", "--model", str(ckpt), "--data", str(data), "--tta", "spin", "--quiet"]) == 2
+    assert (
+        main(["evaluate", "--model", str(tmp_path / "none.ckpt"), "--data", str(data), "--quiet"])
+        == 2
+    )
+    assert (
+        main(["evaluate", "--model", str(ckpt), "--data", str(tmp_path / "nodata"), "--quiet"]) == 2
+    )
+    assert (
+        main(["evaluate", "--model", str(ckpt), "--data", str(data), "--split", "val", "--quiet"])
+        == 2
+    )
+    assert (
+        main(["evaluate", "--model", str(ckpt), "--data", str(data), "--tta", "spin", "--quiet"])
+        == 2
+    )
     from segsim.labels import LabelSet
 
     more = _write_dataset(tmp_path / "more", LabelSet.from_names(["a", "b", "c", "d", "e", "f"]))
@@ -167,14 +212,55 @@ def test_cli_prints_how_many_images_were_scored(flat, setup, capsys):
     data, ckpt = flat
     assert main(["evaluate", "--model", str(ckpt), "--data", str(data), "--quiet"]) == 0
     assert f"scored {FLAT} of {FLAT} images found (split: all" in capsys.readouterr().out
-    assert main(["evaluate", "--model", str(ckpt), "--data", str(data), "--split", "test",
-                 "--split-fractions", "0.8,0.1,0.1", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(ckpt),
+                "--data",
+                str(data),
+                "--split",
+                "test",
+                "--split-fractions",
+                "0.8,0.1,0.1",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert f"scored 15 of {FLAT} images found (split: test, made up" in capsys.readouterr().out
-    assert main(["evaluate", "--model", str(ckpt), "--data", str(data),
-                 "--split-fractions", "0.8,x", "--quiet"]) == 2
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(ckpt),
+                "--data",
+                str(data),
+                "--split-fractions",
+                "0.8,x",
+                "--quiet",
+            ]
+        )
+        == 2
+    )
     own, _ = setup  # a segsim folder: its own test split, and no made-up split on top of it
     assert main(["evaluate", "--model", str(ckpt), "--data", str(own), "--quiet"]) == 0
     assert "scored 2 of 2 images found (split: test)" in capsys.readouterr().out
-    assert main(["evaluate", "--model", str(ckpt), "--data", str(own), "--split-fractions",
-                 "0.8,0.1,0.1", "--quiet"]) == 2
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(ckpt),
+                "--data",
+                str(own),
+                "--split-fractions",
+                "0.8,0.1,0.1",
+                "--quiet",
+            ]
+        )
+        == 2
+    )
     assert "splits of its own" in capsys.readouterr().err

@@ -7,6 +7,11 @@ import json
 import numpy as np
 import onnx
 import pytest
+
+from segsim.cli import main
+from segsim.errors import SegsimError
+from segsim.infer.export import export_onnx
+from segsim.infer.predictor import Predictor
 from test_infer_helpers import (
     block_mask,
     nearest_colour,
@@ -14,11 +19,6 @@ from test_infer_helpers import (
     probe_labels,
     write_checkpoint,
 )
-
-from segsim.cli import main
-from segsim.errors import SegsimError
-from segsim.infer.export import export_onnx
-from segsim.infer.predictor import Predictor
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,9 @@ def test_probe_export_agrees_and_keeps_metadata(probe):
     assert result["ok"] and result["argmax_agreement_pct"] >= 99.9
     assert result["max_abs_logit_diff"] < 1e-3
     sizes = {tuple(s["input_shape"]) for s in result["samples"]}
-    assert len({s[2:] for s in sizes}) >= 3 and any(s[0] == 2 for s in sizes)  # sizes and batch vary
+    assert len({s[2:] for s in sizes}) >= 3 and any(
+        s[0] == 2 for s in sizes
+    )  # sizes and batch vary
 
     proto = onnx.load(str(onnx_path))
     meta = json.loads({p.key: p.value for p in proto.metadata_props}["segsim"])
@@ -57,15 +59,21 @@ def test_onnx_predictor_reads_its_metadata_and_matches_torch(probe):
     np.testing.assert_array_equal(onnx_p.predict(rgb), nearest_colour(rgb))
     truth = block_mask(100, 140, 10, seed=1)
     for opts in ({}, {"tta": "flip"}, {"mode": "sliding"}, {"scales": [0.5, 1, 1.5]}):
-        np.testing.assert_array_equal(onnx_p.predict(paint(truth), **opts), torch_p.predict(paint(truth), **opts))
-        np.testing.assert_allclose(onnx_p.predict_proba(paint(truth), **opts),
-                                   torch_p.predict_proba(paint(truth), **opts), atol=1e-4)
+        np.testing.assert_array_equal(
+            onnx_p.predict(paint(truth), **opts), torch_p.predict(paint(truth), **opts)
+        )
+        np.testing.assert_allclose(
+            onnx_p.predict_proba(paint(truth), **opts),
+            torch_p.predict_proba(paint(truth), **opts),
+            atol=1e-4,
+        )
 
 
 def test_real_network_stays_dynamic(tmp_path):
     # the default model pads to a multiple of 16 in Python; the export must keep that dynamic
-    ckpt = write_checkpoint(tmp_path / "u.ckpt", model_name="unet_small", input_size=(64, 96),
-                            kwargs={"width": 8})
+    ckpt = write_checkpoint(
+        tmp_path / "u.ckpt", model_name="unet_small", input_size=(64, 96), kwargs={"width": 8}
+    )
     r = export_onnx(ckpt, tmp_path / "u.onnx")
     assert r["ok"], r
     assert all(s["argmax_agreement_pct"] >= 99.9 for s in r["samples"])
@@ -96,9 +104,14 @@ def test_onnx_without_segsim_metadata_is_a_user_error(tmp_path, probe):
 
 def test_export_command_prints_the_agreement(tmp_path, capsys):
     ckpt = write_checkpoint(tmp_path / "run" / "best.ckpt")
-    assert main(["export", "--model", str(tmp_path / "run"), "--out", str(tmp_path / "m.onnx")]) == 0
+    assert (
+        main(["export", "--model", str(tmp_path / "run"), "--out", str(tmp_path / "m.onnx")]) == 0
+    )
     out = capsys.readouterr().out
     assert "argmax agreement 100.000%" in out and "max |logit diff|" in out
     assert (tmp_path / "m.onnx").is_file()
-    assert main(["export", "--model", str(tmp_path / "nope.ckpt"), "--out", str(tmp_path / "n.onnx")]) == 2
+    assert (
+        main(["export", "--model", str(tmp_path / "nope.ckpt"), "--out", str(tmp_path / "n.onnx")])
+        == 2
+    )
     assert ckpt.is_file()

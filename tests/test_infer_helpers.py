@@ -16,8 +16,8 @@ import torch
 from torch import nn
 
 from segsim.labels import LabelSet
-from segsim.models.registry import register_model
 from segsim.models.checkpoint import IMAGENET_MEAN, IMAGENET_STD, make_info
+from segsim.models.registry import register_model
 
 PROBE = "test_colour_probe"
 NAMES = ["background", "red", "green", "blue"]
@@ -52,8 +52,14 @@ def colour_probe(num_classes: int, colours=None, sharpness: float = 20.0):
     return ColourProbe(num_classes, colours or COLOURS, sharpness)
 
 
-def write_checkpoint(path: Path, model_name: str = PROBE, labels: LabelSet | None = None,
-                     input_size=(32, 48), kwargs: dict | None = None, seed: int = 0) -> Path:
+def write_checkpoint(
+    path: Path,
+    model_name: str = PROBE,
+    labels: LabelSet | None = None,
+    input_size=(32, 48),
+    kwargs: dict | None = None,
+    seed: int = 0,
+) -> Path:
     """A checkpoint in the training part's format: Lightning-style dict, weights under `model.`,
     and the "segsim" entry from segsim.models.checkpoint.make_info."""
     from segsim.models.registry import create_model
@@ -63,8 +69,12 @@ def write_checkpoint(path: Path, model_name: str = PROBE, labels: LabelSet | Non
     model = create_model(model_name, labels.num_classes, **(kwargs or {}))
     model.eval()
     info = make_info(model_name, kwargs or {}, labels, input_size, config={"note": "test"})
-    ckpt = {"epoch": 0, "global_step": 0,
-            "state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}, "segsim": info}
+    ckpt = {
+        "epoch": 0,
+        "global_step": 0,
+        "state_dict": {f"model.{k}": v for k, v in model.state_dict().items()},
+        "segsim": info,
+    }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(ckpt, path)

@@ -74,11 +74,14 @@ def test_exif_orientation_is_applied():
     assert out.shape == (20, 10, 3)
 
 
-@pytest.mark.parametrize("content, words", [
-    (b"", "empty"),
-    (b"this is not an image at all", "not an image format"),
-    (None, "corrupt or truncated"),  # a PNG cut in half
-])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"", "empty"),
+        (b"this is not an image at all", "not an image format"),
+        (None, "corrupt or truncated"),  # a PNG cut in half
+    ],
+)
 def test_unreadable_files_name_the_file(tmp_path, content, words):
     if content is None:
         content = _png_bytes(Image.fromarray(_rgb(64, 64)))[:300]
@@ -121,4 +124,6 @@ def test_sixteen_bit_rgb_and_float_tiff(tmp_path):
 
     f = np.random.default_rng(4).random((4, 5)).astype(np.float32)  # 0..1 floats
     Image.fromarray(f, "F").save(tmp_path / "float.tif")
-    np.testing.assert_array_equal(read_image(tmp_path / "float.tif")[:, :, 1], np.rint(f * 255).astype(np.uint8))
+    np.testing.assert_array_equal(
+        read_image(tmp_path / "float.tif")[:, :, 1], np.rint(f * 255).astype(np.uint8)
+    )

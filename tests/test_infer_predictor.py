@@ -7,6 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from segsim.errors import SegsimError
+from segsim.infer.predictor import Predictor
 from test_infer_helpers import (
     block_mask,
     nearest_colour,
@@ -14,9 +17,6 @@ from test_infer_helpers import (
     probe_labels,
     write_checkpoint,
 )
-
-from segsim.errors import SegsimError
-from segsim.infer.predictor import Predictor
 
 SIZE = (32, 48)
 
@@ -67,14 +67,17 @@ def _agreement(a, b) -> float:
     return float((a == b).mean())
 
 
-@pytest.mark.parametrize("options", [
-    {"tta": "flip"},
-    {"scales": [0.75, 1.0, 1.25]},
-    {"tta": "flip", "scales": [0.5, 1.0, 2.0]},
-    {"mode": "sliding"},
-    {"mode": "sliding", "tta": "flip"},
-    {"mode": "sliding", "scales": [0.5, 1.0]},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"tta": "flip"},
+        {"scales": [0.75, 1.0, 1.25]},
+        {"tta": "flip", "scales": [0.5, 1.0, 2.0]},
+        {"mode": "sliding"},
+        {"mode": "sliding", "tta": "flip"},
+        {"mode": "sliding", "scales": [0.5, 1.0]},
+    ],
+)
 def test_tta_scales_and_sliding_agree_with_the_truth(predictor, options):
     # an easy image: six large regions, no two mirror images of each other, so a forgotten
     # un-flip or a misplaced tile would change a third of the pixels
@@ -92,7 +95,7 @@ def test_flip_is_undone(predictor):
     # left half red, right half blue: a missing flip-back would swap the halves
     truth = np.zeros(SIZE, np.uint8)
     truth[:, : SIZE[1] // 2] = 1
-    truth[:, SIZE[1] // 2:] = 3
+    truth[:, SIZE[1] // 2 :] = 3
     np.testing.assert_array_equal(predictor.predict(paint(truth), tta="flip"), truth)
 
 
@@ -113,9 +116,11 @@ def test_sliding_on_an_image_smaller_than_a_tile(predictor):
 
 def test_batch_equals_one_by_one(predictor):
     rng = np.random.default_rng(6)
-    images = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in [(32, 48), (40, 40), (9, 70)]]
+    images = [
+        rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in [(32, 48), (40, 40), (9, 70)]
+    ]
     batch = predictor.predict_batch(images, tta="flip")
-    for im, got in zip(images, batch):
+    for im, got in zip(images, batch, strict=True):
         np.testing.assert_array_equal(got, predictor.predict(im, tta="flip"))
 
 
@@ -147,14 +152,19 @@ def test_concurrent_calls_give_the_same_masks(predictor):
         t.join()
     assert not errors
     for k in range(4):
-        for got, want in zip(results[k], expected):
+        for got, want in zip(results[k], expected, strict=True):
             np.testing.assert_array_equal(got, want)
 
 
 def test_real_network_any_size(tmp_path):
     # the default model, untrained: shapes and determinism, including odd sizes and sliding
-    ck = write_checkpoint(tmp_path / "unet.ckpt", model_name="unet_small", labels=probe_labels(),
-                          input_size=(48, 48), kwargs={"width": 8})
+    ck = write_checkpoint(
+        tmp_path / "unet.ckpt",
+        model_name="unet_small",
+        labels=probe_labels(),
+        input_size=(48, 48),
+        kwargs={"width": 8},
+    )
     p = Predictor.load(ck)
     rgb = np.random.default_rng(9).integers(0, 256, (61, 83, 3), dtype=np.uint8)
     for opts in ({}, {"tta": "flip"}, {"mode": "sliding"}, {"scales": [0.5, 1.5]}):
@@ -165,32 +175,53 @@ def test_real_network_any_size(tmp_path):
 
 # --- loading and errors ---------------------------------------------------------------------
 
+
 def test_run_folder_means_its_best_ckpt(ckpt):
     p = Predictor.load(ckpt.parent)
     assert p.source == ckpt
 
 
-@pytest.mark.parametrize("make, words", [
-    (lambda d: d / "nope.ckpt", "not found"),
-    (lambda d: d, "no best.ckpt"),
-    (lambda d: (d / "junk.ckpt").write_bytes(b"not a checkpoint") and d / "junk.ckpt", "junk.ckpt"),
-    (lambda d: (d / "junk.onnx").write_bytes(b"not onnx") and d / "junk.onnx", "not a valid ONNX"),
-])
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda d: d / "nope.ckpt", "not found"),
+        (lambda d: d, "no best.ckpt"),
+        (
+            lambda d: (d / "junk.ckpt").write_bytes(b"not a checkpoint") and d / "junk.ckpt",
+            "junk.ckpt",
+        ),
+        (
+            lambda d: (d / "junk.onnx").write_bytes(b"not onnx") and d / "junk.onnx",
+            "not a valid ONNX",
+        ),
+    ],
+)
 def test_bad_model_paths_are_user_errors(tmp_path, make, words):
     with pytest.raises(SegsimError) as e:
         Predictor.load(make(tmp_path))
     assert words in e.value.message
 
 
-@pytest.mark.parametrize("options", [{"tta": "rotate"}, {"mode": "tiles"}, {"scales": [0]},
-                                     {"scales": []}, {"scales": [1, -2]}, {"scales": ["x"]}])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"tta": "rotate"},
+        {"mode": "tiles"},
+        {"scales": [0]},
+        {"scales": []},
+        {"scales": [1, -2]},
+        {"scales": ["x"]},
+    ],
+)
 def test_bad_options_are_user_errors(predictor, options):
     with pytest.raises(SegsimError):
         predictor.predict(np.zeros((8, 8, 3), np.uint8), **options)
 
 
-@pytest.mark.parametrize("bad", [np.zeros((8, 8, 3), np.float32), np.zeros((8, 8, 2), np.uint8),
-                                 np.zeros((0, 8, 3), np.uint8)])
+@pytest.mark.parametrize(
+    "bad",
+    [np.zeros((8, 8, 3), np.float32), np.zeros((8, 8, 2), np.uint8), np.zeros((0, 8, 3), np.uint8)],
+)
 def test_bad_arrays_are_user_errors(predictor, bad):
     with pytest.raises(SegsimError):
         predictor.predict(bad)

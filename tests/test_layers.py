@@ -17,15 +17,19 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "segsim"
 LAYERS = {
-    "scene": 2, "assets": 2,
+    "scene": 2,
+    "assets": 2,
     "render": 3,
     "dataset": 4,
     "models": 5,
-    "train": 6, "infer": 6,
+    "train": 6,
+    "infer": 6,
     "serve": 7,
-    "commands": 8, "cli": 8, "__main__": 8,
+    "commands": 8,
+    "cli": 8,
+    "__main__": 8,
 }
-GROUND = 1          # every other top-level module: errors, labels, config, fileio, metrics, ...
+GROUND = 1  # every other top-level module: errors, labels, config, fileio, metrics, ...
 SIBLINGS = {("train", "infer"), ("infer", "train")}
 
 
@@ -43,8 +47,13 @@ def imports_of(path: Path, name: str, modules: dict[str, Path]) -> set[str]:
     """segsim modules that `name` imports (a package's submodule when `from pkg import sub`)."""
     package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
     tree = ast.parse(path.read_text(), str(path))
-    typing_only = {id(n) for block in ast.walk(tree) if _is_type_checking(block)
-                   for stmt in block.body for n in ast.walk(stmt)}
+    typing_only = {
+        id(n)
+        for block in ast.walk(tree)
+        if _is_type_checking(block)
+        for stmt in block.body
+        for n in ast.walk(stmt)
+    }
     found = set()
     for node in ast.walk(tree):
         if id(node) in typing_only:
@@ -54,7 +63,10 @@ def imports_of(path: Path, name: str, modules: dict[str, Path]) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1]
+                    + ([base] if base else [])
+                )
             for alias in node.names:
                 sub = f"{base}.{alias.name}"
                 found.add(sub if sub in modules else base)
@@ -65,7 +77,10 @@ def _is_type_checking(node) -> bool:
     if not isinstance(node, ast.If):
         return False
     test = node.test
-    return getattr(test, "id", None) == "TYPE_CHECKING" or getattr(test, "attr", None) == "TYPE_CHECKING"
+    return (
+        getattr(test, "id", None) == "TYPE_CHECKING"
+        or getattr(test, "attr", None) == "TYPE_CHECKING"
+    )
 
 
 def layer_of(module: str) -> tuple[str, int]:

@@ -82,7 +82,9 @@ def test_dice_ignores_ignored_pixels():
     other[0, :, 0, 2] = torch.tensor([-9.0, 9.0])
     for name in list_losses():
         loss = build_loss(name, 2)
-        assert loss(other, TARGET).item() == pytest.approx(loss(LOGITS, TARGET).item(), rel=1e-6), name
+        assert loss(other, TARGET).item() == pytest.approx(loss(LOGITS, TARGET).item(), rel=1e-6), (
+            name
+        )
 
 
 def test_lovasz_grad_and_known_case():

@@ -15,9 +15,7 @@ from segsim.metrics import (
 # 2x3 image, one ignored pixel. Kept pixels (gt, pred): (0,0) (0,1) (1,1) (1,1) (2,0)
 TARGET = np.array([[0, 0, 1], [1, 2, 255]], np.uint8)
 PRED = np.array([[0, 1, 1], [1, 0, 2]], np.uint8)
-HAND_CM = np.array([[1, 1, 0],
-                    [0, 2, 0],
-                    [1, 0, 0]])
+HAND_CM = np.array([[1, 1, 0], [0, 2, 0], [1, 0, 0]])
 
 
 def test_confusion_matrix_numpy_matches_hand_count():
@@ -69,9 +67,11 @@ def test_class_only_in_prediction_counts_as_present():
 
 def test_accumulated_over_split_not_averaged_per_batch():
     # batch 1: perfect on a single big image; batch 2: a tiny image, all wrong.
-    t1 = np.zeros((10, 10), np.int64); t1[:5] = 1
+    t1 = np.zeros((10, 10), np.int64)
+    t1[:5] = 1
     p1 = t1.copy()
-    t2 = np.array([[1]]); p2 = np.array([[0]])
+    t2 = np.array([[1]])
+    p2 = np.array([[0]])
     acc = ConfusionAccumulator(2)
     acc.update(p1, t1)
     acc.update(p2, t2)
@@ -120,7 +120,7 @@ def test_uint8_fast_path_matches_general_path():
     slow = confusion_matrix(pred.astype(np.int64), target.astype(np.int64), 5)
     # and by brute force, pixel by pixel
     brute = np.zeros((5, 5), np.int64)
-    for t, p in zip(target.ravel(), pred.ravel()):
+    for t, p in zip(target.ravel(), pred.ravel(), strict=True):
         if t != 255:
             brute[t, p] += 1
     np.testing.assert_array_equal(fast, brute)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import pytest
-
-torch = pytest.importorskip("torch")
+import torch
 
 from segsim.models import create_model
 
@@ -65,7 +63,7 @@ class ModelTester:
         x = torch.randn(2, 3, h, w)
         # An easy target: one class per image region (left half, right half, top strip).
         y = torch.ones(2, h, w, dtype=torch.long)
-        y[:, :, w // 2:] = 2
+        y[:, :, w // 2 :] = 2
         y[:, : h // 4] = 0
         opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
         losses = []

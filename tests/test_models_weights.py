@@ -9,8 +9,7 @@ The reference names, counts and sizes below were taken from torchvision's publis
 from __future__ import annotations
 
 import pytest
-
-torch = pytest.importorskip("torch")
+import torch
 
 from segsim.errors import SegsimError
 from segsim.models import create_model
@@ -26,12 +25,28 @@ TORCHVISION = {
     "resnet50": (320 - 2, 25_557_032 - (2048 * 1000 + 1000)),
 }
 
-RESNET18_KEYS = ["conv1.weight", "bn1.running_mean", "bn1.num_batches_tracked", "layer1.0.conv1.weight",
-                 "layer1.1.bn2.bias", "layer2.0.downsample.0.weight", "layer2.0.downsample.1.running_var",
-                 "layer3.1.conv2.weight", "layer4.1.bn2.running_var"]
-RESNET50_KEYS = ["conv1.weight", "layer1.0.downsample.0.weight", "layer1.0.downsample.1.weight",
-                 "layer1.2.conv3.weight", "layer1.2.bn3.running_mean", "layer3.5.bn3.weight",
-                 "layer4.0.downsample.1.running_var", "layer4.2.conv3.weight", "layer4.1.bn2.running_var"]
+RESNET18_KEYS = [
+    "conv1.weight",
+    "bn1.running_mean",
+    "bn1.num_batches_tracked",
+    "layer1.0.conv1.weight",
+    "layer1.1.bn2.bias",
+    "layer2.0.downsample.0.weight",
+    "layer2.0.downsample.1.running_var",
+    "layer3.1.conv2.weight",
+    "layer4.1.bn2.running_var",
+]
+RESNET50_KEYS = [
+    "conv1.weight",
+    "layer1.0.downsample.0.weight",
+    "layer1.0.downsample.1.weight",
+    "layer1.2.conv3.weight",
+    "layer1.2.bn3.running_mean",
+    "layer3.5.bn3.weight",
+    "layer4.0.downsample.1.running_var",
+    "layer4.2.conv3.weight",
+    "layer4.1.bn2.running_var",
+]
 SHAPES = {
     ("resnet18", "layer2.0.downsample.0.weight"): (128, 64, 1, 1),
     ("resnet18", "layer4.1.conv2.weight"): (512, 512, 3, 3),
@@ -66,7 +81,9 @@ def test_resnet_tensor_shapes_match_torchvision(arch_key, shape):
 
 def test_dilated_encoder_keeps_names_and_output_stride_16():
     plain, dilated = ResNetEncoder("resnet50"), ResNetEncoder("resnet50", dilate_last=True)
-    assert {k: v.shape for k, v in plain.state_dict().items()} == {k: v.shape for k, v in dilated.state_dict().items()}
+    assert {k: v.shape for k, v in plain.state_dict().items()} == {
+        k: v.shape for k, v in dilated.state_dict().items()
+    }
     feats = dilated(torch.zeros(1, 3, 64, 64))
     assert [f.shape[-1] for f in feats] == [32, 16, 8, 4, 4]
     assert [f.shape[1] for f in feats] == list(dilated.out_channels)
@@ -74,20 +91,31 @@ def test_dilated_encoder_keeps_names_and_output_stride_16():
 
 def test_mobilenetv3_encoder_matches_torchvision_features():
     state = MobileNetV3LargeEncoder().state_dict()
-    assert sum(v.numel() for k, v in state.items() if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))) \
-        == 5_483_032 - (960 * 1280 + 1280 + 1280 * 1000 + 1000)
+    assert sum(
+        v.numel()
+        for k, v in state.items()
+        if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))
+    ) == 5_483_032 - (960 * 1280 + 1280 + 1280 * 1000 + 1000)
     assert tuple(state["features.0.0.weight"].shape) == (16, 3, 3, 3)
-    assert tuple(state["features.4.block.2.fc1.weight"].shape) == (24, 72, 1, 1)  # SE squeeze of block 4
+    assert tuple(state["features.4.block.2.fc1.weight"].shape) == (
+        24,
+        72,
+        1,
+        1,
+    )  # SE squeeze of block 4
     assert tuple(state["features.16.0.weight"].shape) == (960, 160, 1, 1)
     assert "features.1.block.0.0.weight" in state  # block 1 has no expansion: depthwise comes first
 
 
 def _randomized_torchvision_file(arch, path, wrap=None):
-    """A torchvision-format file (head included) whose every tensor differs from a fresh encoder's."""
+    """A torchvision-format file (head included) whose every tensor differs from a fresh
+    encoder's."""
     torch.manual_seed(123)
     state = {}
     for k, v in ResNetEncoder(arch).state_dict().items():
-        state[k] = torch.randint(0, 1000, v.shape) if v.dtype == torch.long else torch.rand_like(v) + 0.5
+        state[k] = (
+            torch.randint(0, 1000, v.shape) if v.dtype == torch.long else torch.rand_like(v) + 0.5
+        )
     width = 2048 if arch == "resnet50" else 512
     state["fc.weight"], state["fc.bias"] = torch.randn(1000, width), torch.randn(1000)
     torch.save({wrap: state} if wrap else state, path)
@@ -109,15 +137,17 @@ def test_deeplab_loads_encoder_weights_from_a_file(tmp_path):
     path = tmp_path / "r50.pth"
     saved = _randomized_torchvision_file("resnet50", path)
     net = create_model("deeplabv3plus", num_classes=3, encoder="resnet50", encoder_weights=path)
-    assert torch.equal(net.encoder.layer4[2].conv3.weight,
-                       saved["layer4.2.conv3.weight"])
+    assert torch.equal(net.encoder.layer4[2].conv3.weight, saved["layer4.2.conv3.weight"])
 
 
 def test_file_without_batchnorm_counters_still_loads(tmp_path):
     # torchvision's older files predate num_batches_tracked.
     path = tmp_path / "old.pth"
-    state = {k: v for k, v in _randomized_torchvision_file("resnet18", path).items()
-             if not k.endswith("num_batches_tracked")}
+    state = {
+        k: v
+        for k, v in _randomized_torchvision_file("resnet18", path).items()
+        if not k.endswith("num_batches_tracked")
+    }
     torch.save(state, path)
     encoder = load_encoder_weights(ResNetEncoder("resnet18"), path)
     assert torch.equal(encoder.bn1.running_var, state["bn1.running_var"])
@@ -154,9 +184,14 @@ def test_missing_and_unreadable_files_are_user_errors(tmp_path):
         load_encoder_weights(ResNetEncoder("resnet18"), not_tensors)
 
 
-@pytest.mark.parametrize("arch,filename", [("resnet18", "resnet18-f37072fd.pth"),
-                                           ("resnet34", "resnet34-b627a593.pth"),
-                                           ("resnet50", "resnet50-11ad3fa6.pth")])
+@pytest.mark.parametrize(
+    "arch,filename",
+    [
+        ("resnet18", "resnet18-f37072fd.pth"),
+        ("resnet34", "resnet34-b627a593.pth"),
+        ("resnet50", "resnet50-11ad3fa6.pth"),
+    ],
+)
 def test_imagenet_goes_to_torchvisions_url(monkeypatch, arch, filename):
     calls = []
     source = ResNetEncoder(arch)

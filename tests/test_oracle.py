@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from raycast import edge_band, raycast
 from render_fixtures import get_renderer
-
 from segsim.scene.config import load_scene_config
 from segsim.scene.geometry import look_at_opencv, random_rotation, rigid
 from segsim.scene.randomize import sample_scene
@@ -21,18 +21,32 @@ def renderer_factory():
 
 def meta_of(scene: Scene) -> dict:
     """The meta fields the oracle needs (what the dataset writes per frame)."""
+
     def obj(o):
-        return {"shape": o.shape, "object_to_world": np.asarray(o.object_to_world).tolist(),
-                "class_id": o.class_id, "instance_id": o.instance_id}
+        return {
+            "shape": o.shape,
+            "object_to_world": np.asarray(o.object_to_world).tolist(),
+            "class_id": o.class_id,
+            "instance_id": o.instance_id,
+        }
+
     cam = scene.camera
-    return {"camera": {"K": np.asarray(cam.K).tolist(), "world_to_camera": np.asarray(cam.world_to_camera).tolist(),
-                       "width": cam.width, "height": cam.height, "near": cam.near, "far": cam.far},
-            "objects": [obj(o) for o in scene.objects],
-            "ground": obj(scene.ground) if scene.ground is not None else None}
+    return {
+        "camera": {
+            "K": np.asarray(cam.K).tolist(),
+            "world_to_camera": np.asarray(cam.world_to_camera).tolist(),
+            "width": cam.width,
+            "height": cam.height,
+            "near": cam.near,
+            "far": cam.far,
+        },
+        "objects": [obj(o) for o in scene.objects],
+        "ground": obj(scene.ground) if scene.ground is not None else None,
+    }
 
 
 def compare(frame, oracle) -> dict:
-    band = edge_band(oracle["object_index"], width=1)   # 1 px either side of every boundary
+    band = edge_band(oracle["object_index"], width=1)  # 1 px either side of every boundary
     keep = ~band
     hit = keep & (oracle["depth"] > 0)
     rel = np.abs(frame.depth[hit] - oracle["depth"][hit]) / oracle["depth"][hit]
@@ -61,7 +75,7 @@ def shapes_cfg():
 
 
 @pytest.mark.parametrize("index", range(6))
-@pytest.mark.parametrize("size", [(128, 128), (160, 120), (48, 40)])   # non-square and tiny too
+@pytest.mark.parametrize("size", [(128, 128), (160, 120), (48, 40)])  # non-square and tiny too
 def test_shapes_preset_frames_match_ray_cast(renderer_factory, shapes_cfg, index, size):
     w, h = size
     scene = sample_scene(shapes_cfg, seed=11 + w, index=index, width=w, height=h)
@@ -73,19 +87,41 @@ def test_shapes_preset_frames_match_ray_cast(renderer_factory, shapes_cfg, index
 def _all_shapes_scene(width, height, seed=0):
     """Every shape type, randomly rotated, with a ground and an off-centre principal point."""
     rng = np.random.default_rng(seed)
-    shapes = [{"type": "box", "extents": [0.8, 0.5, 0.6]}, {"type": "sphere", "radius": 0.45},
-              {"type": "cylinder", "radius": 0.3, "height": 0.9}, {"type": "cone", "radius": 0.35, "height": 0.8},
-              {"type": "torus", "radius": 0.4, "tube": 0.12}, {"type": "capsule", "radius": 0.2, "height": 0.5}]
+    shapes = [
+        {"type": "box", "extents": [0.8, 0.5, 0.6]},
+        {"type": "sphere", "radius": 0.45},
+        {"type": "cylinder", "radius": 0.3, "height": 0.9},
+        {"type": "cone", "radius": 0.35, "height": 0.8},
+        {"type": "torus", "radius": 0.4, "tube": 0.12},
+        {"type": "capsule", "radius": 0.2, "height": 0.5},
+    ]
     objects = []
     for i, shape in enumerate(shapes):
         pos = [(i % 3 - 1) * 1.1, (i // 3 - 0.5) * 1.2, 0.7]
-        objects.append(SceneObject(shape, rigid(random_rotation(rng), pos), Material((0.8, 0.3, 0.2)),
-                                   class_id=i + 1, class_name=shape["type"], instance_id=i + 1))
+        objects.append(
+            SceneObject(
+                shape,
+                rigid(random_rotation(rng), pos),
+                Material((0.8, 0.3, 0.2)),
+                class_id=i + 1,
+                class_name=shape["type"],
+                instance_id=i + 1,
+            )
+        )
     f = 0.9 * width
     K = np.array([[f, 0, width * 0.47], [0, f * 1.02, height * 0.53], [0, 0, 1]])
-    cam = Camera(K, look_at_opencv(np.array([0.5, -4.0, 3.0]), np.array([0, 0, 0.5]), roll=0.2), width, height)
-    ground = SceneObject({"type": "box", "extents": [30, 30, 0.02]}, rigid(np.eye(3), [0, 0, -0.01]),
-                         Material((0.5, 0.5, 0.5)), distractor=True)
+    cam = Camera(
+        K,
+        look_at_opencv(np.array([0.5, -4.0, 3.0]), np.array([0, 0, 0.5]), roll=0.2),
+        width,
+        height,
+    )
+    ground = SceneObject(
+        {"type": "box", "extents": [30, 30, 0.02]},
+        rigid(np.eye(3), [0, 0, -0.01]),
+        Material((0.5, 0.5, 0.5)),
+        distractor=True,
+    )
     return Scene(cam, objects, [Light((0.3, 0.4, -1.0))], ground=ground)
 
 

@@ -17,15 +17,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from encode_worker import MAPS, checksums
 
+from encode_worker import MAPS, checksums
 from segsim.dataset.generate import generate_dataset
 from segsim.dataset.layout import MANIFEST
 from segsim.scene.config import load_scene_config
 
 TESTS = Path(__file__).parent
 
-PROCESSES = 24      # started together on purpose: a loaded machine is where the defect showed
+PROCESSES = 24  # started together on purpose: a loaded machine is where the defect showed
 FRAMES = 1000
 
 
@@ -39,7 +39,9 @@ def frames_file(tmp_path_factory):
     with Renderer(128, 128) as renderer:
         for i in range(FRAMES):
             f = renderer.render(sample_scene(cfg, 21, i, 128, 128))
-            for key, value in zip(frames, (f.rgb, f.class_ids, f.instance_ids, f.depth)):
+            for key, value in zip(
+                frames, (f.rgb, f.class_ids, f.instance_ids, f.depth), strict=True
+            ):
                 frames[key].append(value)
     path = tmp_path_factory.mktemp("frames") / "frames.npz"
     np.savez(path, **{k: np.stack(v) for k, v in frames.items()})
@@ -49,9 +51,14 @@ def frames_file(tmp_path_factory):
 def test_every_process_encodes_every_map_to_the_same_bytes(frames_file):
     reference = checksums(dict(np.load(frames_file)), seed=0)
     assert len(reference) == FRAMES * len(MAPS)
-    procs = [subprocess.Popen([sys.executable, str(TESTS / "encode_worker.py"), str(frames_file), str(seed)],
-                              stdout=subprocess.PIPE, text=True)
-             for seed in range(1, PROCESSES + 1)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(TESTS / "encode_worker.py"), str(frames_file), str(seed)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for seed in range(1, PROCESSES + 1)
+    ]
     differing = []
     for p in procs:
         out, _ = p.communicate(timeout=300)
@@ -59,7 +66,9 @@ def test_every_process_encodes_every_map_to_the_same_bytes(frames_file):
         got = json.loads(out)
         assert got.keys() == reference.keys()
         differing += [key for key, digest in got.items() if digest != reference[key]]
-    assert not differing, f"{len(differing)} of {PROCESSES * len(reference)} maps differ: {differing[:5]}"
+    assert not differing, (
+        f"{len(differing)} of {PROCESSES * len(reference)} maps differ: {differing[:5]}"
+    )
 
 
 @pytest.mark.slow
@@ -67,6 +76,8 @@ def test_two_generate_runs_with_two_workers_write_identical_files(tmp_path):
     cfg = load_scene_config("shapes")
     roots = [tmp_path / "a", tmp_path / "b"]
     for root in roots:
-        generate_dataset(root, cfg, 3000, 128, 128, seed=21, workers=2, progress=False, preset="shapes")
+        generate_dataset(
+            root, cfg, 3000, 128, 128, seed=21, workers=2, progress=False, preset="shapes"
+        )
     manifests = [(root / MANIFEST).read_bytes() for root in roots]
-    assert manifests[0] == manifests[1]    # the manifest holds every file's sha256
+    assert manifests[0] == manifests[1]  # the manifest holds every file's sha256

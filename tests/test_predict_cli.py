@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
-from test_infer_helpers import block_mask, paint, probe_labels, write_checkpoint
 
 from segsim.cli import main
 from segsim.infer.export import export_onnx
 from segsim.infer.images import write_png
+from test_infer_helpers import block_mask, paint, probe_labels, write_checkpoint
 
 SIZE = (32, 48)
 
@@ -25,7 +25,11 @@ def photos(tmp_path):
     """Three images of different sizes, painted in 8-pixel blocks. At 1x and 2x the input size
     the answer is exact; at 4x bilinear upsampling may flip a pixel where four blocks meet."""
     folder = tmp_path / "photos"
-    truths = {"a": block_mask(64, 96, 8, 1), "b": block_mask(32, 48, 8, 2), "c": block_mask(128, 192, 8, 3)}
+    truths = {
+        "a": block_mask(64, 96, 8, 1),
+        "b": block_mask(32, 48, 8, 2),
+        "c": block_mask(128, 192, 8, 3),
+    }
     for stem, truth in truths.items():
         write_png(folder / f"{stem}.png", paint(truth))
     (folder / "notes.txt").write_text("not an image, and not picked up from a folder")
@@ -41,8 +45,22 @@ def _mask(path):
 def test_single_image_with_overlay(run, photos, tmp_path):
     folder, truths = photos
     out = tmp_path / "out"
-    assert main(["predict", "--model", str(run), "--input", str(folder / "a.png"), "--output", str(out),
-                 "--overlay", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(run),
+                "--input",
+                str(folder / "a.png"),
+                "--output",
+                str(out),
+                "--overlay",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     np.testing.assert_array_equal(_mask(out / "a.png"), truths["a"])
     with Image.open(out / "a_overlay.png") as im:
         overlay = np.asarray(im.convert("RGB"))
@@ -56,7 +74,10 @@ def test_folder_and_glob(run, photos, tmp_path, how):
     folder, truths = photos
     spec = str(folder) if how == "folder" else str(folder / "[abn]*")  # notes.txt is not an image
     out = tmp_path / "out"
-    assert main(["predict", "--model", str(run), "--input", spec, "--output", str(out), "--quiet"]) == 0
+    assert (
+        main(["predict", "--model", str(run), "--input", spec, "--output", str(out), "--quiet"])
+        == 0
+    )
     want = sorted(truths) if how == "folder" else ["a", "b"]
     assert sorted(p.stem for p in out.glob("*.png")) == want
     for stem in want:
@@ -68,11 +89,14 @@ def test_folder_and_glob(run, photos, tmp_path, how):
             np.testing.assert_array_equal(mask, truths[stem])
 
 
-@pytest.mark.parametrize("extra, options", [
-    (["--tta", "flip"], {"tta": "flip"}),
-    (["--scales", "0.75,1,1.25"], {"scales": [0.75, 1.0, 1.25]}),
-    (["--mode", "sliding"], {"mode": "sliding"}),
-])
+@pytest.mark.parametrize(
+    "extra, options",
+    [
+        (["--tta", "flip"], {"tta": "flip"}),
+        (["--scales", "0.75,1,1.25"], {"scales": [0.75, 1.0, 1.25]}),
+        (["--mode", "sliding"], {"mode": "sliding"}),
+    ],
+)
 def test_options_and_onnx_model(run, photos, tmp_path, extra, options):
     from segsim.infer.predictor import Predictor
 
@@ -82,8 +106,22 @@ def test_options_and_onnx_model(run, photos, tmp_path, extra, options):
     rgb = paint(truths["c"])
     for model in (run, onnx_path):
         out = tmp_path / f"out_{model.name}"
-        assert main(["predict", "--model", str(model), "--input", str(folder / "c.png"), "--output", str(out),
-                     "--quiet", *extra]) == 0
+        assert (
+            main(
+                [
+                    "predict",
+                    "--model",
+                    str(model),
+                    "--input",
+                    str(folder / "c.png"),
+                    "--output",
+                    str(out),
+                    "--quiet",
+                    *extra,
+                ]
+            )
+            == 0
+        )
         mask = _mask(out / "c.png")
         # the command passes its options through: the same mask as the library call
         np.testing.assert_array_equal(mask, Predictor.load(model).predict(rgb, **options))
@@ -94,17 +132,62 @@ def test_corrupt_image_is_reported_skipped_and_exits_2(run, photos, tmp_path, ca
     folder, _ = photos
     (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n but then nothing useful")
     out = tmp_path / "out"
-    assert main(["predict", "--model", str(run), "--input", str(folder), "--output", str(out), "--quiet"]) == 2
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(run),
+                "--input",
+                str(folder),
+                "--output",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
-    assert "broken.png" in err and "1 of 4 images could not be read" in err and "Traceback" not in err
-    assert sorted(p.stem for p in out.glob("*.png")) == ["a", "b", "c"]  # the others were still written
-    assert main(["predict", "--model", str(run), "--input", str(folder / "broken.png"), "--output", str(out),
-                 "--quiet"]) == 2
+    assert (
+        "broken.png" in err and "1 of 4 images could not be read" in err and "Traceback" not in err
+    )
+    assert sorted(p.stem for p in out.glob("*.png")) == [
+        "a",
+        "b",
+        "c",
+    ]  # the others were still written
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(run),
+                "--input",
+                str(folder / "broken.png"),
+                "--output",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 2
+    )
 
 
-@pytest.mark.parametrize("case", ["missing model", "empty folder", "no glob match", "missing input",
-                                  "bad scales", "negative scale", "bad tta", "bad mode", "clashing stems",
-                                  "output is the input folder"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing model",
+        "empty folder",
+        "no glob match",
+        "missing input",
+        "bad scales",
+        "negative scale",
+        "bad tta",
+        "bad mode",
+        "clashing stems",
+        "output is the input folder",
+    ],
+)
 def test_user_mistakes_exit_2(run, photos, tmp_path, capsys, case):
     folder, _ = photos
     (tmp_path / "empty").mkdir()
@@ -134,8 +217,19 @@ def test_user_mistakes_exit_2(run, photos, tmp_path, capsys, case):
     if case == "output is the input folder":
         out = folder
         before = {p.name: p.read_bytes() for p in folder.iterdir()}
-    code = main(["predict", "--model", args["model"], "--input", args["input"], "--output",
-                 str(out), "--quiet", *args["extra"]])
+    code = main(
+        [
+            "predict",
+            "--model",
+            args["model"],
+            "--input",
+            args["input"],
+            "--output",
+            str(out),
+            "--quiet",
+            *args["extra"],
+        ]
+    )
     assert code == 2, case
     err = capsys.readouterr().err
     assert "error:" in err and "Traceback" not in err

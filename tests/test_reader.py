@@ -39,15 +39,25 @@ def _write_gray(path: Path, arr):
     Image.fromarray(arr).save(path)
 
 
-def make_segsim(root: Path, counts={"train": 3, "val": 2, "test": 1}, n=3):
+def make_segsim(root: Path, counts=None, n=3):
+    counts = counts or {"train": 3, "val": 2, "test": 1}
     labels = LabelSet.from_names(["background", "cube", "ball"][:n])
     (root).mkdir(parents=True, exist_ok=True)
-    (root / "dataset.yaml").write_text(yaml.safe_dump({
-        "segsim_version": "0.1.0", "labels": labels.to_dict()["labels"], "ignore_index": 255,
-        "splits": counts, "width": W, "height": H}))
+    (root / "dataset.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "segsim_version": "0.1.0",
+                "labels": labels.to_dict()["labels"],
+                "ignore_index": 255,
+                "splits": counts,
+                "width": W,
+                "height": H,
+            }
+        )
+    )
     k = 0
     for split, c in counts.items():
-        for i in range(c):
+        for _ in range(c):
             _write_rgb(root / "images" / split / f"{k:06d}.png", _img(k))
             _write_gray(root / "labels" / split / f"{k:06d}.png", _mask(k, n))
             k += 1
@@ -88,7 +98,8 @@ def test_missing_split_is_an_error(tmp_path):
 def test_segsim_mask_with_unknown_class_id(tmp_path):
     make_segsim(tmp_path / "ds")
     bad = tmp_path / "ds" / "labels" / "train" / "000000.png"
-    m = _mask(0, 3); m[0, 0] = 9
+    m = _mask(0, 3)
+    m[0, 0] = 9
     _write_gray(bad, m)
     ds = open_dataset(tmp_path / "ds")
     with pytest.raises(SegsimError, match=r"000000\.png holds class id 9"):
@@ -125,6 +136,7 @@ def test_unknown_folder_and_missing_folder(tmp_path):
 
 # --- Pascal VOC ---------------------------------------------------------------------------------
 
+
 def _write_voc_mask(path: Path, arr):
     path.parent.mkdir(parents=True, exist_ok=True)
     im = Image.fromarray(arr, mode="P")
@@ -135,7 +147,8 @@ def _write_voc_mask(path: Path, arr):
     im.save(path)
 
 
-def make_voc(root: Path, ids_by_split={"train": ["a", "b"], "val": ["c"]}):
+def make_voc(root: Path, ids_by_split=None):
+    ids_by_split = ids_by_split or {"train": ["a", "b"], "val": ["c"]}
     for split, ids in ids_by_split.items():
         (root / "ImageSets" / "Segmentation").mkdir(parents=True, exist_ok=True)
         (root / "ImageSets" / "Segmentation" / f"{split}.txt").write_text("\n".join(ids) + "\n")
@@ -155,14 +168,17 @@ def test_voc_layout_palette_indices_and_ignore(tmp_path):
     assert ds.labels.labels[15].color == (192, 128, 128)  # person, as in the VOC devkit
     assert [p[0].name for p in ds.split("train")] == ["a.jpg", "b.jpg"]
     image, mask = ds.load(*ds.split("train")[1])
-    expected = _mask(1, 21); expected[0, :] = 255
+    expected = _mask(1, 21)
+    expected[0, :] = 255
     np.testing.assert_array_equal(mask, expected)
     assert image.shape == (H, W, 3)
 
 
 def test_voc_colour_mask_is_mapped_through_voc_palette(tmp_path):
     make_voc(tmp_path / "voc", {"train": ["a"]})
-    m = np.zeros((H, W), np.uint8); m[2:5, 3:9] = 15; m[0, 0] = 255
+    m = np.zeros((H, W), np.uint8)
+    m[2:5, 3:9] = 15
+    m[0, 0] = 255
     rgb = np.array([voc_color(i) if i != 255 else (224, 224, 192) for i in range(256)], np.uint8)[m]
     _write_rgb(tmp_path / "voc" / "SegmentationClass" / "a.png", rgb)
     ds = open_dataset(tmp_path / "voc")
@@ -190,6 +206,7 @@ def test_voc_missing_test_split(tmp_path):
 
 # --- images/ + masks/ ---------------------------------------------------------------------------
 
+
 def test_folder_index_masks_flat_seeded_split(tmp_path):
     root = tmp_path / "f"
     for k in range(10):
@@ -216,8 +233,14 @@ def test_folder_with_split_subfolders_and_colour_palette(tmp_path):
     root = tmp_path / "f"
     colors = {"background": [0, 0, 0], "road": [128, 64, 128], "car": [0, 0, 142]}
     (root).mkdir()
-    (root / "labels.yaml").write_text(yaml.safe_dump({"labels": [{"name": k, "color": v} for k, v in colors.items()],
-                                                      "ignore_color": [255, 255, 255]}))
+    (root / "labels.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "labels": [{"name": k, "color": v} for k, v in colors.items()],
+                "ignore_color": [255, 255, 255],
+            }
+        )
+    )
     lut = np.array(list(colors.values()) + [[255, 255, 255]], np.uint8)
     truth = {}
     for split in ("train", "val"):
@@ -239,7 +262,8 @@ def test_folder_with_split_subfolders_and_colour_palette(tmp_path):
 def test_folder_unknown_colour_names_file_and_colour(tmp_path):
     root = tmp_path / "f"
     _write_rgb(root / "images" / "x.png", _img(0))
-    rgb = np.zeros((H, W, 3), np.uint8); rgb[3, 3] = (10, 20, 30)
+    rgb = np.zeros((H, W, 3), np.uint8)
+    rgb[3, 3] = (10, 20, 30)
     _write_rgb(root / "masks" / "x.png", rgb)
     palette = {"background": [0, 0, 0], "thing": [255, 0, 0]}
     ds = open_dataset(root, palette=palette, split_fractions=(1, 0, 0))
@@ -250,7 +274,8 @@ def test_folder_unknown_colour_names_file_and_colour(tmp_path):
 def test_folder_colour_masks_without_palette(tmp_path):
     root = tmp_path / "f"
     _write_rgb(root / "images" / "x.png", _img(0))
-    rgb = np.zeros((H, W, 3), np.uint8); rgb[3, 3] = (10, 20, 30)
+    rgb = np.zeros((H, W, 3), np.uint8)
+    rgb[3, 3] = (10, 20, 30)
     _write_rgb(root / "masks" / "x.png", rgb)
     with pytest.raises(SegsimError, match="no labels.yaml") as e:
         open_dataset(root)
@@ -264,7 +289,8 @@ def test_folder_image_without_mask_and_no_pairs(tmp_path):
     _write_gray(root / "masks" / "a.png", _mask(0, 2))
     with pytest.raises(SegsimError, match="b.png has no mask"):
         open_dataset(root)
-    (root / "images" / "a.png").unlink(); (root / "images" / "b.png").unlink()
+    (root / "images" / "a.png").unlink()
+    (root / "images" / "b.png").unlink()
     with pytest.raises(SegsimError, match="no images"):
         open_dataset(root)
 

@@ -8,8 +8,8 @@ import copy
 import numpy as np
 import pytest
 from PIL import Image
-from render_fixtures import get_renderer
 
+from render_fixtures import get_renderer
 from segsim.errors import SegsimError
 from segsim.scene.config import load_scene_config
 from segsim.scene.geometry import look_at_opencv, rigid
@@ -35,15 +35,34 @@ def renderer_factory():
 
 def simple_scene(width=W, height=H, **kw) -> Scene:
     K = np.array([[width, 0, width / 2], [0, width, height / 2], [0, 0, 1.0]])
-    cam = Camera(K, look_at_opencv(np.array([0.0, -5.0, 2.5]), np.array([0.0, 0.0, 0.5])), width, height)
-    box = SceneObject({"type": "box", "extents": [1.0, 1.0, 1.0]}, rigid(np.eye(3), [-0.8, 0, 0.5]),
-                      Material((0.9, 0.2, 0.2)), class_id=1, class_name="cube", instance_id=1)
-    ball = SceneObject({"type": "sphere", "radius": 0.5}, rigid(np.eye(3), [0.8, 0, 0.5]),
-                       Material((0.2, 0.8, 0.3), Texture("checker", (0.1, 0.1, 0.6), 6.0)),
-                       class_id=2, class_name="sphere", instance_id=2)
-    ground = SceneObject({"type": "box", "extents": [30, 30, 0.02]}, rigid(np.eye(3), [0, 0, -0.01]),
-                         Material((0.7, 0.7, 0.7)), distractor=True)
-    scene = Scene(cam, [box, ball], [Light((0.5, 0.6, -1.0))], ambient=(0.2, 0.2, 0.2), ground=ground)
+    cam = Camera(
+        K, look_at_opencv(np.array([0.0, -5.0, 2.5]), np.array([0.0, 0.0, 0.5])), width, height
+    )
+    box = SceneObject(
+        {"type": "box", "extents": [1.0, 1.0, 1.0]},
+        rigid(np.eye(3), [-0.8, 0, 0.5]),
+        Material((0.9, 0.2, 0.2)),
+        class_id=1,
+        class_name="cube",
+        instance_id=1,
+    )
+    ball = SceneObject(
+        {"type": "sphere", "radius": 0.5},
+        rigid(np.eye(3), [0.8, 0, 0.5]),
+        Material((0.2, 0.8, 0.3), Texture("checker", (0.1, 0.1, 0.6), 6.0)),
+        class_id=2,
+        class_name="sphere",
+        instance_id=2,
+    )
+    ground = SceneObject(
+        {"type": "box", "extents": [30, 30, 0.02]},
+        rigid(np.eye(3), [0, 0, -0.01]),
+        Material((0.7, 0.7, 0.7)),
+        distractor=True,
+    )
+    scene = Scene(
+        cam, [box, ball], [Light((0.5, 0.6, -1.0))], ambient=(0.2, 0.2, 0.2), ground=ground
+    )
     for k, v in kw.items():
         setattr(scene, k, v)
     return scene
@@ -73,7 +92,7 @@ def test_same_scene_twice_is_identical(renderer_factory, normals):
     scenes = [sample_scene(cfg, 3, i, W, H) for i in range(3)]
     first = [r.render(s, normals=normals) for s in scenes]
     again = [r.render(s, normals=normals) for s in reversed(scenes)][::-1]
-    for a, b in zip(first, again):
+    for a, b in zip(first, again, strict=True):
         assert np.array_equal(a.class_ids, b.class_ids)
         assert np.array_equal(a.instance_ids, b.instance_ids)
         assert np.array_equal(a.depth, b.depth)
@@ -85,8 +104,15 @@ def test_same_scene_twice_is_identical(renderer_factory, normals):
 def test_postfx_touches_rgb_only_and_is_seeded(renderer_factory):
     r = renderer_factory(W, H)
     plain = r.render(simple_scene())
-    fx = PostFX(noise_std=5.0, blur_sigma=1.0, brightness=0.05, contrast=1.2, saturation=0.5,
-                hue_shift=20.0, seed=7)
+    fx = PostFX(
+        noise_std=5.0,
+        blur_sigma=1.0,
+        brightness=0.05,
+        contrast=1.2,
+        saturation=0.5,
+        hue_shift=20.0,
+        seed=7,
+    )
     a = r.render(simple_scene(postfx=fx))
     b = r.render(simple_scene(postfx=copy.deepcopy(fx)))
     other = r.render(simple_scene(postfx=PostFX(**{**fx.__dict__, "seed": 8})))
@@ -112,7 +138,7 @@ def test_normals_face_the_camera_and_match_the_sphere(renderer_factory):
     rays = np.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], np.ones_like(u)], -1)
     assert np.mean(np.sum(f.normals[hit] * rays[hit], -1) < 0) > 0.99
     # on the sphere the normal is (point - centre) / r, in the camera frame
-    sphere = (f.instance_ids == 2)
+    sphere = f.instance_ids == 2
     points = rays[sphere] * f.depth[sphere][:, None]
     centre = (scene.camera.world_to_camera @ np.array([0.8, 0, 0.5, 1.0]))[:3]
     expected = (points - centre) / 0.5
@@ -123,14 +149,14 @@ def test_shadow_darkens_the_ground_beside_the_box(renderer_factory):
     r = renderer_factory(W, H)
     lit = simple_scene()
     lit.objects = lit.objects[:1]
-    lit.lights = [Light((1.0, 0.2, -0.7))]        # from the left: the shadow falls to the right
+    lit.lights = [Light((1.0, 0.2, -0.7))]  # from the left: the shadow falls to the right
     no_shadow = copy.deepcopy(lit)
     no_shadow.lights[0].cast_shadows = False
     a, b = r.render(lit), r.render(no_shadow)
     ground = a.class_ids == 0
     ground &= a.depth > 0
     darker = (b.rgb.astype(int).sum(-1) - a.rgb.astype(int).sum(-1)) > 30
-    assert (darker & ground).sum() > 20             # a real shadow on the ground
+    assert (darker & ground).sum() > 20  # a real shadow on the ground
     assert not (darker & (a.instance_ids == 1)).sum() > 0.5 * (a.instance_ids == 1).sum()
 
 
@@ -144,7 +170,9 @@ def test_fill_lights_brighten_only_the_faces_they_reach(renderer_factory):
 
     def with_fill(direction):
         scene = copy.deepcopy(key_only)
-        scene.lights.append(Light(direction, color=(0.0, 1.0, 0.0), intensity=1.0, cast_shadows=False))
+        scene.lights.append(
+            Light(direction, color=(0.0, 1.0, 0.0), intensity=1.0, cast_shadows=False)
+        )
         return r.render(scene)
 
     a = r.render(key_only)
@@ -153,7 +181,7 @@ def test_fill_lights_brighten_only_the_faces_they_reach(renderer_factory):
     green_gain = front.rgb[box][:, 1].astype(int) - a.rgb[box][:, 1].astype(int)
     assert green_gain.mean() > 8
     assert np.abs(behind.rgb[box].astype(int) - a.rgb[box].astype(int)).mean() < 1
-    np.testing.assert_array_equal(a.class_ids, front.class_ids)   # light never changes labels
+    np.testing.assert_array_equal(a.class_ids, front.class_ids)  # light never changes labels
 
 
 def test_rgb_is_antialiased_and_lit(renderer_factory):
@@ -164,9 +192,10 @@ def test_rgb_is_antialiased_and_lit(renderer_factory):
     # the box is red-ish, the background blue
     assert f.rgb[box][:, 0].mean() > 2 * f.rgb[box][:, 2].mean()
     empty = f.depth == 0
-    inner = empty.copy()           # background pixels away from any object edge
-    inner[1:-1, 1:-1] = np.logical_and.reduce([empty[1 + dy:H - 1 + dy, 1 + dx:W - 1 + dx]
-                                               for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
+    inner = empty.copy()  # background pixels away from any object edge
+    inner[1:-1, 1:-1] = np.logical_and.reduce(
+        [empty[1 + dy : H - 1 + dy, 1 + dx : W - 1 + dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+    )
     assert np.all(f.rgb[inner][:, 2] >= 250) and np.all(f.rgb[inner][:, 0] <= 5)
     # MSAA: some edge pixels blend red and blue
     edge_colours = f.rgb[(f.rgb[..., 0] > 40) & (f.rgb[..., 2] > 60) & (f.rgb[..., 2] < 230)]
@@ -175,8 +204,8 @@ def test_rgb_is_antialiased_and_lit(renderer_factory):
 
 def test_background_image_is_upright(renderer_factory, tmp_path):
     img = np.zeros((50, 80, 3), np.uint8)
-    img[:25] = (255, 0, 0)        # top red
-    img[25:] = (0, 0, 255)        # bottom blue
+    img[:25] = (255, 0, 0)  # top red
+    img[25:] = (0, 0, 255)  # bottom blue
     path = tmp_path / "bg.png"
     Image.fromarray(img).save(path)
     scene = simple_scene(background=Background("image", path=str(path)))
@@ -189,12 +218,14 @@ def test_background_image_is_upright(renderer_factory, tmp_path):
 @pytest.mark.parametrize("kind", ["solid", "gradient", "checker", "stripes", "noise", "clutter"])
 def test_every_background_kind_renders_and_varies_by_seed(renderer_factory, kind):
     r = renderer_factory(W, H)
-    scene = simple_scene(background=Background(kind, color=(0.9, 0.5, 0.1), color2=(0.1, 0.2, 0.8), seed=1))
+    scene = simple_scene(
+        background=Background(kind, color=(0.9, 0.5, 0.1), color2=(0.1, 0.2, 0.8), seed=1)
+    )
     scene.objects, scene.ground = [], None
     a = r.render(scene).rgb.astype(int)
     assert np.array_equal(r.render(scene).rgb, a)
     if kind != "solid":
-        assert a.std() > 5       # a pattern, not a flat colour
+        assert a.std() > 5  # a pattern, not a flat colour
         scene.background.seed = 2
         scene.background.angle = 1.0
         assert not np.array_equal(r.render(scene).rgb, a)
@@ -205,13 +236,15 @@ def test_cached_clutter_never_goes_stale(renderer_factory):
     r = renderer_factory(W, H)
 
     def clutter(seed, color=(0.9, 0.5, 0.1)):
-        scene = simple_scene(background=Background("clutter", color=color, color2=(0.1, 0.2, 0.8), seed=seed))
+        scene = simple_scene(
+            background=Background("clutter", color=color, color2=(0.1, 0.2, 0.8), seed=seed)
+        )
         scene.objects, scene.ground = [], None
         return r.render(scene).rgb
 
     a, b, c = clutter(1), clutter(2), clutter(1, color=(0.1, 0.9, 0.1))
     assert not np.array_equal(a, b) and not np.array_equal(a, c)
-    assert np.array_equal(clutter(1), a)       # back to the first after others: identical bytes
+    assert np.array_equal(clutter(1), a)  # back to the first after others: identical bytes
 
 
 @pytest.mark.parametrize("kind", ["checker", "stripes", "noise", "gradient"])
@@ -221,7 +254,7 @@ def test_procedural_textures_vary_across_the_surface(renderer_factory, kind):
         o.material = Material((0.9, 0.9, 0.1), Texture(kind, (0.1, 0.1, 0.9), scale=5.0))
     f = renderer_factory(W, H).render(scene)
     ball = f.rgb[f.instance_ids == 2].astype(int)
-    assert (ball[:, 0] - ball[:, 2]).std() > 20      # both colours appear
+    assert (ball[:, 0] - ball[:, 2]).std() > 20  # both colours appear
 
 
 def test_image_texture(renderer_factory, tmp_path):
@@ -229,7 +262,9 @@ def test_image_texture(renderer_factory, tmp_path):
     tex[::2] = 255
     Image.fromarray(tex).save(tmp_path / "t.png")
     scene = simple_scene()
-    scene.objects[0].material = Material((1, 1, 1), Texture("image", scale=3.0, path=str(tmp_path / "t.png")))
+    scene.objects[0].material = Material(
+        (1, 1, 1), Texture("image", scale=3.0, path=str(tmp_path / "t.png"))
+    )
     f = renderer_factory(W, H).render(scene)
     assert f.rgb[f.instance_ids == 1].std() > 10
     scene.objects[0].material.texture.path = str(tmp_path / "missing.png")
@@ -248,7 +283,7 @@ def test_size_mismatch_and_bad_kinds_are_user_errors(renderer_factory):
     with pytest.raises(SegsimError, match="unknown shape type"):
         r.render(scene)
     scene = simple_scene()
-    scene.objects[0].object_to_world = np.diag([1.0, 0.0, 1.0, 1.0])     # flattened to a plane
+    scene.objects[0].object_to_world = np.diag([1.0, 0.0, 1.0, 1.0])  # flattened to a plane
     with pytest.raises(SegsimError, match="singular"):
         r.render(scene)
 
@@ -295,8 +330,10 @@ def test_edge_aa_matches_msaa_labels_and_softens_only_edges(renderer_factory):
     background = (single.class_ids == 0) & ~edge
     assert np.array_equal(np.unique(single.rgb[background].reshape(-1, 3), axis=0), blue[None])
     blended = single.rgb[edge & (single.class_ids == 0)]
-    assert (np.abs(blended.astype(int) - blue).sum(axis=1) > 20).mean() > 0.5   # mixed with the object
-    assert np.abs(single.rgb.astype(int) - msaa.rgb).mean() < 6      # close to the MSAA image
+    assert (
+        np.abs(blended.astype(int) - blue).sum(axis=1) > 20
+    ).mean() > 0.5  # mixed with the object
+    assert np.abs(single.rgb.astype(int) - msaa.rgb).mean() < 6  # close to the MSAA image
 
 
 def test_edge_mask_marks_id_changes_and_depth_steps():
@@ -304,16 +341,20 @@ def test_edge_mask_marks_id_changes_and_depth_steps():
 
     ids = np.zeros((6, 6, 2), np.uint16)
     depth = np.full((6, 6), 5.0, np.float32)
-    ids[:, 3:, 1] = 7                      # an instance boundary between columns 2 and 3
-    depth[4:, :] = 0.0                     # nothing hit below row 3: a depth step on row 3/4
+    ids[:, 3:, 1] = 7  # an instance boundary between columns 2 and 3
+    depth[4:, :] = 0.0  # nothing hit below row 3: a depth step on row 3/4
     edge = edge_mask(ids, depth).astype(bool)
     assert edge[:, 2:4].all() and not edge[:3, :2].any() and not edge[:3, 5].any()
     assert edge[3:5, :].all()
-    assert not edge[5, 0]                  # 0 next to 0: not an edge
+    assert not edge[5, 0]  # 0 next to 0: not an edge
     # a one-pixel-wide or -high image has edges along its one direction only
     assert edge_mask(ids[:, 2:4], depth[:, 2:4])[:, 0].all()
-    assert edge_mask(ids[:1], depth[:1]).astype(bool).tolist() == [[False, False, True, True, False, False]]
-    assert edge_mask(ids[:, :1], depth[:, :1]).astype(bool).ravel().tolist() == [False] * 3 + [True] * 2 + [False]
+    assert edge_mask(ids[:1], depth[:1]).astype(bool).tolist() == [
+        [False, False, True, True, False, False]
+    ]
+    assert edge_mask(ids[:, :1], depth[:, :1]).astype(bool).ravel().tolist() == [False] * 3 + [
+        True
+    ] * 2 + [False]
 
 
 def test_render_from_another_thread_gives_the_same_frame(renderer_factory):

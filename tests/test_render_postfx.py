@@ -55,5 +55,5 @@ def test_blur_smooths_and_noise_is_seeded_with_the_right_spread():
     c = apply_postfx(flat, PostFX(noise_std=5.0, seed=2)).astype(float)
     assert np.array_equal(a, b) and not np.array_equal(a, c)
     assert abs((a - 128).std() - 5.0) < 0.3 and abs((a - 128).mean()) < 0.3
-    big = gaussian_noise((1500, 1200, 3), 2.0, 3)        # beyond the bank: drawn directly
+    big = gaussian_noise((1500, 1200, 3), 2.0, 3)  # beyond the bank: drawn directly
     assert big.shape == (1500, 1200, 3) and abs(big.std() - 2.0) < 0.05

@@ -46,26 +46,32 @@ def test_yaml_file_and_overrides_merge_in_order(tmp_path):
     path = tmp_path / "my.yaml"
     path.write_text("objects:\n  count: [3, 3]\ncamera:\n  fov_deg: [50, 50]\n")
     c = load_scene_config("shapes", path, ["camera.fov_deg=[40, 40]", "ground.probability=0"])
-    assert c.objects.count == (3, 3)           # from the file
-    assert c.camera.fov_deg == (40, 40)        # override beats file
+    assert c.objects.count == (3, 3)  # from the file
+    assert c.camera.fov_deg == (40, 40)  # override beats file
     assert c.ground.probability == 0
-    assert c.classes[0].name == "cube"         # preset kept where nothing overrides it
-    assert load_scene_config("shapes", overrides={"objects": {"count": [1, 2]}}).objects.count == (1, 2)
+    assert c.classes[0].name == "cube"  # preset kept where nothing overrides it
+    assert load_scene_config("shapes", overrides={"objects": {"count": [1, 2]}}).objects.count == (
+        1,
+        2,
+    )
 
 
-@pytest.mark.parametrize("override, field, hint", [
-    (["objects.cuont=3"], "objects.cuont", "allowed fields here"),
-    (["objects.count=[5, 2]"], "objects.count", "low <= high"),
-    (["classes=[{name: cube, shape: teapot}]"], "classes.0.shape", "'box'"),
-    (["background.kinds={plaid: 1}"], "background.kinds", "clutter"),
-    (["postfx.probability=2"], "postfx.probability", "less than or equal to 1"),
-    (["background.kinds={image: 1}"], "image_dir", "background.image_dir"),
-    (["classes=[{name: background, shape: box}]"], "classes", "class 0"),
-    (["sizes.sphere_radius=[-1, 1]"], "sizes.sphere_radius", "positive"),
-    (["sizes.torus_tube_ratios=[1.5]"], "sizes.torus_tube_ratios", "< 1"),
-    (["camera.rotation=yaw"], "camera.rotation", "framing"),
-    (["objects.rotation=tumble"], "objects.rotation", "'upright'"),
-])
+@pytest.mark.parametrize(
+    "override, field, hint",
+    [
+        (["objects.cuont=3"], "objects.cuont", "allowed fields here"),
+        (["objects.count=[5, 2]"], "objects.count", "low <= high"),
+        (["classes=[{name: cube, shape: teapot}]"], "classes.0.shape", "'box'"),
+        (["background.kinds={plaid: 1}"], "background.kinds", "clutter"),
+        (["postfx.probability=2"], "postfx.probability", "less than or equal to 1"),
+        (["background.kinds={image: 1}"], "image_dir", "background.image_dir"),
+        (["classes=[{name: background, shape: box}]"], "classes", "class 0"),
+        (["sizes.sphere_radius=[-1, 1]"], "sizes.sphere_radius", "positive"),
+        (["sizes.torus_tube_ratios=[1.5]"], "sizes.torus_tube_ratios", "< 1"),
+        (["camera.rotation=yaw"], "camera.rotation", "framing"),
+        (["objects.rotation=tumble"], "objects.rotation", "'upright'"),
+    ],
+)
 def test_config_errors_name_the_field_and_allowed_values(override, field, hint):
     with pytest.raises(SegsimError) as err:
         load_scene_config("shapes", overrides=override)
@@ -84,9 +90,14 @@ def test_config_file_errors(tmp_path):
 
 def test_image_dir_must_hold_images(tmp_path):
     with pytest.raises(SegsimError, match="folder not found"):
-        load_scene_config("shapes", overrides={"background": {"kinds": {"image": 1}, "image_dir": str(tmp_path / "x")}})
+        load_scene_config(
+            "shapes",
+            overrides={"background": {"kinds": {"image": 1}, "image_dir": str(tmp_path / "x")}},
+        )
     with pytest.raises(SegsimError, match="no images"):
-        load_scene_config("shapes", overrides={"background": {"kinds": {"image": 1}, "image_dir": str(tmp_path)}})
+        load_scene_config(
+            "shapes", overrides={"background": {"kinds": {"image": 1}, "image_dir": str(tmp_path)}}
+        )
 
 
 def test_model_dump_round_trips(cfg):
@@ -97,7 +108,7 @@ def test_model_dump_round_trips(cfg):
 # --- sampling -----------------------------------------------------------------------------------
 def test_sampling_is_pure_and_deterministic(cfg):
     a = scene_to_dict(sample_scene(cfg, 5, 17, 128, 96))
-    sample_scene(cfg, 5, 3, 128, 96)           # other frames in between change nothing
+    sample_scene(cfg, 5, 3, 128, 96)  # other frames in between change nothing
     b = scene_to_dict(sample_scene(cfg, 5, 17, 128, 96))
     assert a == b
     assert a != scene_to_dict(sample_scene(cfg, 5, 18, 128, 96))
@@ -149,10 +160,17 @@ def _support_from_mesh(shape, R):
     return -float((m.vertices @ R.T)[:, 2].min())
 
 
-@pytest.mark.parametrize("shape", [
-    {"type": "box", "extents": [0.4, 0.9, 0.6]}, {"type": "sphere", "radius": 0.5},
-    {"type": "cylinder", "radius": 0.3, "height": 1.1}, {"type": "cone", "radius": 0.4, "height": 0.7},
-    {"type": "torus", "radius": 0.5, "tube": 0.15}, {"type": "capsule", "radius": 0.2, "height": 0.6}])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        {"type": "box", "extents": [0.4, 0.9, 0.6]},
+        {"type": "sphere", "radius": 0.5},
+        {"type": "cylinder", "radius": 0.3, "height": 1.1},
+        {"type": "cone", "radius": 0.4, "height": 0.7},
+        {"type": "torus", "radius": 0.5, "tube": 0.15},
+        {"type": "capsule", "radius": 0.2, "height": 0.6},
+    ],
+)
 def test_objects_can_rest_exactly_on_the_ground(shape):
     rng = np.random.default_rng(0)
     for _ in range(5):
@@ -163,15 +181,21 @@ def test_objects_can_rest_exactly_on_the_ground(shape):
 def test_placement_avoids_heavy_interpenetration_and_stays_above_ground(cfg):
     tol = cfg.objects.overlap_tolerance
     from segsim.scene.geometry import bounding_radius
+
     for i in range(30):
         s = sample_scene(cfg, 2, i, 64, 64)
         centres = [np.asarray(o.object_to_world)[:3, 3] for o in s.objects]
         radii = [bounding_radius(o.shape) for o in s.objects]
         for a in range(len(centres)):
             R = np.asarray(s.objects[a].object_to_world)[:3, :3]
-            assert centres[a][2] - depth_below_centre(s.objects[a].shape, R) >= -1e-9   # not below z = 0
+            assert (
+                centres[a][2] - depth_below_centre(s.objects[a].shape, R) >= -1e-9
+            )  # not below z = 0
             for b in range(a):
-                assert np.linalg.norm(centres[a] - centres[b]) >= (radii[a] + radii[b]) * (1 - tol) - 1e-9
+                assert (
+                    np.linalg.norm(centres[a] - centres[b])
+                    >= (radii[a] + radii[b]) * (1 - tol) - 1e-9
+                )
 
 
 def test_labelled_objects_are_in_front_of_and_inside_the_camera_view(cfg):
@@ -179,10 +203,10 @@ def test_labelled_objects_are_in_front_of_and_inside_the_camera_view(cfg):
     for i in range(40):
         s = sample_scene(cfg, 4, i, 128, 96)
         K, w2c = s.camera.K, s.camera.world_to_camera
-        assert np.allclose(w2c[:3, :3] @ w2c[:3, :3].T, np.eye(3), atol=1e-9)   # a rotation
+        assert np.allclose(w2c[:3, :3] @ w2c[:3, :3].T, np.eye(3), atol=1e-9)  # a rotation
         for o in s.labelled_objects():
             p = w2c @ np.asarray(o.object_to_world)[:, 3]
-            assert p[2] > 0.5                      # well in front of the camera
+            assert p[2] > 0.5  # well in front of the camera
             u, v = (K @ (p[:3] / p[2]))[:2]
             inside += (0 <= u < 128) and (0 <= v < 96)
             total += 1
@@ -195,13 +219,27 @@ def test_image_backgrounds_and_textures_come_from_the_user_folder(tmp_path):
     for name in ("b.png", "a.jpg"):
         Image.fromarray(np.full((8, 8, 3), 100, np.uint8)).save(tmp_path / name)
     (tmp_path / "notes.txt").write_text("not an image")
-    c = load_scene_config("shapes", overrides={
-        "background": {"kinds": {"image": 1000}, "image_dir": str(tmp_path)},   # merged: others stay
-        "material": {"texture": {"probability": 1, "kinds": {"image": 1000}, "image_dir": str(tmp_path)}}})
+    c = load_scene_config(
+        "shapes",
+        overrides={
+            "background": {
+                "kinds": {"image": 1000},
+                "image_dir": str(tmp_path),
+            },  # merged: others stay
+            "material": {
+                "texture": {"probability": 1, "kinds": {"image": 1000}, "image_dir": str(tmp_path)}
+            },
+        },
+    )
     scenes = [sample_scene(c, 0, i, 32, 32) for i in range(10)]
     assert [s.background.kind for s in scenes].count("image") >= 9
     used = {s.background.path for s in scenes if s.background.kind == "image"}
-    used |= {o.material.texture.path for s in scenes for o in s.objects if o.material.texture.kind == "image"}
+    used |= {
+        o.material.texture.path
+        for s in scenes
+        for o in s.objects
+        if o.material.texture.kind == "image"
+    }
     assert used == {str(tmp_path / "a.jpg"), str(tmp_path / "b.png")}
 
 
@@ -215,4 +253,6 @@ def test_resolved_config_reloads_from_yaml_identically(cfg, tmp_path):
     path.write_text(yaml.safe_dump(custom.model_dump(mode="json")))
     again = load_scene_config(None, path)
     assert again == custom
-    assert scene_to_dict(sample_scene(again, 3, 2, 64, 64)) == scene_to_dict(sample_scene(custom, 3, 2, 64, 64))
+    assert scene_to_dict(sample_scene(again, 3, 2, 64, 64)) == scene_to_dict(
+        sample_scene(custom, 3, 2, 64, 64)
+    )

@@ -13,13 +13,28 @@ from serve_fakes import live_server
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
 # positive_data_acceptance is left out: the schema can say "a binary body" but not "a decodable
 # image", so random bytes are schema-valid and rightly refused with a 4xx.
-ARGS = ["--checks", "all", "--exclude-checks", "positive_data_acceptance",
-        "--max-examples", "30", "--seed", "1", "--request-timeout", "20"]
+ARGS = [
+    "--checks",
+    "all",
+    "--exclude-checks",
+    "positive_data_acceptance",
+    "--max-examples",
+    "30",
+    "--seed",
+    "1",
+    "--request-timeout",
+    "20",
+]
 
 
 def run_schemathesis(url: str) -> subprocess.CompletedProcess:
-    return subprocess.run([SCHEMATHESIS, "run", f"{url}/openapi.json", *ARGS],
-                          check=False, capture_output=True, text=True, timeout=240)
+    return subprocess.run(
+        [SCHEMATHESIS, "run", f"{url}/openapi.json", *ARGS],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
 
 
 def test_no_server_errors_and_responses_match_the_schema():

@@ -13,6 +13,7 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
+
 from serve_fakes import expected_mask, live_server
 
 
@@ -23,15 +24,27 @@ def png(rgb: np.ndarray) -> bytes:
 
 
 def test_sixteen_clients_against_uvicorn_all_get_their_own_answer():
-    images = [np.random.default_rng(i).integers(0, 256, (24 + i, 40, 3), dtype=np.uint8) for i in range(16)]
+    images = [
+        np.random.default_rng(i).integers(0, 256, (24 + i, 40, 3), dtype=np.uint8)
+        for i in range(16)
+    ]
     with live_server(env={"SEGSIM_FAKE_DELAY": "0.005"}) as url:
+
         def client(i):
             with httpx.Client(base_url=url, timeout=60) as c:
                 out = []
                 for _ in range(3):
-                    r = c.post("/v1/predict", files={"file": (f"{i}.png", png(images[i]), "image/png")})
-                    out.append((r.status_code, np.asarray(Image.open(io.BytesIO(r.content)))
-                                if r.status_code == 200 else r.text))
+                    r = c.post(
+                        "/v1/predict", files={"file": (f"{i}.png", png(images[i]), "image/png")}
+                    )
+                    out.append(
+                        (
+                            r.status_code,
+                            np.asarray(Image.open(io.BytesIO(r.content)))
+                            if r.status_code == 200
+                            else r.text,
+                        )
+                    )
                 return out
 
         with ThreadPoolExecutor(16) as pool:
@@ -43,34 +56,48 @@ def test_sixteen_clients_against_uvicorn_all_get_their_own_answer():
 
 
 def segsim(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "segsim", *args], capture_output=True, text=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "segsim", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    """An untrained unet_small with the shapes preset's labels, in the training checkpoint format."""
+    """An untrained unet_small with the shapes preset's labels, in the training checkpoint
+    format."""
     torch = pytest.importorskip("torch")
+    from segsim.models.checkpoint import make_info
     from segsim.models.registry import create_model
     from segsim.scene.config import load_scene_config
-    from segsim.models.checkpoint import make_info
 
     labels = load_scene_config("shapes").label_set()
     torch.manual_seed(0)
     model = create_model("unet_small", labels.num_classes, width=8).eval()
-    info = make_info("unet_small", {"width": 8}, labels, (64, 64), config={"data": {"preset": "shapes"}})
+    info = make_info(
+        "unet_small", {"width": 8}, labels, (64, 64), config={"data": {"preset": "shapes"}}
+    )
     path = tmp_path_factory.mktemp("model") / "tiny.ckpt"
-    torch.save({"state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}, "segsim": info}, path)
+    torch.save(
+        {"state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}, "segsim": info},
+        path,
+    )
     return path, labels
 
 
-@pytest.mark.parametrize("args,words", [
-    (["--view-size", "huge"], "--view-size"),
-    (["--port", "70000"], "--port"),
-    (["--max-bytes", "0"], "--max-bytes"),   # the library names max_bytes; the CLI, its flag
-    (["--threads", "0"], "--threads"),
-    (["--scene", "no_such_preset"], "no_such_preset"),
-])
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (["--view-size", "huge"], "--view-size"),
+        (["--port", "70000"], "--port"),
+        (["--max-bytes", "0"], "--max-bytes"),  # the library names max_bytes; the CLI, its flag
+        (["--threads", "0"], "--threads"),
+        (["--scene", "no_such_preset"], "no_such_preset"),
+    ],
+)
 def test_serve_refuses_bad_flags_with_exit_2(checkpoint, args, words):
     r = segsim("serve", "--model", str(checkpoint[0]), *args)
     assert r.returncode == 2, r.stderr
@@ -88,19 +115,39 @@ def test_segsim_serve_end_to_end(checkpoint):
     from segsim.serve.viewer import unpack_frame
 
     path, labels = checkpoint
-    cmd = [sys.executable, "-m", "segsim", "serve", "--model", str(path), "--port", "{port}",
-           "--view-size", "64x48", "--threads", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "segsim",
+        "serve",
+        "--model",
+        str(path),
+        "--port",
+        "{port}",
+        "--view-size",
+        "64x48",
+        "--threads",
+        "1",
+    ]
     with live_server(cmd, timeout=120) as url:
         info = httpx.get(url + "/v1/model").json()
         assert [lab["name"] for lab in info["labels"]] == labels.names
-        assert info["backend"] == "torch" and info["name"] == "unet_small" and info["input_size"] == [64, 64]
+        assert (
+            info["backend"] == "torch"
+            and info["name"] == "unet_small"
+            and info["input_size"] == [64, 64]
+        )
         rgb = np.random.default_rng(0).integers(0, 256, (30, 50, 3), dtype=np.uint8)
-        r = httpx.post(url + "/v1/predict", content=png(rgb), headers={"content-type": "image/png"}, timeout=60)
+        r = httpx.post(
+            url + "/v1/predict", content=png(rgb), headers={"content-type": "image/png"}, timeout=60
+        )
         assert r.status_code == 200
         mask = np.asarray(Image.open(io.BytesIO(r.content)))
         assert mask.shape == (30, 50) and mask.max() < labels.num_classes
 
-        with connect(url.replace("http", "ws") + "/ws/viewer", max_size=None, open_timeout=30) as ws:
+        with connect(
+            url.replace("http", "ws") + "/ws/viewer", max_size=None, open_timeout=30
+        ) as ws:
             meta = json.loads(ws.recv())
             assert meta["scene"]["labels_match_model"] and "shapes" in meta["scene"]["description"]
             ws.send(json.dumps({"type": "frame", "infer": True}))

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
-from serve_fakes import FakePredictor, FakeSceneSource, expected_mask, look_at
 
 from segsim.serve.app import create_app
 from segsim.serve.camera_rig import CameraRig
 from segsim.serve.stats import frame_miou
 from segsim.serve.viewer import pack_frame, unpack_frame
+from serve_fakes import FakePredictor, FakeSceneSource, expected_mask, look_at
 
 
 def miou_by_loops(pred, gt):
@@ -46,7 +46,11 @@ def ask(ws, **req):
 def test_meta_describes_model_and_scene(viewer):
     _, meta, _, _ = viewer
     assert meta["type"] == "meta"
-    assert [lab["name"] for lab in meta["model"]["labels"]] == ["background", "redball", "greenball"]
+    assert [lab["name"] for lab in meta["model"]["labels"]] == [
+        "background",
+        "redball",
+        "greenball",
+    ]
     assert meta["scene"]["width"] == 64 and meta["scene"]["height"] == 48
     assert meta["scene"]["labels_match_model"] is True
 
@@ -97,8 +101,15 @@ def test_new_scene_and_reset(viewer):
     assert h3["camera_position"] == h1["camera_position"]
 
 
-@pytest.mark.parametrize("bad", ['{"type": "frame", "walk": "north"}', "not json", '{"type": "dance"}',
-                                 '{"type": "frame", "speed": 3}'])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        '{"type": "frame", "walk": "north"}',
+        "not json",
+        '{"type": "dance"}',
+        '{"type": "frame", "speed": 3}',
+    ],
+)
 def test_bad_messages_get_an_error_and_the_socket_stays_open(viewer, bad):
     ws, _, _, _ = viewer
     ws.send_text(bad)
@@ -109,7 +120,10 @@ def test_bad_messages_get_an_error_and_the_socket_stays_open(viewer, bad):
 
 
 def test_without_a_scene_the_viewer_says_so():
-    with TestClient(create_app(FakePredictor(), None)) as c, c.websocket_connect("/ws/viewer") as ws:
+    with (
+        TestClient(create_app(FakePredictor(), None)) as c,
+        c.websocket_connect("/ws/viewer") as ws,
+    ):
         assert json.loads(ws.receive_text())["scene"] is None
         assert "no scene" in json.loads(ws.receive_text())["error"]
 
@@ -154,7 +168,7 @@ def test_camera_rig_walks_level_and_turns_about_world_up(up, eye):
     assert np.linalg.norm(step) == pytest.approx(2.0) and abs(step @ np.array(up)) < 1e-9
     assert step @ rig.forward > 0
     rig.look(0.7, 0.0)
-    assert rig.elevation() == pytest.approx(elev)           # yaw keeps the view's tilt
+    assert rig.elevation() == pytest.approx(elev)  # yaw keeps the view's tilt
     np.testing.assert_allclose(rig.rotation.T @ rig.rotation, np.eye(3), atol=1e-9)
     rig.look(0.0, 10.0)
     assert rig.elevation() == pytest.approx(np.deg2rad(85))  # pitch stops short of straight up
@@ -168,7 +182,7 @@ def test_camera_rig_levels_a_rolled_camera_and_keeps_its_view_direction():
     w2c = look_at((1.0, -3.0, 2.0), (0, 0, 0))
     roll = np.eye(4)
     c, s = np.cos(0.3), np.sin(0.3)
-    roll[:2, :2] = [[c, -s], [s, c]]          # roll about the camera's z (viewing) axis
+    roll[:2, :2] = [[c, -s], [s, c]]  # roll about the camera's z (viewing) axis
     rolled = roll @ w2c
     rig = CameraRig(rolled, up=(0, 0, 1), level=True)
     np.testing.assert_allclose(rig.world_to_camera(), w2c, atol=1e-9)
@@ -180,10 +194,21 @@ def test_preset_comes_from_the_checkpoint_or_its_dataset(tmp_path):
 
     from segsim.serve.scenes import preset_from_model
 
-    assert preset_from_model(SimpleNamespace(info={"config": {"scene": {"preset": "rooms"}}})) == "rooms"
+    assert (
+        preset_from_model(SimpleNamespace(info={"config": {"scene": {"preset": "rooms"}}}))
+        == "rooms"
+    )
     (tmp_path / "dataset.yaml").write_text("preset: shapes\nseed: 1\n")
-    assert preset_from_model(SimpleNamespace(info={"config": {"data": {"root": str(tmp_path)}}})) == "shapes"
-    assert preset_from_model(SimpleNamespace(info={"config": {"data": {"root": str(tmp_path / "gone")}}})) is None
+    assert (
+        preset_from_model(SimpleNamespace(info={"config": {"data": {"root": str(tmp_path)}}}))
+        == "shapes"
+    )
+    assert (
+        preset_from_model(
+            SimpleNamespace(info={"config": {"data": {"root": str(tmp_path / "gone")}}})
+        )
+        is None
+    )
     assert preset_from_model(SimpleNamespace(info={"config": {}})) is None
     assert preset_from_model(object()) is None
 
@@ -192,10 +217,10 @@ def test_a_still_camera_reuses_the_frame_and_the_prediction(viewer):
     ws, _, source, predictor = viewer
     h0, p0 = ask(ws, infer=True)
     renders, calls = source.renders, predictor.calls
-    h1, p1 = ask(ws, infer=True)                       # nothing moved
+    h1, p1 = ask(ws, infer=True)  # nothing moved
     assert (source.renders, predictor.calls) == (renders, calls)
     assert p1 == p0 and h1["miou"] == h0["miou"]
-    _, p2 = ask(ws, infer=True, walk=[0.1, 0.0])      # moved: a new render and a new prediction
+    _, p2 = ask(ws, infer=True, walk=[0.1, 0.0])  # moved: a new render and a new prediction
     assert (source.renders, predictor.calls) == (renders + 1, calls + 1)
     assert p2["gt"] != p0["gt"]
 
@@ -207,19 +232,29 @@ def test_a_renderer_that_cannot_start_is_reported_not_fatal():
         def render(self, scene):
             raise SegsimError("EGL could not start", "install libegl1 libegl-mesa0")
 
-    with TestClient(create_app(FakePredictor(), NoGL())) as c, c.websocket_connect("/ws/viewer") as ws:
+    with (
+        TestClient(create_app(FakePredictor(), NoGL())) as c,
+        c.websocket_connect("/ws/viewer") as ws,
+    ):
         ws.receive_text()  # meta
         for _ in range(2):  # the socket survives and answers again
             ws.send_text(json.dumps({"type": "frame"}))
             err = json.loads(ws.receive_text())
-            assert err == {"type": "error", "error": "EGL could not start", "fix": "install libegl1 libegl-mesa0"}
+            assert err == {
+                "type": "error",
+                "error": "EGL could not start",
+                "fix": "install libegl1 libegl-mesa0",
+            }
         assert c.get("/health").status_code == 200  # and the API is unaffected
 
 
 def test_two_tabs_have_their_own_cameras():
     source = FakeSceneSource(64, 48)
-    with TestClient(create_app(FakePredictor(), source)) as c, \
-            c.websocket_connect("/ws/viewer") as a, c.websocket_connect("/ws/viewer") as b:
+    with (
+        TestClient(create_app(FakePredictor(), source)) as c,
+        c.websocket_connect("/ws/viewer") as a,
+        c.websocket_connect("/ws/viewer") as b,
+    ):
         a.receive_text()
         b.receive_text()
         ha, _ = ask(a)
@@ -235,24 +270,24 @@ def test_default_view_size_keeps_the_model_aspect_and_is_at_least_512_on_the_lon
     from segsim.serve.scenes import default_view_size
 
     assert default_view_size((96, 96)) == (512, 512)
-    assert default_view_size((96, 192)) == (512, 256)       # input size is (h, w); views are (w, h)
-    assert default_view_size((512, 1024)) == (1024, 512)     # already large: drawn as it is
+    assert default_view_size((96, 192)) == (512, 256)  # input size is (h, w); views are (w, h)
+    assert default_view_size((512, 1024)) == (1024, 512)  # already large: drawn as it is
     assert default_view_size(None) == (512, 512)
 
 
 def test_a_view_larger_than_the_model_input_is_predicted_at_the_input_size_and_upsampled():
     source = FakeSceneSource(160, 120)
-    predictor = FakePredictor()                              # input_size (64, 64)
+    predictor = FakePredictor()  # input_size (64, 64)
     seen = []
     original = predictor.predict
     predictor.predict = lambda rgb: (seen.append(rgb.shape), original(rgb))[1]
     with TestClient(create_app(predictor, source)) as c, c.websocket_connect("/ws/viewer") as ws:
         json.loads(ws.receive_text())
         header, parts = ask(ws, infer=True)
-    assert seen == [(64, 64, 3)]                             # the model saw its own input size
+    assert seen == [(64, 64, 3)]  # the model saw its own input size
     pred = np.frombuffer(parts["pred"], np.uint8).reshape(120, 160)
     rgb = np.asarray(Image.open(io.BytesIO(parts["image"])))
     assert (header["width"], header["height"]) == (160, 120)
-    assert set(np.unique(pred)) <= {0, 1, 2}                 # nearest: no blended class ids
+    assert set(np.unique(pred)) <= {0, 1, 2}  # nearest: no blended class ids
     # the upsampled answer matches the full-size one except along class boundaries
     assert (pred == expected_mask(rgb)).mean() > 0.9

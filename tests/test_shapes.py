@@ -44,7 +44,7 @@ def test_bounding_radius_contains_every_mesh_vertex(kind):
             verts = MESHES.get(key, level).vertices[:, :3].astype(float) @ scale[:3, :3].T
             reach = np.linalg.norm(verts, axis=1).max()
             assert reach <= radius * (1 + 1e-5)
-            assert reach >= radius * 0.95          # and the sphere is not loose
+            assert reach >= radius * 0.95  # and the sphere is not loose
             R = random_rotation(rng)
             lowest = -(verts @ R.T)[:, 2].min()
             assert lowest <= depth_below_centre(shape, R) * (1 + 1e-5) <= radius * (1 + 2e-5)
@@ -54,7 +54,9 @@ def test_bounding_radius_contains_every_mesh_vertex(kind):
 def test_each_kind_describes_itself_in_the_meta(kind):
     shape = get_shape(kind).sample(np.random.default_rng(0), SceneConfig().sizes, 1.0)
     assert get_shape(kind).describe(shape) == shape
-    obj = SceneObject(shape=shape, object_to_world=rigid(np.eye(3), [0, 0, 0]), material=Material((1, 1, 1)))
+    obj = SceneObject(
+        shape=shape, object_to_world=rigid(np.eye(3), [0, 0, 0]), material=Material((1, 1, 1))
+    )
     scene = Scene(Camera(np.eye(3), np.eye(4), 8, 8), [obj], [])
     meta = json.loads(dumps_meta(frame_meta(scene, 0, "train", 0)))["objects"][0]["shape"]
     assert meta["type"] == kind and set(meta) == {"type", *get_shape(kind).fields}
@@ -76,19 +78,32 @@ PINNED = {
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_sampling_draws_are_pinned(kind):
-    assert get_shape(kind).sample(np.random.default_rng(0), SceneConfig().sizes, 1.0) == {"type": kind, **PINNED[kind]}
+    assert get_shape(kind).sample(np.random.default_rng(0), SceneConfig().sizes, 1.0) == {
+        "type": kind,
+        **PINNED[kind],
+    }
 
 
 def test_unknown_kinds_are_clear_errors():
     allowed = "'box', 'sphere', 'cylinder', 'cone', 'torus' or 'capsule'"
     with pytest.raises(SegsimError) as err:
         load_scene_config("shapes", overrides=["classes=[{name: pot, shape: teapot}]"])
-    assert "classes.0.shape" in str(err.value) and allowed in str(err.value) and "teapot" in str(err.value)
+    assert (
+        "classes.0.shape" in str(err.value)
+        and allowed in str(err.value)
+        and "teapot" in str(err.value)
+    )
     with pytest.raises(SegsimError) as err:
         load_scene_config("shapes", overrides={"distractors": {"shapes": {"teapot": 1.0}}})
-    assert "distractors.shapes" in str(err.value) and "box, sphere, cylinder, cone, torus, capsule" in str(err.value)
-    for call in (lambda: get_shape("teapot"), lambda: bounding_radius({"type": "teapot"}),
-                 lambda: shape_to_unit({"type": "teapot"}), lambda: detail_level({}, 10.0)):
+    assert "distractors.shapes" in str(
+        err.value
+    ) and "box, sphere, cylinder, cone, torus, capsule" in str(err.value)
+    for call in (
+        lambda: get_shape("teapot"),
+        lambda: bounding_radius({"type": "teapot"}),
+        lambda: shape_to_unit({"type": "teapot"}),
+        lambda: detail_level({}, 10.0),
+    ):
         with pytest.raises(SegsimError, match="unknown shape type.*use one of box, sphere"):
             call()
 
@@ -102,6 +117,11 @@ def test_a_new_kind_is_one_registration(monkeypatch):
 
     assert "ball" in shape_names() and isinstance(get_shape("ball"), Shape)
     assert ClassSpec(name="b", shape="ball").shape == "ball"
-    assert load_scene_config("shapes", overrides={"distractors": {"shapes": {"ball": 2.0}}}).distractors.shapes["ball"] == 2.0
+    assert (
+        load_scene_config(
+            "shapes", overrides={"distractors": {"shapes": {"ball": 2.0}}}
+        ).distractors.shapes["ball"]
+        == 2.0
+    )
     with pytest.raises(ValueError, match="registered twice"):
         register_shape(type("Other", (Sphere,), {"name": "ball"}))

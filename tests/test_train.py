@@ -1,20 +1,24 @@
-"""Real (tiny) training runs: overfitting, resume, repeatability, self-contained checkpoints, CLI."""
+"""Real (tiny) training runs: overfitting, resume, repeatability, self-contained checkpoints,
+CLI."""
 
 import json
 
 import numpy as np
 import pytest
 import torch
-from train_fixtures import draw_frame, make_dataset
 
 from segsim.cli import main
 from segsim.errors import SegsimError
 from segsim.train.config import load_train_config
+from train_fixtures import draw_frame, make_dataset
 
 # a small U-Net and no time budget: the runs must be exactly repeatable
-BASE = {"model": {"name": "unet_small", "kwargs": {"width": 8}}, "input": {"size": 32},
-        "trainer": {"batch_size": 4, "max_minutes": None, "progress": False, "early_stopping": None},
-        "data": {"cache": True, "num_workers": 0}}
+BASE = {
+    "model": {"name": "unet_small", "kwargs": {"width": 8}},
+    "input": {"size": 32},
+    "trainer": {"batch_size": 4, "max_minutes": None, "progress": False, "early_stopping": None},
+    "data": {"cache": True, "num_workers": 0},
+}
 
 
 def _cfg(root, **sections):
@@ -48,8 +52,13 @@ def _weights(path):
 def test_overfits_a_few_frames(dataset, tmp_path):
     from segsim.train.trainer import train
 
-    cfg = _cfg(dataset, trainer={"epochs": 25}, augment={"enabled": False},
-               optim={"lr": 0.01}, schedule={"warmup": 0.0})
+    cfg = _cfg(
+        dataset,
+        trainer={"epochs": 25},
+        augment={"enabled": False},
+        optim={"lr": 0.01},
+        schedule={"warmup": 0.0},
+    )
     summary = train(cfg, tmp_path / "run", progress=False)
     history = json.loads((tmp_path / "run" / "history.json").read_text())
     assert len(history) == 25 and summary["steps"] == 25 * 2
@@ -81,7 +90,7 @@ def test_checkpoint_is_self_contained(dataset, tmp_path):
     assert info["metrics"]["miou"] == pytest.approx(max(r["val_miou"] for r in hist))
     # the rebuilt model holds the trained weights: same outputs as a model loaded by hand
     saved = _weights(run / "best.ckpt")
-    sd = {k[len("model."):]: v for k, v in saved.items() if k.startswith("model.")}
+    sd = {k[len("model.") :]: v for k, v in saved.items() if k.startswith("model.")}
     for k, v in model.state_dict().items():
         torch.testing.assert_close(v, sd[k])
     img, _ = draw_frame(99, 40)
@@ -96,7 +105,9 @@ def test_checkpoint_is_self_contained(dataset, tmp_path):
     assert info2["metrics"] == info["metrics"]
 
 
-def test_resume_continues_where_it_stopped_and_matches_an_unbroken_run(dataset, tmp_path, monkeypatch):
+def test_resume_continues_where_it_stopped_and_matches_an_unbroken_run(
+    dataset, tmp_path, monkeypatch
+):
     from segsim.train import callbacks
     from segsim.train.trainer import train
 
@@ -124,7 +135,10 @@ def test_resume_continues_where_it_stopped_and_matches_an_unbroken_run(dataset, 
     assert resumed["steps"] == 6 and resumed["epochs_done"] == 3
     hist = json.loads((tmp_path / "broken" / "history.json").read_text())
     assert [r["epoch"] for r in hist] == [0, 1, 2]  # earlier epochs kept across the resume
-    a, b = _weights(tmp_path / "straight" / "last.ckpt"), _weights(tmp_path / "broken" / "last.ckpt")
+    a, b = (
+        _weights(tmp_path / "straight" / "last.ckpt"),
+        _weights(tmp_path / "broken" / "last.ckpt"),
+    )
     assert a.keys() == b.keys()
     for k in a:
         torch.testing.assert_close(a[k], b[k], msg=k)
@@ -142,20 +156,51 @@ def test_same_seed_same_weights_other_seed_differs(dataset, tmp_path):
     # The same run loading in a worker process, in this process (after fits whose augmentation
     # ran OpenCV here, which once deadlocked forked workers) and through the CLI in a fresh one:
     # augmentation is seeded per (seed, epoch, index), so the worker count must not matter.
-    train(_cfg(dataset, trainer={"epochs": 1, "seed": 1}, data={"num_workers": 1}), tmp_path / "e",
-          progress=False)
+    train(
+        _cfg(dataset, trainer={"epochs": 1, "seed": 1}, data={"num_workers": 1}),
+        tmp_path / "e",
+        progress=False,
+    )
     e = _weights(tmp_path / "e" / "last.ckpt")
     for k in a:
         torch.testing.assert_close(a[k], e[k], msg=k)
     import subprocess
     import sys
 
-    cli = [sys.executable, "-m", "segsim", "train", "--data", str(dataset), "--out", str(tmp_path / "d"),
-           "--epochs", "1", "--seed", "1", "--size", "32", "--batch-size", "4", "--model", "unet_small",
-           "--workers", "1", "model.kwargs.width=8", "trainer.max_minutes=null", "trainer.early_stopping=null",
-           "data.cache=true", "-q"]
-    done = subprocess.run(cli, capture_output=True, text=True, timeout=300,
-                          env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+    cli = [
+        sys.executable,
+        "-m",
+        "segsim",
+        "train",
+        "--data",
+        str(dataset),
+        "--out",
+        str(tmp_path / "d"),
+        "--epochs",
+        "1",
+        "--seed",
+        "1",
+        "--size",
+        "32",
+        "--batch-size",
+        "4",
+        "--model",
+        "unet_small",
+        "--workers",
+        "1",
+        "model.kwargs.width=8",
+        "trainer.max_minutes=null",
+        "trainer.early_stopping=null",
+        "data.cache=true",
+        "-q",
+    ]
+    done = subprocess.run(
+        cli,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "OMP_NUM_THREADS": "1"},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     d = _weights(tmp_path / "d" / "last.ckpt")
     for k in a:
@@ -175,20 +220,42 @@ def test_auto_class_weights_and_other_losses_train(dataset, tmp_path):
     from segsim.train.trainer import train
 
     for loss in ("lovasz", "focal"):
-        cfg = _cfg(dataset, trainer={"epochs": 1}, loss={"name": loss, "class_weights": "auto"},
-                   optim={"name": "sgd", "lr": 0.01}, schedule={"name": "onecycle"})
+        cfg = _cfg(
+            dataset,
+            trainer={"epochs": 1},
+            loss={"name": loss, "class_weights": "auto"},
+            optim={"name": "sgd", "lr": 0.01},
+            schedule={"name": "onecycle"},
+        )
         s = train(cfg, tmp_path / loss, progress=False)
         assert s["steps"] == 2
 
 
 def test_cli_train_and_errors(dataset, tmp_path, capsys):
     run = tmp_path / "run"
-    args = ["train", "--data", str(dataset), "--out", str(run), "--epochs", "1", "--size", "32",
-            "--batch-size", "4", "--model", "unet_small", "model.kwargs.width=8", "trainer.max_minutes=null", "-q"]
+    args = [
+        "train",
+        "--data",
+        str(dataset),
+        "--out",
+        str(run),
+        "--epochs",
+        "1",
+        "--size",
+        "32",
+        "--batch-size",
+        "4",
+        "--model",
+        "unet_small",
+        "model.kwargs.width=8",
+        "trainer.max_minutes=null",
+        "-q",
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "best val mIoU" in out
     import yaml
+
     saved = yaml.safe_load((run / "config.yaml").read_text())
     assert saved["trainer"]["epochs"] == 1 and saved["input"]["size"] == [32, 32]
     assert saved["model"]["kwargs"] == {"width": 8}
@@ -204,7 +271,10 @@ def test_cli_train_and_errors(dataset, tmp_path, capsys):
     assert main(["train", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "y")]) == 2
     assert "not found" in capsys.readouterr().err
     assert main(["train", "--out", str(tmp_path / "z")]) == 2
-    assert main(["train", "--data", str(dataset), "--out", str(tmp_path / "w"), "--model", "nope"]) == 2
+    assert (
+        main(["train", "--data", str(dataset), "--out", str(tmp_path / "w"), "--model", "nope"])
+        == 2
+    )
     assert "unknown model" in capsys.readouterr().err
 
 
@@ -231,17 +301,31 @@ def test_trains_on_a_folder_of_mixed_size_colour_masks(tmp_path):
     colors = [[0, 0, 0], [255, 0, 0], [0, 255, 0]]
     (root / "images").mkdir(parents=True)
     (root / "masks").mkdir()
-    (root / "labels.yaml").write_text(yaml.safe_dump({"labels": [{"name": n, "color": c} for n, c in
-                                                                 zip(["bg", "square", "disc"], colors)]}))
+    (root / "labels.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "labels": [
+                    {"name": n, "color": c}
+                    for n, c in zip(["bg", "square", "disc"], colors, strict=True)
+                ]
+            }
+        )
+    )
     for k in range(10):
         size = 32 if k % 2 else 40
         img, mask = draw_frame(k, size)
         cv2.imwrite(str(root / "images" / f"f{k}.jpg"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
-        cv2.imwrite(str(root / "masks" / f"f{k}.png"), cv2.cvtColor(np.array(colors, np.uint8)[mask],
-                                                                     cv2.COLOR_RGB2BGR))
+        cv2.imwrite(
+            str(root / "masks" / f"f{k}.png"),
+            cv2.cvtColor(np.array(colors, np.uint8)[mask], cv2.COLOR_RGB2BGR),
+        )
     for mode in ("whole", "native"):
-        cfg = _cfg(root, trainer={"epochs": 1}, input={"val_mode": mode},
-                   data={"split_fractions": [0.6, 0.4, 0.0]})
+        cfg = _cfg(
+            root,
+            trainer={"epochs": 1},
+            input={"val_mode": mode},
+            data={"split_fractions": [0.6, 0.4, 0.0]},
+        )
         s = train(cfg, tmp_path / mode, progress=False)
         assert s["best_val_miou"] is not None and 0 <= s["best_val_miou"] <= 1
         m = json.loads((tmp_path / mode / "metrics.json").read_text())

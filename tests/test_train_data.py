@@ -42,7 +42,9 @@ def test_geometry_moves_image_and_mask_together():
         img2, m2 = augment.apply(tf, image, mask, augment.sample_seed(0, 0, i))
         assert img2.shape == (96, 80, 3) and m2.shape == (96, 80)
         assert set(np.unique(m2)) <= {0, 1, 2, 3, 255}  # nearest: no new ids appear
-        decoded = np.argmin(((img2[:, :, None, :].astype(int) - PALETTE[None, None]) ** 2).sum(-1), axis=-1)
+        decoded = np.argmin(
+            ((img2[:, :, None, :].astype(int) - PALETTE[None, None]) ** 2).sum(-1), axis=-1
+        )
         # interior pixels only: where the 5x5 neighbourhood holds one class, interpolation
         # cannot blend colours, so the image colour must name exactly the mask's class
         lo = cv2.erode(m2, np.ones((5, 5), np.uint8))
@@ -55,8 +57,9 @@ def test_geometry_moves_image_and_mask_together():
 
 def test_rotation_padding_is_ignore_in_the_mask():
     image, mask = _blocky()
-    tf = augment.build_train_transform(_geometry_only(rotate=45, hflip=0, vflip=0, scale=(1.0, 1.0),
-                                                      ratio=(1.0, 1.0)), (64, 64))
+    tf = augment.build_train_transform(
+        _geometry_only(rotate=45, hflip=0, vflip=0, scale=(1.0, 1.0), ratio=(1.0, 1.0)), (64, 64)
+    )
     seen = False
     for i in range(8):
         img2, m2 = augment.apply(tf, image, mask, augment.sample_seed(0, 0, i))
@@ -83,8 +86,16 @@ def test_augmentation_is_a_function_of_seed_epoch_index():
 
 def test_photometric_changes_leave_the_mask_alone():
     image, mask = _blocky()
-    cfg = AugmentConfig(hflip=0, vflip=0, rotate=0, scale=(1.0, 1.0), ratio=(1.0, 1.0),
-                        color_jitter=1.0, blur=1.0, noise=1.0)
+    cfg = AugmentConfig(
+        hflip=0,
+        vflip=0,
+        rotate=0,
+        scale=(1.0, 1.0),
+        ratio=(1.0, 1.0),
+        color_jitter=1.0,
+        blur=1.0,
+        noise=1.0,
+    )
     tf = augment.build_train_transform(cfg, (64, 64))
     img2, m2 = augment.apply(tf, image, mask, 1)
     np.testing.assert_array_equal(m2, mask)
@@ -190,20 +201,35 @@ def test_device_resolution_with_cuda(monkeypatch):
     assert (acc, precision, channels_last, det) == ("gpu", "bf16-mixed", True, "warn")
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
     assert resolve_devices(TrainConfig())[1] == "16-mixed"
-    assert resolve_devices(load_train_config(None, {"trainer": {"accelerator": "cpu"}}))[:3] == ("cpu", "32-true", False)
+    assert resolve_devices(load_train_config(None, {"trainer": {"accelerator": "cpu"}}))[:3] == (
+        "cpu",
+        "32-true",
+        False,
+    )
 
 
-@pytest.mark.parametrize("frame_hw,aug", [((256, 256), AugmentConfig()), ((480, 640), AugmentConfig()),
-                                          ((400, 300), AugmentConfig(scale=(0.3, 1.0), ratio=(0.75, 1.33))),
-                                          ((256, 256), AugmentConfig(enabled=False))])
+@pytest.mark.parametrize(
+    "frame_hw,aug",
+    [
+        ((256, 256), AugmentConfig()),
+        ((480, 640), AugmentConfig()),
+        ((400, 300), AugmentConfig(scale=(0.3, 1.0), ratio=(0.75, 1.33))),
+        ((256, 256), AugmentConfig(enabled=False)),
+    ],
+)
 def test_frames_are_shrunk_only_as_far_as_every_crop_still_shrinks(frame_hw, aug):
     size = (96, 96)
     h, w = augment.crop_source_size(frame_hw, size, aug)
     assert h < frame_hw[0] and abs(w / h - frame_hw[1] / frame_hw[0]) < 0.02  # aspect kept
     image, mask = _blocky(256)
-    image, mask = cv2.resize(image, frame_hw[::-1]), cv2.resize(mask, frame_hw[::-1], interpolation=cv2.INTER_NEAREST)
+    image, mask = (
+        cv2.resize(image, frame_hw[::-1]),
+        cv2.resize(mask, frame_hw[::-1], interpolation=cv2.INTER_NEAREST),
+    )
     small, small_mask = augment.shrink_for_crops(image, mask, size, aug)
-    assert small.shape[:2] == small_mask.shape == (h, w) and set(np.unique(small_mask)) <= set(np.unique(mask))
+    assert small.shape[:2] == small_mask.shape == (h, w) and set(np.unique(small_mask)) <= set(
+        np.unique(mask)
+    )
     # the smallest crop the augmentation can take, at the extreme aspect ratios, is never smaller
     # than the model input: the crop is still shrunk (area-averaged), never enlarged
     lo = aug.scale[0] if aug.enabled else 1.0
@@ -227,7 +253,9 @@ def test_loaders_train_on_shrunk_frames_and_validate_like_the_predictor(tmp_path
     from train_fixtures import make_dataset
 
     make_dataset(tmp_path / "d", counts=(8, 4, 4), size=64)
-    cfg = load_train_config(None, {"input": {"size": 24}, "data": {"cache": cache}, "trainer": {"batch_size": 4}})
+    cfg = load_train_config(
+        None, {"input": {"size": 24}, "data": {"cache": cache}, "trainer": {"batch_size": 4}}
+    )
     index = open_dataset(tmp_path / "d")
     train, val, store = make_loaders(cfg, index, progress=False)
     assert store.get(0)[0].shape[:2] == augment.crop_source_size((64, 64), (24, 24), cfg.augment)
@@ -236,7 +264,9 @@ def test_loaders_train_on_shrunk_frames_and_validate_like_the_predictor(tmp_path
     v_images, v_masks = next(iter(val))[:2]
     frame, label = index.load(*index.split("val")[0])
     assert v_images.shape[-2:] == (24, 24) and v_masks.shape[-2:] == (64, 64)
-    assert np.array_equal(v_images[0].permute(1, 2, 0).numpy(), augment.resize_for_model(frame, (24, 24)))
+    assert np.array_equal(
+        v_images[0].permute(1, 2, 0).numpy(), augment.resize_for_model(frame, (24, 24))
+    )
     assert np.array_equal(v_masks[0].numpy(), label)
 
 
@@ -247,15 +277,21 @@ def test_cache_budget_counts_frames_as_the_stores_keep_them(tmp_path):
 
     make_dataset(tmp_path / "d", counts=(8, 4, 4), size=256)
     index = open_dataset(tmp_path / "d")
-    cfg = load_train_config(None, {"data": {"cache": True}})  # input 96: train frames kept at 110 px
+    cfg = load_train_config(
+        None, {"data": {"cache": True}}
+    )  # input 96: train frames kept at 110 px
     train, val, store = make_loaders(cfg, index, progress=False)
     val_store = val.dataset.store
     frame, label = index.load(*index.split("train")[0])
-    train_bytes, val_bytes = kept_bytes(frame, label, store.prepare), kept_bytes(frame, label, val_store.prepare)
+    train_bytes, val_bytes = (
+        kept_bytes(frame, label, store.prepare),
+        kept_bytes(frame, label, val_store.prepare),
+    )
     assert train_bytes == 110 * 110 * 4 and val_bytes == 96 * 96 * 3 + 256 * 256
     assert sum(a.nbytes + b.nbytes for a, b in store.cached) == 8 * train_bytes
     assert sum(a.nbytes + b.nbytes for a, b in val_store.cached) == 4 * val_bytes
-    # 8 + 4 frames take ~0.75 MB as kept (3 MB at full size): 1 MB holds them, not four times as many
+    # 8 + 4 frames take ~0.75 MB as kept (3 MB at full size): 1 MB holds them, not four times as
+    # many
     auto = load_train_config(None, {"data": {"cache_max_mb": 1}})
     assert should_cache(auto, index, [(8, store.prepare), (4, val_store.prepare)])
     assert not should_cache(auto, index, [(32, store.prepare), (16, val_store.prepare)])

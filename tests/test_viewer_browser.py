@@ -17,14 +17,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+
 from serve_fakes import expected_mask, live_server
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 REPO = Path(__file__).resolve().parents[1]
 
 CANVAS_HASH = """() => {
@@ -39,7 +45,18 @@ CANVAS_HASH = """() => {
 def server():
     model = os.environ.get("SEGSIM_VIEWER_MODEL")
     if model:
-        cmd = [sys.executable, "-m", "segsim", "serve", "--model", model, "--port", "{port}", "--view-size", "256"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "segsim",
+            "serve",
+            "--model",
+            model,
+            "--port",
+            "{port}",
+            "--view-size",
+            "256",
+        ]
         return live_server(cmd, timeout=180)
     return live_server(env={"SEGSIM_FAKE_SIZE": "160x120"})
 
@@ -54,7 +71,9 @@ def page():
         errors: list[str] = []
         pg.on("pageerror", lambda e: errors.append(str(e)))
         pg.goto(url)
-        pg.wait_for_function("() => window.segsimViewer && window.segsimViewer.image !== null", timeout=60000)
+        pg.wait_for_function(
+            "() => window.segsimViewer && window.segsimViewer.image !== null", timeout=60000
+        )
         pg.errors = errors
         yield pg
         browser.close()
@@ -73,7 +92,9 @@ def settle(pg, frames: int = 3) -> None:
     """Wait until `frames` more frames have arrived (inference on) or a moment passed (idle)."""
     start = pg.evaluate("() => window.segsimViewer.received")
     if pg.evaluate("() => window.segsimViewer.continuous"):
-        pg.wait_for_function(f"() => window.segsimViewer.received >= {start + frames}", timeout=60000)
+        pg.wait_for_function(
+            f"() => window.segsimViewer.received >= {start + frames}", timeout=60000
+        )
     pg.wait_for_timeout(150)
 
 
@@ -105,7 +126,9 @@ def test_keys_change_the_canvas_and_the_hud(page):
     pg.mouse.down()
     pg.mouse.move(cx + 60, cy + 10, steps=6)
     pg.mouse.up()
-    pg.wait_for_function(f"() => window.segsimViewer.received > {received} && !window.segsimViewer.inFlight")
+    pg.wait_for_function(
+        f"() => window.segsimViewer.received > {received} && !window.segsimViewer.inFlight"
+    )
     settle(pg)
     assert pg.evaluate("() => window.segsimViewer.lastHeader.camera_position") == pos1
     turned = canvas(pg)
@@ -125,7 +148,9 @@ def test_keys_change_the_canvas_and_the_hud(page):
 
     # Space: continuous inference; model latency, mIoU and frames/s appear, the overlay is drawn
     pg.keyboard.press(" ")
-    pg.wait_for_function("() => document.getElementById('hud-miou').textContent.trim() !== '–'", timeout=60000)
+    pg.wait_for_function(
+        "() => document.getElementById('hud-miou').textContent.trim() !== '–'", timeout=60000
+    )
     settle(pg, 5)
     assert hud(pg, "infer") == "continuous"
     assert hud(pg, "model").endswith("ms")
@@ -182,7 +207,11 @@ def test_keys_change_the_canvas_and_the_hud(page):
     pg.keyboard.press("g")
     pg.keyboard.press("-")
     settle(pg, 5)
-    shot = REPO / "docs" / "viewer.png" if os.environ.get("SEGSIM_VIEWER_MODEL") else Path("/tmp/segsim-viewer-test.png")
+    shot = (
+        REPO / "docs" / "viewer.png"
+        if os.environ.get("SEGSIM_VIEWER_MODEL")
+        else Path("/tmp/segsim-viewer-test.png")
+    )
     shot.parent.mkdir(parents=True, exist_ok=True)
     pg.screenshot(path=str(shot))
     assert Image.open(shot).size == (960, 640)
@@ -193,20 +222,26 @@ def test_dropping_an_image_segments_it(page):
         pytest.skip("the mask check needs the fake model")
     pg = page
     rgb = np.zeros((30, 50, 3), np.uint8)
-    rgb[:, :20] = (220, 40, 40)     # red -> class 1
-    rgb[:, 20:35] = (40, 200, 40)   # green -> class 2
+    rgb[:, :20] = (220, 40, 40)  # red -> class 1
+    rgb[:, 20:35] = (40, 200, 40)  # green -> class 2
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, "PNG")
-    pg.evaluate("""async (b64) => {
+    pg.evaluate(
+        """async (b64) => {
         const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
         const dt = new DataTransfer();
         dt.items.add(new File([bytes], 'drop.png', { type: 'image/png' }));
-        window.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-    }""", base64.b64encode(buf.getvalue()).decode())
+        window.dispatchEvent(new DragEvent('drop', """
+        """{ dataTransfer: dt, bubbles: true, cancelable: true }));
+    }""",
+        base64.b64encode(buf.getvalue()).decode(),
+    )
     pg.wait_for_function("() => window.segsimViewer.dropped !== null", timeout=30000)
     assert hud(pg, "mode") == "dropped image"
     mask = pg.evaluate("() => Array.from(window.segsimViewer.dropped.mask)")
     np.testing.assert_array_equal(np.array(mask, np.uint8).reshape(30, 50), expected_mask(rgb))
-    assert pg.evaluate("() => [document.getElementById('view').width, document.getElementById('view').height]") == [50, 30]
+    assert pg.evaluate(
+        "() => [document.getElementById('view').width, document.getElementById('view').height]"
+    ) == [50, 30]
     pg.keyboard.press("Escape")
     pg.wait_for_function("() => window.segsimViewer.dropped === null")

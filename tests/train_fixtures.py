@@ -28,17 +28,28 @@ def draw_frame(seed: int, size: int):
 
 def make_dataset(root: Path, counts=(8, 4, 4), size: int = 32) -> LabelSet:
     labels = LabelSet.from_names(NAMES)
-    splits = dict(zip(("train", "val", "test"), counts))
+    splits = dict(zip(("train", "val", "test"), counts, strict=True))
     root.mkdir(parents=True, exist_ok=True)
-    (root / "dataset.yaml").write_text(yaml.safe_dump({
-        "labels": labels.to_dict()["labels"], "ignore_index": 255, "splits": splits, "width": size, "height": size}))
+    (root / "dataset.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "labels": labels.to_dict()["labels"],
+                "ignore_index": 255,
+                "splits": splits,
+                "width": size,
+                "height": size,
+            }
+        )
+    )
     k = 0
     for split, n in splits.items():
         (root / "images" / split).mkdir(parents=True, exist_ok=True)
         (root / "labels" / split).mkdir(parents=True, exist_ok=True)
         for _ in range(n):
             img, mask = draw_frame(k, size)
-            cv2.imwrite(str(root / "images" / split / f"{k:06d}.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+            cv2.imwrite(
+                str(root / "images" / split / f"{k:06d}.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
+            )
             cv2.imwrite(str(root / "labels" / split / f"{k:06d}.png"), mask)
             k += 1
     return labels

@@ -30,8 +30,10 @@ def load_yaml(path: str | Path) -> dict:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise SegsimError(f"config file {p} must hold a mapping at the top level, got {type(data).__name__}",
-                          "write the config as `field: value` lines")
+        raise SegsimError(
+            f"config file {p} must hold a mapping at the top level, got {type(data).__name__}",
+            "write the config as `field: value` lines",
+        )
     return data
 
 
@@ -51,7 +53,9 @@ def parse_overrides(items: list[str]) -> dict:
     out: dict = {}
     for item in items:
         if "=" not in item:
-            raise SegsimError(f"override {item!r} is not of the form key=value", "write e.g. optim.lr=0.001")
+            raise SegsimError(
+                f"override {item!r} is not of the form key=value", "write e.g. optim.lr=0.001"
+            )
         key, raw = item.split("=", 1)
         try:
             value = yaml.safe_load(raw) if raw != "" else ""
@@ -93,5 +97,7 @@ def validate(model: type[M], data: dict, source: str = "config") -> M:
             elif "input" in err and err["type"] not in ("missing",):
                 msg = f"{msg} (got {err['input']!r})"
             lines.append(f"{field}: {msg}")
-        raise SegsimError(f"invalid {source}: " + "; ".join(lines),
-                          "correct the named field(s); see README 'Config reference'") from None
+        raise SegsimError(
+            f"invalid {source}: " + "; ".join(lines),
+            "correct the named field(s); see README 'Config reference'",
+        ) from None

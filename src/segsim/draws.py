@@ -18,4 +18,7 @@ def uniform(rng, r) -> float:
 
 def hsv_color(rng, hue, sat, val) -> tuple[float, float, float]:
     """An RGB colour (floats 0..1) drawn from HSV ranges; the hue wraps around at 1."""
-    return tuple(float(c) for c in colorsys.hsv_to_rgb(uniform(rng, hue) % 1.0, uniform(rng, sat), uniform(rng, val)))
+    return tuple(
+        float(c)
+        for c in colorsys.hsv_to_rgb(uniform(rng, hue) % 1.0, uniform(rng, sat), uniform(rng, val))
+    )

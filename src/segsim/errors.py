@@ -18,8 +18,9 @@ class SegsimError(Exception):
     count=1000"); a caller that knows the parameter by another name (the CLI: `--count`) swaps
     it in with `renamed`."""
 
-    def __init__(self, problem: str, fix: str | None = None, status_code: int = 400,
-                 param: str | None = None):
+    def __init__(
+        self, problem: str, fix: str | None = None, status_code: int = 400, param: str | None = None
+    ):
         self.problem = problem
         self.fix = fix
         self.status_code = status_code  # used by the HTTP API (400, 413, 415, 422 ...)
@@ -31,8 +32,11 @@ class SegsimError(Exception):
         if not self.param:
             return self
         word = re.compile(rf"(?<![\w-]){re.escape(self.param)}(?![\w-])")
-        problem = word.sub(name, self.problem, count=1) if self.problem.startswith(self.param) \
+        problem = (
+            word.sub(name, self.problem, count=1)
+            if self.problem.startswith(self.param)
             else self.problem
+        )
         fix = word.sub(name, self.fix) if self.fix else self.fix
         return SegsimError(problem, fix, self.status_code, self.param)
 

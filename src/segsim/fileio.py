@@ -35,19 +35,19 @@ def _temp_name(path: str, suffix: str) -> str:
 
 def write_atomic(path: str | Path, data: bytes | str) -> None:
     """Write `data` to `path` all at once or not at all (parent folders are created)."""
-    path = os.fspath(path)   # os-level calls: this runs five times for every generated frame
+    path = os.fspath(path)  # os-level calls: this runs five times for every generated frame
     data = data.encode() if isinstance(data, str) else data
     tmp = _temp_name(path, TMP_SUFFIX)
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     try:
-        fd = os.open(tmp, flags, 0o666)    # 0666 less the umask, as a plain open() gives
+        fd = os.open(tmp, flags, 0o666)  # 0666 less the umask, as a plain open() gives
     except FileNotFoundError:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         fd = os.open(tmp, flags, 0o666)
     try:
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
     except BaseException:
         os.close(fd)
         os.unlink(tmp)
@@ -78,8 +78,9 @@ def list_images(folder: str | Path, recursive: bool = False) -> list[Path]:
     return sorted(p for p in found if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
-def read_image(source: str | Path | bytes | bytearray, name: str | None = None,
-               max_pixels: int | None = None) -> np.ndarray:
+def read_image(
+    source: str | Path | bytes | bytearray, name: str | None = None, max_pixels: int | None = None
+) -> np.ndarray:
     """Decode `source` (a path or the file's bytes) to an HxWx3 uint8 RGB array.
 
     `name` is what error messages call the image (defaults to the path, or "image" for bytes).
@@ -102,11 +103,13 @@ def read_image(source: str | Path | bytes | bytearray, name: str | None = None,
         try:
             data = path.read_bytes()
         except OSError as e:
-            raise SegsimError(f"cannot read {label}: {e.strerror or e}",
-                              "check the file's permissions") from e
+            raise SegsimError(
+                f"cannot read {label}: {e.strerror or e}", "check the file's permissions"
+            ) from e
     if not data:
-        raise SegsimError(f"{label} is empty (0 bytes)",
-                          "pass a PNG, JPEG, BMP, TIFF or WebP image")
+        raise SegsimError(
+            f"{label} is empty (0 bytes)", "pass a PNG, JPEG, BMP, TIFF or WebP image"
+        )
 
     # Pillow's own decompression-bomb guard is a global warning filter, which is not
     # thread-safe to change; checking the header's size ourselves is.
@@ -114,22 +117,32 @@ def read_image(source: str | Path | bytes | bytearray, name: str | None = None,
     try:
         im = Image.open(io.BytesIO(data))
         if limit is not None and im.width * im.height > limit:
-            raise SegsimError(f"{label} is {im.width}x{im.height} = {im.width * im.height} pixels, "
-                              f"more than the limit of {limit}",
-                              "downscale the image first", status_code=413)
+            raise SegsimError(
+                f"{label} is {im.width}x{im.height} = {im.width * im.height} pixels, "
+                f"more than the limit of {limit}",
+                "downscale the image first",
+                status_code=413,
+            )
         im.load()  # decode now, so a truncated file fails here and not later
         im = ImageOps.exif_transpose(im)
     except SegsimError:
         raise
     except UnidentifiedImageError as e:
-        raise SegsimError(f"{label} is not an image format segsim can read",
-                          "pass a PNG, JPEG, BMP, TIFF or WebP image", status_code=415) from e
+        raise SegsimError(
+            f"{label} is not an image format segsim can read",
+            "pass a PNG, JPEG, BMP, TIFF or WebP image",
+            status_code=415,
+        ) from e
     except Image.DecompressionBombError as e:
-        raise SegsimError(f"{label} is too large to decode safely: {e}",
-                          "downscale the image first", status_code=413) from e
+        raise SegsimError(
+            f"{label} is too large to decode safely: {e}",
+            "downscale the image first",
+            status_code=413,
+        ) from e
     except (OSError, SyntaxError, ValueError, EOFError) as e:  # truncated / corrupt streams
-        raise SegsimError(f"{label} is corrupt or truncated: {e}",
-                          "re-export or re-download the image") from e
+        raise SegsimError(
+            f"{label} is corrupt or truncated: {e}", "re-export or re-download the image"
+        ) from e
     return to_rgb(im)
 
 

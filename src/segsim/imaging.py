@@ -21,7 +21,8 @@ def resize_image(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def resize_probs(probs: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """C x h x w -> C x H x W, bilinear (probabilities stay a convex mix, so they still sum to 1)."""
+    """C x h x w -> C x H x W, bilinear (probabilities stay a convex mix, so they still sum
+    to 1)."""
     h, w = size
     if probs.shape[1:] == (h, w):
         return probs

@@ -25,10 +25,27 @@ class Label:
 
 # Distinct, colour-blind-friendly-ish defaults (background black, then a qualitative palette).
 DEFAULT_COLORS: list[tuple[int, int, int]] = [
-    (0, 0, 0), (230, 25, 75), (60, 180, 75), (0, 130, 200), (255, 225, 25), (245, 130, 48),
-    (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212),
-    (0, 128, 128), (220, 190, 255), (170, 110, 40), (255, 250, 200), (128, 0, 0),
-    (170, 255, 195), (128, 128, 0), (255, 215, 180), (0, 0, 128), (128, 128, 128),
+    (0, 0, 0),
+    (230, 25, 75),
+    (60, 180, 75),
+    (0, 130, 200),
+    (255, 225, 25),
+    (245, 130, 48),
+    (145, 30, 180),
+    (70, 240, 240),
+    (240, 50, 230),
+    (210, 245, 60),
+    (250, 190, 212),
+    (0, 128, 128),
+    (220, 190, 255),
+    (170, 110, 40),
+    (255, 250, 200),
+    (128, 0, 0),
+    (170, 255, 195),
+    (128, 128, 0),
+    (255, 215, 180),
+    (0, 0, 128),
+    (128, 128, 128),
 ]
 
 
@@ -48,26 +65,42 @@ class LabelSet:
     def __post_init__(self):
         ids = [lab.id for lab in self.labels]
         if ids != list(range(len(ids))):
-            raise SegsimError(f"label ids must be 0..{len(ids) - 1} in order, got {ids}",
-                              "number the labels consecutively from 0 (0 = background)")
+            raise SegsimError(
+                f"label ids must be 0..{len(ids) - 1} in order, got {ids}",
+                "number the labels consecutively from 0 (0 = background)",
+            )
         if len({lab.name for lab in self.labels}) != len(self.labels):
             raise SegsimError("label names must be unique", "rename the duplicated label")
         self._by_name = {lab.name: lab for lab in self.labels}
 
     # --- construction -------------------------------------------------------------------
     @classmethod
-    def from_names(cls, names: list[str], groups: list[str] | None = None) -> "LabelSet":
+    def from_names(cls, names: list[str], groups: list[str] | None = None) -> LabelSet:
         groups = groups or ["background" if i == 0 else "default" for i in range(len(names))]
-        return cls([Label(i, n, default_color(i), g) for i, (n, g) in enumerate(zip(names, groups))])
+        return cls(
+            [
+                Label(i, n, default_color(i), g)
+                for i, (n, g) in enumerate(zip(names, groups, strict=True))
+            ]
+        )
 
     @classmethod
-    def from_dict(cls, d: dict) -> "LabelSet":
+    def from_dict(cls, d: dict) -> LabelSet:
         try:
-            labels = [Label(int(x["id"]), str(x["name"]), tuple(int(c) for c in x["color"]),
-                            str(x.get("group", "default"))) for x in d["labels"]]
+            labels = [
+                Label(
+                    int(x["id"]),
+                    str(x["name"]),
+                    tuple(int(c) for c in x["color"]),
+                    str(x.get("group", "default")),
+                )
+                for x in d["labels"]
+            ]
         except (KeyError, TypeError, ValueError) as e:
-            raise SegsimError(f"malformed label set: {e}",
-                              "each label needs id, name, color [r,g,b] and optionally group") from e
+            raise SegsimError(
+                f"malformed label set: {e}",
+                "each label needs id, name, color [r,g,b] and optionally group",
+            ) from e
         return cls(labels, int(d.get("ignore_index", IGNORE_INDEX)))
 
     def to_dict(self) -> dict:

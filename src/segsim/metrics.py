@@ -33,14 +33,19 @@ def confusion_matrix(pred, target, num_classes: int, ignore_index: int | None = 
     0..num_classes-1 (in either map) is a data error and raises SegsimError.
     """
     if tuple(pred.shape) != tuple(target.shape):
-        raise SegsimError(f"prediction shape {tuple(pred.shape)} differs from ground truth shape "
-                          f"{tuple(target.shape)}", "resize the prediction to the mask's size")
+        raise SegsimError(
+            f"prediction shape {tuple(pred.shape)} differs from ground truth shape "
+            f"{tuple(target.shape)}",
+            "resize the prediction to the mask's size",
+        )
     if _is_torch(target):
         import torch
 
         if target.device.type == "cpu" and pred.device.type == "cpu":
             # numpy's bincount is several times faster than torch's on a CPU
-            cm = _confusion_numpy(pred.detach().numpy(), target.detach().numpy(), num_classes, ignore_index)
+            cm = _confusion_numpy(
+                pred.detach().numpy(), target.detach().numpy(), num_classes, ignore_index
+            )
             return torch.from_numpy(cm)
         t = target.reshape(-1).long()
         p = pred.reshape(-1).long()
@@ -64,7 +69,9 @@ def _confusion_numpy(pred: np.ndarray, target: np.ndarray, n: int, ignore_index)
     if t.dtype == np.uint8 and n <= 256:
         # Fast path for uint8 masks: count every (gt value 0..255, pred) pair in one bincount,
         # then drop the ignore row and reject any other row past the label set.
-        full = np.bincount(t.astype(np.int32) * n + p.astype(np.int32), minlength=256 * n).reshape(256, n)
+        full = np.bincount(t.astype(np.int32) * n + p.astype(np.int32), minlength=256 * n).reshape(
+            256, n
+        )
         if ignore_index is not None and 0 <= ignore_index < 256:
             full[ignore_index] = 0
         bad = np.flatnonzero(full[n:].sum(axis=1))
@@ -86,9 +93,11 @@ def _check_range(lo: int, hi: int, num_classes: int, what: str, ignore_index) ->
     if lo < 0 or hi >= num_classes:
         bad = lo if lo < 0 else hi
         extra = f" and {ignore_index} (ignore)" if ignore_index is not None else ""
-        raise SegsimError(f"{what} holds class id {bad}, but the label set has {num_classes} classes "
-                          f"(ids 0..{num_classes - 1}{extra})",
-                          "check that the masks and the model use the same label set")
+        raise SegsimError(
+            f"{what} holds class id {bad}, but the label set has {num_classes} classes "
+            f"(ids 0..{num_classes - 1}{extra})",
+            "check that the masks and the model use the same label set",
+        )
 
 
 def _nan_to_none(x: float) -> float | None:
@@ -123,8 +132,14 @@ def metrics_from_confusion(cm, names: Sequence[str] | None = None) -> dict:
         acc = np.where(gt > 0, tp / gt, np.nan)
     total = cm.sum()
     per_class = {
-        name: {"iou": _nan_to_none(iou[i]), "dice": _nan_to_none(dice[i]), "accuracy": _nan_to_none(acc[i]),
-               "present": bool(present[i]), "gt_pixels": int(gt[i]), "pred_pixels": int(pr[i])}
+        name: {
+            "iou": _nan_to_none(iou[i]),
+            "dice": _nan_to_none(dice[i]),
+            "accuracy": _nan_to_none(acc[i]),
+            "present": bool(present[i]),
+            "gt_pixels": int(gt[i]),
+            "pred_pixels": int(pr[i]),
+        }
         for i, name in enumerate(names)
     }
     return {

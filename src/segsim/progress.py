@@ -14,9 +14,17 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def progress_bar(enabled: bool, title: str, total: int, *, unit: str = "img", completed: int = 0,
-                 decimals: int = 1, stderr: bool = True,
-                 transient: bool = False) -> Iterator[Callable[[int], None]]:
+def progress_bar(
+    enabled: bool,
+    title: str,
+    total: int,
+    *,
+    unit: str = "img",
+    completed: int = 0,
+    decimals: int = 1,
+    stderr: bool = True,
+    transient: bool = False,
+) -> Iterator[Callable[[int], None]]:
     """Yields `advance(n)`, which counts n more items done; a no-op when not `enabled`.
 
     The bar shows `title`, done/total, percent, the rate ("12.3 img/s", rich's estimate over
@@ -45,10 +53,18 @@ def progress_bar(enabled: bool, title: str, total: int, *, unit: str = "img", co
             speed = task.finished_speed or task.speed
             return Text(f"{speed:.{decimals}f} {unit}/s" if speed else f"- {unit}/s")
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TaskProgressColumn(), Rate(), TimeElapsedColumn(), TextColumn("ETA"),
-               TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=stderr), refresh_per_second=4,
-                  transient=transient) as bar:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        Rate(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(
+        *columns, console=Console(stderr=stderr), refresh_per_second=4, transient=transient
+    ) as bar:
         task = bar.add_task(title, total=total, completed=completed)
         yield lambda n: bar.update(task, advance=n)

@@ -14,21 +14,33 @@ def _parse_fractions(text: str) -> tuple[float, ...]:
     try:
         return tuple(float(x) for x in text.split(","))
     except ValueError:
-        raise SegsimError(f"--splits {text!r} is not three comma-separated numbers",
-                          "pass e.g. --splits 0.8,0.1,0.1") from None
+        raise SegsimError(
+            f"--splits {text!r} is not three comma-separated numbers",
+            "pass e.g. --splits 0.8,0.1,0.1",
+        ) from None
 
 
 @app.command()
 def generate(
     out: Path = typer.Option(..., "--out", "-o", help="Dataset folder to create (or resume)."),
     count: int = typer.Option(..., "--count", "-n", help="Number of frames."),
-    preset: str = typer.Option("shapes", "--preset", "-p", help="Scene preset (see `segsim presets`)."),
-    config: Path | None = typer.Option(None, "--config", "-c", help="YAML overriding any field of the preset."),
-    set_: list[str] = typer.Option([], "--set", help="Override one config field, e.g. --set objects.count=[2,8] (repeatable)."),
-    size: int = typer.Option(256, "--size", help="Square frame size in pixels (see --width/--height)."),
+    preset: str = typer.Option(
+        "shapes", "--preset", "-p", help="Scene preset (see `segsim presets`)."
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="YAML overriding any field of the preset."
+    ),
+    set_: list[str] = typer.Option(
+        [], "--set", help="Override one config field, e.g. --set objects.count=[2,8] (repeatable)."
+    ),
+    size: int = typer.Option(
+        256, "--size", help="Square frame size in pixels (see --width/--height)."
+    ),
     width: int | None = typer.Option(None, "--width", help="Frame width (default: --size)."),
     height: int | None = typer.Option(None, "--height", help="Frame height (default: --size)."),
-    seed: int = typer.Option(0, "--seed", help="Dataset seed; frame i depends on (config, seed, i) only."),
+    seed: int = typer.Option(
+        0, "--seed", help="Dataset seed; frame i depends on (config, seed, i) only."
+    ),
     workers: int = typer.Option(0, "--workers", "-w", help="Render processes (0 = all cores)."),
     fractions: str = typer.Option("0.8,0.1,0.1", "--splits", help="train,val,test fractions."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -43,14 +55,28 @@ def generate(
 
     cfg = load_scene_config(preset, config, parse_overrides(set_) if set_ else None)
     w, h = width or size, height or size
-    result = generate_dataset(out, cfg, count, w, h, seed=seed, workers=workers,
-                              fractions=_parse_fractions(fractions), progress=not quiet, preset=preset)
-    msg = f"{out}: {result.count} frames ({', '.join(f'{k} {v}' for k, v in result.splits.items())})"
+    result = generate_dataset(
+        out,
+        cfg,
+        count,
+        w,
+        h,
+        seed=seed,
+        workers=workers,
+        fractions=_parse_fractions(fractions),
+        progress=not quiet,
+        preset=preset,
+    )
+    msg = (
+        f"{out}: {result.count} frames ({', '.join(f'{k} {v}' for k, v in result.splits.items())})"
+    )
     if result.reused:
         msg += f"; {result.reused} kept from an earlier run"
     if result.rendered:
         msg += f"; rendered {result.rendered} in {result.seconds:.1f} s"
-        if result.steady_frames_per_second and result.rendered >= 20:  # too few frames: no steady rate
+        if (
+            result.steady_frames_per_second and result.rendered >= 20
+        ):  # too few frames: no steady rate
             msg += f" ({result.steady_frames_per_second:.0f} frames/s once the workers were up)"
     typer.echo(msg)
 
@@ -68,8 +94,11 @@ def verify(path: Path = typer.Argument(..., help="Dataset folder.")):
     for rel in report.corrupt:
         typer.echo(f"corrupt: {rel} (checksum differs from the manifest)", err=True)
     if not report.ok:
-        typer.echo(f"{path}: {len(report.missing)} missing, {len(report.corrupt)} corrupt of "
-                   f"{report.files} files; {len(report.problems)} other problems", err=True)
+        typer.echo(
+            f"{path}: {len(report.missing)} missing, {len(report.corrupt)} corrupt of "
+            f"{report.files} files; {len(report.problems)} other problems",
+            err=True,
+        )
         raise typer.Exit(1)
     typer.echo(f"{path}: ok, {report.frames} frames, {report.files} files match the manifest")
 

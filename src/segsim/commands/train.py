@@ -12,10 +12,18 @@ from segsim.errors import SegsimError
 
 def _flag_overrides(**flags) -> dict:
     """Common flags -> the nested config fields they stand for (only the flags given)."""
-    where = {"data": ("data", "root"), "seed": ("trainer", "seed"), "epochs": ("trainer", "epochs"),
-             "model": ("model", "name"), "size": ("input", "size"), "batch_size": ("trainer", "batch_size"),
-             "lr": ("optim", "lr"), "max_minutes": ("trainer", "max_minutes"), "loss": ("loss", "name"),
-             "workers": ("data", "num_workers")}
+    where = {
+        "data": ("data", "root"),
+        "seed": ("trainer", "seed"),
+        "epochs": ("trainer", "epochs"),
+        "model": ("model", "name"),
+        "size": ("input", "size"),
+        "batch_size": ("trainer", "batch_size"),
+        "lr": ("optim", "lr"),
+        "max_minutes": ("trainer", "max_minutes"),
+        "loss": ("loss", "name"),
+        "workers": ("data", "num_workers"),
+    }
     out: dict = {}
     for key, value in flags.items():
         if value is None:
@@ -30,24 +38,47 @@ def _flag_overrides(**flags) -> dict:
 
 @app.command(context_settings={"allow_extra_args": False})
 def train(
-    overrides: list[str] | None = typer.Argument(None, help="Config overrides key=value, e.g. optim.lr=0.001 "
-                                                   "loss.name=lovasz augment.rotate=0"),
-    data: Path | None = typer.Option(None, "--data", "-d", help="Dataset folder (segsim, Pascal VOC, or "
-                                        "images/ + masks/)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Run folder: checkpoints, logs, curves, config.yaml."),
-    config: Path | None = typer.Option(None, "--config", "-c", help="Training config YAML (any field)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last.ckpt."),
-    seed: int | None = typer.Option(None, "--seed", help="Seed for weights, order and augmentation."),
+    overrides: list[str] | None = typer.Argument(
+        None,
+        help="Config overrides key=value, e.g. optim.lr=0.001 loss.name=lovasz augment.rotate=0",
+    ),
+    data: Path | None = typer.Option(
+        None, "--data", "-d", help="Dataset folder (segsim, Pascal VOC, or images/ + masks/)."
+    ),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Run folder: checkpoints, logs, curves, config.yaml."
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="Training config YAML (any field)."
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue the run in --out from its last.ckpt."
+    ),
+    seed: int | None = typer.Option(
+        None, "--seed", help="Seed for weights, order and augmentation."
+    ),
     epochs: int | None = typer.Option(None, "--epochs", help="trainer.epochs"),
-    model: str | None = typer.Option(None, "--model", "-m", help="model.name (see `segsim models`)."),
-    size: int | None = typer.Option(None, "--size", help="input.size: square training crop in pixels."),
+    model: str | None = typer.Option(
+        None, "--model", "-m", help="model.name (see `segsim models`)."
+    ),
+    size: int | None = typer.Option(
+        None, "--size", help="input.size: square training crop in pixels."
+    ),
     batch_size: int | None = typer.Option(None, "--batch-size", "-b", help="trainer.batch_size"),
     lr: float | None = typer.Option(None, "--lr", help="optim.lr"),
-    max_minutes: float | None = typer.Option(None, "--max-minutes", help="trainer.max_minutes (wall-time budget)."),
-    loss: str | None = typer.Option(None, "--loss", help="loss.name: ce, dice, ce_dice, focal, lovasz."),
+    max_minutes: float | None = typer.Option(
+        None, "--max-minutes", help="trainer.max_minutes (wall-time budget)."
+    ),
+    loss: str | None = typer.Option(
+        None, "--loss", help="loss.name: ce, dice, ce_dice, focal, lovasz."
+    ),
     workers: int | None = typer.Option(None, "--workers", help="data.num_workers (default: auto)."),
-    encoder_weights: str | None = typer.Option(None, "--encoder-weights", help="model.kwargs.encoder_weights: "
-                                                  "'imagenet' or a local .pth (models with a ResNet encoder)."),
+    encoder_weights: str | None = typer.Option(
+        None,
+        "--encoder-weights",
+        help="model.kwargs.encoder_weights: "
+        "'imagenet' or a local .pth (models with a ResNet encoder).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ):
     """Train a segmentation model; writes RUN/best.ckpt (best val mIoU) and RUN/last.ckpt.
@@ -57,9 +88,19 @@ def train(
     from segsim.train.config import load_train_config
     from segsim.train.trainer import train as run_training
 
-    flags = _flag_overrides(data=data, seed=seed, epochs=epochs, model=model, size=size, batch_size=batch_size,
-                            lr=lr, max_minutes=max_minutes, loss=loss, workers=workers,
-                            encoder_weights=encoder_weights)
+    flags = _flag_overrides(
+        data=data,
+        seed=seed,
+        epochs=epochs,
+        model=model,
+        size=size,
+        batch_size=batch_size,
+        lr=lr,
+        max_minutes=max_minutes,
+        loss=loss,
+        workers=workers,
+        encoder_weights=encoder_weights,
+    )
     merged = deep_merge(parse_overrides(overrides or []), flags)
     base = config
     saved = Path(out) / "config.yaml"
@@ -70,10 +111,13 @@ def train(
         raise SegsimError("no training data given", "pass --data DIR")
     summary = run_training(cfg, out, resume=resume, progress=not quiet)
     best = summary["best_val_miou"]
-    typer.echo(f"{summary['run']}: {summary['epochs_done']} epochs, {summary['steps']} steps in "
-               f"{summary['train_minutes']:.1f} min (stopped by {summary['stopped_by']}); best val mIoU "
-               f"{best:.4f} at epoch {summary['best_epoch'] + 1} -> {summary['best_checkpoint']}"
-               if best is not None else f"{summary['run']}: no validation ran")
+    typer.echo(
+        f"{summary['run']}: {summary['epochs_done']} epochs, {summary['steps']} steps in "
+        f"{summary['train_minutes']:.1f} min (stopped by {summary['stopped_by']}); best val mIoU "
+        f"{best:.4f} at epoch {summary['best_epoch'] + 1} -> {summary['best_checkpoint']}"
+        if best is not None
+        else f"{summary['run']}: no validation ran"
+    )
 
 
 @app.command()
@@ -90,4 +134,7 @@ def models():
         opts = ", ".join(f"{k}={v!r}" for k, v in model_kwargs(name).items())
         if opts:
             typer.echo(f"  {'':<{width}}  options: {opts}")
-    typer.echo(f"(* = default; pass options as model.kwargs.<name>=value)\nlosses: {', '.join(list_losses())}")
+    typer.echo(
+        "(* = default; pass options as model.kwargs.<name>=value)\n"
+        f"losses: {', '.join(list_losses())}"
+    )

@@ -65,9 +65,9 @@ class gl_frame_source:
 class GenerateResult:
     root: Path
     count: int
-    rendered: int                   # frames rendered by this run
-    reused: int                     # complete frames found from an earlier (interrupted) run
-    seconds: float                  # wall time of the rendering part, process start-up included
+    rendered: int  # frames rendered by this run
+    reused: int  # complete frames found from an earlier (interrupted) run
+    seconds: float  # wall time of the rendering part, process start-up included
     splits: dict[str, int] = field(default_factory=dict)
     steady_frames_per_second: float = 0.0  # once every worker is up: see steady_rate()
 
@@ -87,13 +87,19 @@ def steady_rate(done_times: list[float]) -> float:
 
 def _check_args(count, width, height, seed, workers) -> tuple[int, int, int, int, int | None]:
     """Validate the numbers a user gives (numpy integers welcome) and return them as ints."""
+
     def whole(v, name: str, lo: int, hi: int | None, example: str) -> int:
-        ok = (isinstance(v, numbers.Integral) and not isinstance(v, bool) and lo <= v
-              and (hi is None or v <= hi))
+        ok = (
+            isinstance(v, numbers.Integral)
+            and not isinstance(v, bool)
+            and lo <= v
+            and (hi is None or v <= hi)
+        )
         if not ok:
             allowed = f"an integer >= {lo}" if hi is None else f"an integer from {lo} to {hi}"
-            raise SegsimError(f"{name} must be {allowed}, got {v!r}", f"pass e.g. {name}={example}",
-                              param=name)
+            raise SegsimError(
+                f"{name} must be {allowed}, got {v!r}", f"pass e.g. {name}={example}", param=name
+            )
         return int(v)
 
     count = whole(count, "count", 1, None, "1000")
@@ -105,10 +111,20 @@ def _check_args(count, width, height, seed, workers) -> tuple[int, int, int, int
     return count, width, height, seed, workers
 
 
-def generate_dataset(out, cfg, count: int, width: int, height: int, seed: int = 0,
-                     workers: int | None = None, fractions=DEFAULT_FRACTIONS, progress: bool = True,
-                     *, preset: str | None = None,
-                     frame_source: str = DEFAULT_FRAME_SOURCE) -> GenerateResult:
+def generate_dataset(
+    out,
+    cfg,
+    count: int,
+    width: int,
+    height: int,
+    seed: int = 0,
+    workers: int | None = None,
+    fractions=DEFAULT_FRACTIONS,
+    progress: bool = True,
+    *,
+    preset: str | None = None,
+    frame_source: str = DEFAULT_FRAME_SOURCE,
+) -> GenerateResult:
     """Write (or finish) a dataset of `count` frames drawn from `cfg` into folder `out`.
 
     workers: processes to render with (None or 0: all cores; 1: in this process).
@@ -117,9 +133,16 @@ def generate_dataset(out, cfg, count: int, width: int, height: int, seed: int = 
     fractions = check_fractions(fractions)
     workers = workers or default_workers()
     root = Path(out)
-    info = build_info(labels=cfg.label_set().to_dict(), config=cfg.model_dump(mode="json"),
-                      preset=preset, seed=seed, width=width, height=height, count=count,
-                      fractions=fractions)
+    info = build_info(
+        labels=cfg.label_set().to_dict(),
+        config=cfg.model_dump(mode="json"),
+        preset=preset,
+        seed=seed,
+        width=width,
+        height=height,
+        count=count,
+        fractions=fractions,
+    )
     prepare_folder(root, info)
     remove_stale_temps(root)
     (root / MANIFEST).unlink(missing_ok=True)  # rewritten at the end, when every frame is there
@@ -128,13 +151,15 @@ def generate_dataset(out, cfg, count: int, width: int, height: int, seed: int = 
     todo = [i for i in range(count) if i not in entries]
     init_args = (frame_source, cfg, width, height, seed, fractions, str(root))
     t0, done_times = time.perf_counter(), []
-    with progress_bar(progress, "[bold]generating", count, unit="frames", completed=len(entries),
-                      decimals=0) as advance:
+    with progress_bar(
+        progress, "[bold]generating", count, unit="frames", completed=len(entries), decimals=0
+    ) as advance:
         for i, split, sums in render_frames(todo, workers, init_args):
             entries[i] = (split, sums)
             done_times.append(time.perf_counter())
             advance(1)
     seconds = time.perf_counter() - t0
     write_manifest(root, entries)
-    return GenerateResult(root, count, len(todo), count - len(todo), seconds, info["splits"],
-                          steady_rate(done_times))
+    return GenerateResult(
+        root, count, len(todo), count - len(todo), seconds, info["splits"], steady_rate(done_times)
+    )

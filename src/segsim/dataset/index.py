@@ -39,8 +39,10 @@ class DatasetIndex:
         pairs = self.splits.get(name)
         if not pairs:
             have = ", ".join(f"{k} ({len(v)})" for k, v in self.splits.items() if v) or "none"
-            raise SegsimError(f"{self.root} has no '{name}' split (splits found: {have})",
-                              LAYOUTS[self.layout].split_fix(name))
+            raise SegsimError(
+                f"{self.root} has no '{name}' split (splits found: {have})",
+                LAYOUTS[self.layout].split_fix(name),
+            )
         return pairs
 
     def all_pairs(self) -> Pairs:
@@ -61,11 +63,11 @@ Opener = Callable[[Path, Any, tuple[float, float, float], int], DatasetIndex]
 @dataclass(frozen=True)
 class Layout:
     name: str
-    detect: Callable[[Path], bool]     # does this folder have the layout?
+    detect: Callable[[Path], bool]  # does this folder have the layout?
     open: Opener
-    split_fix: Callable[[str], str]    # how to add a missing split, for the error message
-    marker: str                        # what detect looks for, e.g. "dataset.yaml"
-    description: str                   # e.g. "a Pascal VOC folder"
+    split_fix: Callable[[str], str]  # how to add a missing split, for the error message
+    marker: str  # what detect looks for, e.g. "dataset.yaml"
+    description: str  # e.g. "a Pascal VOC folder"
     locate: Callable[[Path], Path] | None = None  # the layout's root when given a parent folder
 
 

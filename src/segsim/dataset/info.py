@@ -14,16 +14,34 @@ import yaml
 from segsim import __version__
 from segsim.dataset.layout import DATASET_YAML
 from segsim.dataset.splits import split_counts
-from segsim.fileio import write_atomic
 from segsim.errors import SegsimError
+from segsim.fileio import write_atomic
 
 # Settings that change the bytes of existing frames: a resume must match them exactly.
-IDENTITY_KEYS = ("segsim_version", "preset", "seed", "width", "height", "split_fractions",
-                 "labels", "ignore_index", "config")
+IDENTITY_KEYS = (
+    "segsim_version",
+    "preset",
+    "seed",
+    "width",
+    "height",
+    "split_fractions",
+    "labels",
+    "ignore_index",
+    "config",
+)
 
 
-def build_info(*, labels: dict, config: dict, preset: str | None, seed: int, width: int, height: int,
-               count: int, fractions) -> dict:
+def build_info(
+    *,
+    labels: dict,
+    config: dict,
+    preset: str | None,
+    seed: int,
+    width: int,
+    height: int,
+    count: int,
+    fractions,
+) -> dict:
     doc = {
         "segsim_version": __version__,
         "preset": preset,
@@ -52,16 +70,22 @@ def write_info(root: Path, doc: dict) -> None:
 def read_info(root: Path) -> dict:
     path = Path(root) / DATASET_YAML
     if not path.is_file():
-        raise SegsimError(f"{root} is not a segsim dataset (no {DATASET_YAML})",
-                          "pass a folder made by `segsim generate`")
+        raise SegsimError(
+            f"{root} is not a segsim dataset (no {DATASET_YAML})",
+            "pass a folder made by `segsim generate`",
+        )
     try:
         doc = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
         raise SegsimError(f"{path} is not valid YAML: {e}", "regenerate the dataset") from None
-    missing = [k for k in IDENTITY_KEYS + ("count", "splits") if not isinstance(doc, dict) or k not in doc]
+    missing = [
+        k for k in IDENTITY_KEYS + ("count", "splits") if not isinstance(doc, dict) or k not in doc
+    ]
     if missing:
-        raise SegsimError(f"{path} is not a segsim dataset.yaml (missing {', '.join(missing)})",
-                          "pass a folder made by `segsim generate`")
+        raise SegsimError(
+            f"{path} is not a segsim dataset.yaml (missing {', '.join(missing)})",
+            "pass a folder made by `segsim generate`",
+        )
     return doc
 
 
@@ -87,8 +111,12 @@ def check_resume(old: dict, new: dict, root: Path) -> None:
                 f"{root} already holds a dataset made with different settings: "
                 + _first_difference(old.get(key), new.get(key), key),
                 "re-run with the dataset's original settings to resume it, or generate into a new, "
-                "empty folder")
+                "empty folder",
+            )
     if new["count"] < old["count"]:
-        raise SegsimError(f"{root} already holds {old['count']} frames; count {new['count']} would "
-                          "shrink it", f"pass count={old['count']} or more (more frames extend the "
-                          "dataset), or generate into a new, empty folder", param="count")
+        raise SegsimError(
+            f"{root} already holds {old['count']} frames; count {new['count']} would shrink it",
+            f"pass count={old['count']} or more (more frames extend the "
+            "dataset), or generate into a new, empty folder",
+            param="count",
+        )

@@ -11,9 +11,29 @@ from segsim.labels import IGNORE_INDEX, Label, LabelSet, default_color
 
 LABEL_FILES = ("labels.yaml", "labels.yml", "palette.yaml", "palette.yml")
 
-VOC_CLASSES = ["background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat",
-               "chair", "cow", "diningtable", "dog", "horse", "motorbike", "person", "pottedplant",
-               "sheep", "sofa", "train", "tvmonitor"]
+VOC_CLASSES = [
+    "background",
+    "aeroplane",
+    "bicycle",
+    "bird",
+    "boat",
+    "bottle",
+    "bus",
+    "car",
+    "cat",
+    "chair",
+    "cow",
+    "diningtable",
+    "dog",
+    "horse",
+    "motorbike",
+    "person",
+    "pottedplant",
+    "sheep",
+    "sofa",
+    "train",
+    "tvmonitor",
+]
 VOC_IGNORE_COLOR = (224, 224, 192)
 
 
@@ -30,8 +50,12 @@ def voc_color(i: int) -> tuple[int, int, int]:
 
 
 def voc_labels() -> LabelSet:
-    return LabelSet([Label(i, n, voc_color(i), "background" if i == 0 else "default")
-                     for i, n in enumerate(VOC_CLASSES)])
+    return LabelSet(
+        [
+            Label(i, n, voc_color(i), "background" if i == 0 else "default")
+            for i, n in enumerate(VOC_CLASSES)
+        ]
+    )
 
 
 def parse_label_spec(data: Any, source: str) -> tuple[LabelSet, tuple[int, int, int] | None]:
@@ -60,8 +84,11 @@ def parse_label_spec(data: Any, source: str) -> tuple[LabelSet, tuple[int, int, 
             labels.append(Label(i, item, default_color(i), "background" if i == 0 else "default"))
         elif isinstance(item, dict) and "name" in item:
             lid = int(item.get("id", i))
-            color = (_color(item["color"], source) if item.get("color") is not None
-                     else default_color(lid))
+            color = (
+                _color(item["color"], source)
+                if item.get("color") is not None
+                else default_color(lid)
+            )
             labels.append(Label(lid, str(item["name"]), color, str(item.get("group", "default"))))
         else:
             raise SegsimError(f"{source}: label entry {i} ({item!r}) has no name", hint)
@@ -71,14 +98,16 @@ def parse_label_spec(data: Any, source: str) -> tuple[LabelSet, tuple[int, int, 
 
 def _color(value: Any, source: str) -> tuple[int, int, int]:
     if isinstance(value, str) and value.startswith("#") and len(value) == 7:
-        return tuple(int(value[k:k + 2], 16) for k in (1, 3, 5))  # type: ignore[return-value]
+        return tuple(int(value[k : k + 2], 16) for k in (1, 3, 5))  # type: ignore[return-value]
     try:
         rgb = tuple(int(c) for c in value)
     except (TypeError, ValueError):
         rgb = ()
     if len(rgb) != 3 or not all(0 <= c <= 255 for c in rgb):
-        raise SegsimError(f"{source}: colour {value!r} is not [r, g, b] with values 0..255",
-                          "write colours as [r, g, b] or '#rrggbb'")
+        raise SegsimError(
+            f"{source}: colour {value!r} is not [r, g, b] with values 0..255",
+            "write colours as [r, g, b] or '#rrggbb'",
+        )
     return rgb  # type: ignore[return-value]
 
 

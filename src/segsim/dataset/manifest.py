@@ -1,6 +1,7 @@
 """manifest.jsonl: one line per frame, in index order, listing each file's sha256.
 
-    {"files": {"depth/train/000000.png": "<sha256>", ...}, "id": "000000", "index": 0, "split": "train"}
+    {"files": {"depth/train/000000.png": "<sha256>", ...},
+     "id": "000000", "index": 0, "split": "train"}
 
 It is written once, atomically, when every frame is on disk, so its presence also says the
 dataset is complete. `segsim verify` re-hashes every file against it.
@@ -12,12 +13,17 @@ import json
 from pathlib import Path
 
 from segsim.dataset.layout import MANIFEST, frame_id
-from segsim.fileio import write_atomic
 from segsim.errors import SegsimError
+from segsim.fileio import write_atomic
 
 
 def manifest_line(index: int, split: str, files: dict[str, str]) -> str:
-    entry = {"index": index, "id": frame_id(index), "split": split, "files": dict(sorted(files.items()))}
+    entry = {
+        "index": index,
+        "id": frame_id(index),
+        "split": split,
+        "files": dict(sorted(files.items())),
+    }
     return json.dumps(entry, sort_keys=True, separators=(",", ":"))
 
 
@@ -39,7 +45,9 @@ def read_manifest(root: Path) -> list[dict]:
             entry = json.loads(line)
             entry["index"], entry["split"], entry["files"]
         except (json.JSONDecodeError, KeyError, TypeError) as e:
-            raise SegsimError(f"{path} line {n} is malformed ({e})",
-                              "regenerate the dataset with the same `segsim generate` command") from None
+            raise SegsimError(
+                f"{path} line {n} is malformed ({e})",
+                "regenerate the dataset with the same `segsim generate` command",
+            ) from None
         out.append(entry)
     return out

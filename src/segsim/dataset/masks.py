@@ -63,17 +63,20 @@ class MaskDecoder:
         values = np.unique(arr)
         bad = values[(values >= n) & (values != ign)]
         if bad.size or (values < 0).any():
-            raise SegsimError(f"mask {path} holds class id "
-                              f"{int(bad[0]) if bad.size else int(values[0])}, "
-                              f"but the label set has {n} classes (0..{n - 1}, {ign} = ignore)",
-                              "fix the mask, or list every class in labels.yaml "
-                              "(or the config's data.palette)")
+            raise SegsimError(
+                f"mask {path} holds class id "
+                f"{int(bad[0]) if bad.size else int(values[0])}, "
+                f"but the label set has {n} classes (0..{n - 1}, {ign} = ignore)",
+                "fix the mask, or list every class in labels.yaml (or the config's data.palette)",
+            )
         return arr.astype(np.uint8, copy=False)
 
     def _from_colors(self, rgb: np.ndarray, path) -> np.ndarray:
         if not self.allow_color:
-            raise SegsimError(f"mask {path} is a colour image, but this layout stores class "
-                              "indices", "write masks as single-channel class-index PNGs")
+            raise SegsimError(
+                f"mask {path} is a colour image, but this layout stores class indices",
+                "write masks as single-channel class-index PNGs",
+            )
         codes = _code_array(rgb)
         uniq, inverse = np.unique(codes, return_inverse=True)
         unknown = [c for c in uniq.tolist() if c not in self._lut]
@@ -84,9 +87,11 @@ class MaskDecoder:
             c = unknown[0]
             color = [(c >> 16) & 255, (c >> 8) & 255, c & 255]
             names = ", ".join(self.labels.names[:8]) + ("..." if len(self.labels) > 8 else "")
-            raise SegsimError(f"mask {path} has colour {color}, which is not in the palette "
-                              f"({len(self.labels)} classes: {names})",
-                              "add the colour to labels.yaml (or data.palette), or fix the mask")
+            raise SegsimError(
+                f"mask {path} has colour {color}, which is not in the palette "
+                f"({len(self.labels)} classes: {names})",
+                "add the colour to labels.yaml (or data.palette), or fix the mask",
+            )
         ids = np.array([self._lut[c] for c in uniq.tolist()], np.uint8)
         return ids[inverse.reshape(codes.shape)]
 
@@ -101,13 +106,16 @@ def _code_array(rgb: np.ndarray) -> np.ndarray:
     return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
 
 
-def load_pair(image_path: Path, mask_path: Path,
-              decode_mask: MaskDecoder) -> tuple[np.ndarray, np.ndarray]:
+def load_pair(
+    image_path: Path, mask_path: Path, decode_mask: MaskDecoder
+) -> tuple[np.ndarray, np.ndarray]:
     """(image RGB uint8, mask uint8) with the sizes checked against each other."""
     image = read_image(image_path)
     mask = decode_mask(mask_path)
     if image.shape[:2] != mask.shape[:2]:
-        raise SegsimError(f"image {image_path} is {image.shape[1]}x{image.shape[0]} but its mask "
-                          f"{mask_path} is {mask.shape[1]}x{mask.shape[0]}",
-                          "re-export the mask at the image's size (or delete the pair)")
+        raise SegsimError(
+            f"image {image_path} is {image.shape[1]}x{image.shape[0]} but its mask "
+            f"{mask_path} is {mask.shape[1]}x{mask.shape[0]}",
+            "re-export the mask at the image's size (or delete the pair)",
+        )
     return image, mask

@@ -37,7 +37,7 @@ _DIGITS = 9
 
 def _num(f: float):
     # '+ 0.0' turns -0.0 into 0.0; NaN/inf (never expected) become null rather than invalid JSON.
-    return float("%.9g" % f) + 0.0 if math.isfinite(f) else None
+    return float(f"{f:.9g}") + 0.0 if math.isfinite(f) else None
 
 
 def _array(a: np.ndarray):
@@ -52,7 +52,7 @@ def _nest(flat: list, shape: tuple):
     if len(shape) <= 1:
         return flat
     size = len(flat) // shape[0]
-    return [_nest(flat[k * size:(k + 1) * size], shape[1:]) for k in range(shape[0])]
+    return [_nest(flat[k * size : (k + 1) * size], shape[1:]) for k in range(shape[0])]
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
@@ -110,33 +110,52 @@ def object_meta(obj: SceneObject) -> dict:
 
 def frame_meta(scene: Scene, index: int, split: str, seed: int) -> dict:
     cam = scene.camera
-    return _clean({
-        "format_version": META_FORMAT_VERSION,
-        "index": index,
-        "id": frame_id(index),
-        "split": split,
-        "seed": seed,
-        "width": cam.width,
-        "height": cam.height,
-        "camera": {"K": cam.K, "world_to_camera": cam.world_to_camera, "width": cam.width,
-                   "height": cam.height, "near": cam.near, "far": cam.far},
-        "objects": [object_meta(o) for o in scene.objects],
-        "ground": object_meta(scene.ground) if scene.ground is not None else None,
-        "lights": scene.lights,
-        "ambient": scene.ambient,
-        "background": scene.background,
-        "postfx": scene.postfx,
-    })
+    return _clean(
+        {
+            "format_version": META_FORMAT_VERSION,
+            "index": index,
+            "id": frame_id(index),
+            "split": split,
+            "seed": seed,
+            "width": cam.width,
+            "height": cam.height,
+            "camera": {
+                "K": cam.K,
+                "world_to_camera": cam.world_to_camera,
+                "width": cam.width,
+                "height": cam.height,
+                "near": cam.near,
+                "far": cam.far,
+            },
+            "objects": [object_meta(o) for o in scene.objects],
+            "ground": object_meta(scene.ground) if scene.ground is not None else None,
+            "lights": scene.lights,
+            "ambient": scene.ambient,
+            "background": scene.background,
+            "postfx": scene.postfx,
+        }
+    )
 
 
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False)
 # json.dumps builds an encoder per call and checks for reference cycles, a third of its time on
 # a frame's meta; _clean's output is plain and acyclic, so the C encoder is made once, from
 # _ENCODER's options, without the cycle check (markers=None). The bytes are the same.
-_ENCODE = (json.encoder.c_make_encoder(None, _ENCODER.default, json.encoder.encode_basestring_ascii,
-                                       _ENCODER.indent, _ENCODER.key_separator, _ENCODER.item_separator,
-                                       _ENCODER.sort_keys, _ENCODER.skipkeys, _ENCODER.allow_nan)
-           if json.encoder.c_make_encoder is not None else None)
+_ENCODE = (
+    json.encoder.c_make_encoder(
+        None,
+        _ENCODER.default,
+        json.encoder.encode_basestring_ascii,
+        _ENCODER.indent,
+        _ENCODER.key_separator,
+        _ENCODER.item_separator,
+        _ENCODER.sort_keys,
+        _ENCODER.skipkeys,
+        _ENCODER.allow_nan,
+    )
+    if json.encoder.c_make_encoder is not None
+    else None
+)
 
 
 def dumps_meta(meta: dict) -> bytes:

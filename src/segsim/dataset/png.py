@@ -1,15 +1,13 @@
 """A small, fast PNG encoder: numpy row filters + libdeflate.
 
-Encoding, not rendering, was the cost that kept `segsim generate` below the render rate: libpng
-(through OpenCV) at zlib level 1 took ~24 ms for a 512x512 RGB frame. The same PNG built here
-(one fixed row filter, computed with numpy; deflate by libdeflate, level 1) costs a fraction of
-that, and 16-bit id maps a fraction of a millisecond.
+Encoding is a large share of what `segsim generate` spends past rendering, so the PNGs are
+built here, far faster than libpng: one fixed row filter per kind of map, computed with numpy,
+and deflate by libdeflate at level 1 (bench/bench_encode.py has the figures).
 
 The output is a plain, standard PNG (IHDR, one IDAT, IEND): 8-bit grey, RGB, RGBA or 16-bit
 grey; any decoder reads it. Bytes are a function of the pixels, the filter and the libdeflate
-version alone, which the dataset's checksums rely on. ISA-L's deflate, used before, is not: its
-level-1 output for identical input changed with what else ran on the CPU (about 1 encode in
-10,000 when processes were preempted mid-call), so it is not used.
+version alone, which the dataset's checksums rely on; that is why the deflate is libdeflate and
+not a faster one whose output is not (bench/diary.md).
 
 `encode` is the one entry every part calls (dataset files, predicted masks, API responses): it
 picks the path by the array's kind. 8-bit RGB(A) goes to `encode_photo`, which hands it to the
@@ -25,7 +23,7 @@ import zlib
 import deflate as _libdeflate
 import numpy as np
 
-try:  # fpng: a PNG encoder made for 8-bit RGB(A), ~3x faster than the path below (encode_photo)
+try:  # fpng: a PNG encoder made for 8-bit RGB(A), faster than the path below (encode_photo)
     import fpng_py as _fpng
 except ImportError:  # pragma: no cover - an optional, compiled extra (see the Makefile)
     _fpng = None
@@ -51,22 +49,27 @@ def _filtered_rows(img: np.ndarray, row_filter: int) -> np.ndarray:
     out = np.empty((h, rows.shape[1] + 1), np.uint8)
     out[:, 0] = row_filter
     if row_filter == FILTER_SUB:  # byte minus the same byte of the pixel to the left (mod 256)
-        out[:, 1:bpp + 1] = rows[:, :bpp]
-        np.subtract(rows[:, bpp:], rows[:, :-bpp], out=out[:, bpp + 1:])
+        out[:, 1 : bpp + 1] = rows[:, :bpp]
+        np.subtract(rows[:, bpp:], rows[:, :-bpp], out=out[:, bpp + 1 :])
     elif row_filter == FILTER_UP:  # byte minus the byte above (mod 256)
         out[0, 1:] = rows[0]
         np.subtract(rows[1:], rows[:-1], out=out[1:, 1:])
     else:
         out[:, 1:] = rows
-    return out   # deflate reads the array's buffer: no copy to bytes
+    return out  # deflate reads the array's buffer: no copy to bytes
 
 
 def encode_png(img: np.ndarray, row_filter: int = FILTER_SUB, level: int = 1) -> bytes:
     """HxW uint8/uint16 or HxWx3/4 uint8 (RGB order) -> PNG bytes."""
     img = np.asarray(img)
     channels = 1 if img.ndim == 2 else img.shape[-1]
-    if img.ndim not in (2, 3) or img.dtype not in (np.uint8, np.uint16) or channels not in _COLOR_TYPE \
-            or (img.dtype == np.uint16 and channels != 1) or 0 in img.shape:
+    if (
+        img.ndim not in (2, 3)
+        or img.dtype not in (np.uint8, np.uint16)
+        or channels not in _COLOR_TYPE
+        or (img.dtype == np.uint16 and channels != 1)
+        or 0 in img.shape
+    ):
         raise ValueError(f"cannot encode an array of {img.dtype} {img.shape} as PNG")
     h, w = img.shape[:2]
     ihdr = struct.pack(">IIBBBBB", w, h, img.dtype.itemsize * 8, _COLOR_TYPE[channels], 0, 0, 0)
@@ -97,7 +100,13 @@ def encode_photo(img: np.ndarray) -> bytes:
     reads its files: the extra chunk it adds (fdEC) is ancillary. Without it, or for other arrays,
     encode_png."""
     img = np.asarray(img)
-    if _fpng is None or img.ndim != 3 or img.dtype != np.uint8 or img.shape[2] not in (3, 4) or 0 in img.shape:
+    if (
+        _fpng is None
+        or img.ndim != 3
+        or img.dtype != np.uint8
+        or img.shape[2] not in (3, 4)
+        or 0 in img.shape
+    ):
         return encode_png(img, FILTER_SUB)
     h, w, channels = img.shape
     # fpng trusts the sizes it is given (a short buffer is read past its end): pass the exact
@@ -118,9 +127,9 @@ def is_intact(data: bytes) -> bool:
         if tag_end + 4 > end:
             return False
         (crc,) = struct.unpack_from(">I", data, tag_end)
-        if zlib.crc32(data[pos + 4:tag_end]) != crc:
+        if zlib.crc32(data[pos + 4 : tag_end]) != crc:
             return False
-        if data[pos + 4:pos + 8] == b"IEND":
+        if data[pos + 4 : pos + 8] == b"IEND":
             return tag_end + 4 == end
         pos = tag_end + 4
     return False

@@ -16,10 +16,10 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
+from segsim.cpus import available_cpus
 from segsim.dataset.layout import frame_id
 from segsim.dataset.meta import frame_meta
 from segsim.dataset.splits import split_of
-from segsim.cpus import available_cpus
 from segsim.dataset.writer import encode_frame, write_frame
 
 MAX_BATCH = 32
@@ -45,8 +45,17 @@ def raster_threads(workers: int) -> int:
     return per_worker if per_worker > 1 else 0
 
 
-def _init_worker(frame_source: str, cfg, width: int, height: int, seed: int, fractions, root: str,
-                 parent_pid: int | None = None, raster_threads: int | None = None):
+def _init_worker(
+    frame_source: str,
+    cfg,
+    width: int,
+    height: int,
+    seed: int,
+    fractions,
+    root: str,
+    parent_pid: int | None = None,
+    raster_threads: int | None = None,
+):
     if parent_pid is not None:
         _die_with_parent(parent_pid)
     if raster_threads is not None:
@@ -54,8 +63,16 @@ def _init_worker(frame_source: str, cfg, width: int, height: int, seed: int, fra
         # value the user exported wins
         os.environ.setdefault("LP_NUM_THREADS", str(raster_threads))
     _state.clear()
-    _state.update(frame_source=frame_source, cfg=cfg, width=width, height=height, seed=seed,
-                  fractions=fractions, root=Path(root), render=None)
+    _state.update(
+        frame_source=frame_source,
+        cfg=cfg,
+        width=width,
+        height=height,
+        seed=seed,
+        fractions=fractions,
+        root=Path(root),
+        render=None,
+    )
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -111,7 +128,7 @@ def _batches(indices: list[int], workers: int) -> list[list[int]]:
     out, k, n = [], 0, len(indices)
     while k < n:
         size = max(1, min(MAX_BATCH, (n - k) // (workers * 8)))
-        out.append(indices[k:k + size])
+        out.append(indices[k : k + size])
         k += size
     return out
 
@@ -134,8 +151,12 @@ def render_frames(todo: list[int], workers: int, init_args):
     batches = _batches(todo, workers)
     workers = min(workers, len(batches))
     # spawn, not fork: a forked child would inherit GL/EGL state, which is not fork-safe.
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
-                             initargs=(*init_args, os.getpid(), raster_threads(workers))) as pool:
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=mp.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(*init_args, os.getpid(), raster_threads(workers)),
+    ) as pool:
         pending, queue = set(), iter(batches)
         try:
             for batch in queue:

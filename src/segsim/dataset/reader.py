@@ -36,10 +36,24 @@ from segsim.errors import SegsimError
 from segsim.labels import LabelSet
 
 __all__ = [
-    "DEFAULT_SPLIT_FRACTIONS", "LABEL_FILES", "LAYOUTS", "MASK_EXTS", "VOC_CLASSES", "DatasetIndex",
-    "Layout", "MaskDecoder",
-    "detect_layout", "load_pair", "open_dataset", "parse_label_spec", "random_split",
-    "read_image", "read_split", "register_layout", "voc_color", "voc_labels",
+    "DEFAULT_SPLIT_FRACTIONS",
+    "LABEL_FILES",
+    "LAYOUTS",
+    "MASK_EXTS",
+    "VOC_CLASSES",
+    "DatasetIndex",
+    "Layout",
+    "MaskDecoder",
+    "detect_layout",
+    "load_pair",
+    "open_dataset",
+    "parse_label_spec",
+    "random_split",
+    "read_image",
+    "read_split",
+    "register_layout",
+    "voc_color",
+    "voc_labels",
 ]
 
 
@@ -49,23 +63,29 @@ def detect_layout(root: Path) -> str:
             return layout.name
     found_no = ", ".join(f"no {layout.marker}" for layout in LAYOUTS.values())
     kinds = [layout.description for layout in LAYOUTS.values()]
-    raise SegsimError(f"{root} is not a dataset folder I know (found {found_no})",
-                      f"pass {', '.join(kinds[:-1])}, or {kinds[-1]}")
+    raise SegsimError(
+        f"{root} is not a dataset folder I know (found {found_no})",
+        f"pass {', '.join(kinds[:-1])}, or {kinds[-1]}",
+    )
 
 
-def open_dataset(root: str | Path, layout: str = "auto", palette: Any = None,
-                 split_fractions: tuple[float, float, float] = DEFAULT_SPLIT_FRACTIONS,
-                 split_seed: int = 0) -> DatasetIndex:
+def open_dataset(
+    root: str | Path,
+    layout: str = "auto",
+    palette: Any = None,
+    split_fractions: tuple[float, float, float] = DEFAULT_SPLIT_FRACTIONS,
+    split_seed: int = 0,
+) -> DatasetIndex:
     """Index a dataset folder. `palette` (a label-spec dict/list or a path to one) overrides the
     folder's own label set for voc/folder layouts; `split_fractions`/`split_seed` split a flat
     images/ + masks/ folder into train/val/test (marked `made_up_splits`)."""
     root = Path(root).expanduser()
     if not root.is_dir():
-        raise SegsimError(f"dataset folder not found: {root}",
-                          "pass an existing dataset folder")
+        raise SegsimError(f"dataset folder not found: {root}", "pass an existing dataset folder")
     if layout != "auto" and layout not in LAYOUTS:
-        raise SegsimError(f"unknown dataset layout {layout!r}",
-                          f"use one of auto, {', '.join(LAYOUTS)}")
+        raise SegsimError(
+            f"unknown dataset layout {layout!r}", f"use one of auto, {', '.join(LAYOUTS)}"
+        )
     for candidate in LAYOUTS.values() if layout == "auto" else [LAYOUTS[layout]]:
         if candidate.locate is not None:
             root = candidate.locate(root)

@@ -11,8 +11,8 @@ from segsim.dataset.info import check_resume, read_info, write_info
 from segsim.dataset.layout import DATASET_YAML, PASSES, SPLITS, frame_id, frame_paths
 from segsim.dataset.splits import splits_of
 from segsim.dataset.writer import sha256
-from segsim.fileio import TMP_SUFFIX
 from segsim.errors import SegsimError
+from segsim.fileio import TMP_SUFFIX
 
 
 def prepare_folder(root: Path, info: dict) -> None:
@@ -21,8 +21,10 @@ def prepare_folder(root: Path, info: dict) -> None:
         raise SegsimError(f"out {root} is a file", "pass a folder path", param="out")
     if root.is_dir() and any(root.iterdir()):
         if not (root / DATASET_YAML).is_file():
-            raise SegsimError(f"out {root} is not empty and is not a segsim dataset",
-                              "pass an empty or new folder")
+            raise SegsimError(
+                f"out {root} is not empty and is not a segsim dataset",
+                "pass an empty or new folder",
+            )
         check_resume(read_info(root), info, root)
     for pass_name in PASSES:
         for split in SPLITS:
@@ -51,8 +53,10 @@ def complete_frames(root: Path, count: int, fractions) -> dict[int, tuple[str, d
         blobs = {name: p.read_bytes() for name, p in paths.items()}
         if not frame_intact(blobs, i):
             continue
-        done[i] = (split, {paths[n].relative_to(root).as_posix(): sha256(b)
-                           for n, b in blobs.items()})
+        done[i] = (
+            split,
+            {paths[n].relative_to(root).as_posix(): sha256(b) for n, b in blobs.items()},
+        )
     return done
 
 

@@ -8,17 +8,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from segsim.dataset import png
 from segsim.dataset.info import read_info
 from segsim.dataset.layout import SPLITS, frame_id, frame_paths
 from segsim.dataset.splits import splits_of
-from segsim.dataset import png
 from segsim.errors import SegsimError
 from segsim.fileio import write_atomic
 from segsim.labels import LabelSet
 
 COLUMNS = ("image", "labels", "instances", "depth")
-HEADER = 24          # pixels of column titles above the first row
-MAX_TILE = 256       # tiles larger than this (long side) are scaled down, never up
+HEADER = 24  # pixels of column titles above the first row
+MAX_TILE = 256  # tiles larger than this (long side) are scaled down, never up
 
 
 def tile_size(width: int, height: int) -> tuple[int, int]:
@@ -77,27 +77,41 @@ def contact_sheet(root, count: int = 16, split: str | None = None) -> np.ndarray
     root = Path(root)
     info = read_info(root)
     if count < 1:
-        raise SegsimError(f"count must be at least 1, got {count}", "pass e.g. count=16",
-                          param="count")
+        raise SegsimError(
+            f"count must be at least 1, got {count}", "pass e.g. count=16", param="count"
+        )
     if split is not None and split not in SPLITS:
         raise SegsimError(f"unknown split {split!r}", f"use one of {', '.join(SPLITS)}")
     labels = LabelSet.from_dict(info)
-    chosen = [(i, s) for i, s in enumerate(splits_of(info["count"], info["split_fractions"]))
-              if split is None or s == split][:count]
+    chosen = [
+        (i, s)
+        for i, s in enumerate(splits_of(info["count"], info["split_fractions"]))
+        if split is None or s == split
+    ][:count]
     if not chosen:
-        raise SegsimError(f"split {split!r} of {root} has no frames", "pick another split", param="split")
+        raise SegsimError(
+            f"split {split!r} of {root} has no frames", "pick another split", param="split"
+        )
     tw, th = tile_size(info["width"], info["height"])
     sw, sh = sheet_size(info["width"], info["height"], len(chosen))
     sheet = np.full((sh, sw, 3), 255, np.uint8)
     for c, title in enumerate(COLUMNS):
-        cv2.putText(sheet, title, (c * tw + 4, HEADER - 7), cv2.FONT_HERSHEY_SIMPLEX, min(0.5, tw / 150),
-                    (0, 0, 0), 1, cv2.LINE_AA)
+        cv2.putText(
+            sheet,
+            title,
+            (c * tw + 4, HEADER - 7),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            min(0.5, tw / 150),
+            (0, 0, 0),
+            1,
+            cv2.LINE_AA,
+        )
     for r, (i, s) in enumerate(chosen):
         for c, tile in enumerate(frame_tiles(root, s, frame_id(i), labels)):
             interp = cv2.INTER_AREA if c == 0 else cv2.INTER_NEAREST  # never blend ids
             if tile.shape[:2] != (th, tw):
                 tile = cv2.resize(tile, (tw, th), interpolation=interp)
-            sheet[HEADER + r * th: HEADER + (r + 1) * th, c * tw:(c + 1) * tw] = tile
+            sheet[HEADER + r * th : HEADER + (r + 1) * th, c * tw : (c + 1) * tw] = tile
     return sheet
 
 

@@ -24,14 +24,23 @@ def check_fractions(fractions) -> tuple[float, float, float]:
     try:
         fr = tuple(float(f) for f in fractions)
     except (TypeError, ValueError):
-        raise SegsimError(f"split fractions must be three numbers, got {fractions!r}",
-                          "pass e.g. fractions=0.8,0.1,0.1", param="fractions") from None
+        raise SegsimError(
+            f"split fractions must be three numbers, got {fractions!r}",
+            "pass e.g. fractions=0.8,0.1,0.1",
+            param="fractions",
+        ) from None
     if len(fr) != len(SPLITS):
-        raise SegsimError(f"split fractions need one number per split {SPLITS}, got {len(fr)}",
-                          "pass e.g. fractions=0.8,0.1,0.1", param="fractions")
+        raise SegsimError(
+            f"split fractions need one number per split {SPLITS}, got {len(fr)}",
+            "pass e.g. fractions=0.8,0.1,0.1",
+            param="fractions",
+        )
     if any(not math.isfinite(f) or f < 0 for f in fr) or abs(sum(fr) - 1.0) > 1e-6 or fr[0] <= 0:
-        raise SegsimError(f"split fractions {list(fr)} must be >= 0, sum to 1, and give train a "
-                          "share", "pass e.g. fractions=0.8,0.1,0.1", param="fractions")
+        raise SegsimError(
+            f"split fractions {list(fr)} must be >= 0, sum to 1, and give train a share",
+            "pass e.g. fractions=0.8,0.1,0.1",
+            param="fractions",
+        )
     return fr
 
 

@@ -27,7 +27,7 @@ def depth_to_mm(depth: np.ndarray) -> np.ndarray:
     # A hit closer than half a millimetre must not read as "nothing hit". In place, float32:
     # this runs for every frame written.
     np.clip(mm, 1, 65535, out=mm)
-    mm[~((d > 0) & (d < np.inf))] = 0      # nothing hit, and NaN / inf
+    mm[~((d > 0) & (d < np.inf))] = 0  # nothing hit, and NaN / inf
     return mm.astype(np.uint16)
 
 

@@ -46,7 +46,11 @@ def sample_sizes(input_size: tuple[int, int]) -> list[tuple[int, int, int]]:
     """(batch, height, width) of the parity inputs: the training size as a batch of 2, plus an
     odd-sized smaller and a larger non-square input, to prove height and width are dynamic."""
     h, w = input_size
-    return [(2, h, w), (1, max(33, h // 2 + 7), max(33, w + w // 4 + 3)), (1, h + h // 2 + 1, max(33, w // 2 + 1))]
+    return [
+        (2, h, w),
+        (1, max(33, h // 2 + 7), max(33, w + w // 4 + 3)),
+        (1, h + h // 2 + 1, max(33, w // 2 + 1)),
+    ]
 
 
 def sample_images(batch: int, height: int, width: int, seed: int) -> np.ndarray:
@@ -67,7 +71,9 @@ def sample_images(batch: int, height: int, width: int, seed: int) -> np.ndarray:
 def _normalize(images: np.ndarray, normalization: dict) -> np.ndarray:
     mean = np.asarray(normalization["mean"], np.float32).reshape(1, 3, 1, 1)
     std = np.asarray(normalization["std"], np.float32).reshape(1, 3, 1, 1)
-    return ((images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0 - mean) / std).astype(np.float32)
+    return ((images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0 - mean) / std).astype(
+        np.float32
+    )
 
 
 def compare_backends(model, session, info: dict, seed: int = 0) -> dict:
@@ -83,20 +89,37 @@ def compare_backends(model, session, info: dict, seed: int = 0) -> dict:
             ref = model(torch.from_numpy(x)).float().numpy()
         got = session.run(None, {INPUT_NAME: x})[0]
         if got.shape != ref.shape:
-            raise SegsimError(f"ONNX output shape {got.shape} differs from PyTorch's {ref.shape} for input "
-                              f"{x.shape}: the exported graph is not dynamic in height/width",
-                              "check the model for Python ints taken from tensor shapes")
+            raise SegsimError(
+                f"ONNX output shape {got.shape} differs from PyTorch's {ref.shape} for input "
+                f"{x.shape}: the exported graph is not dynamic in height/width",
+                "check the model for Python ints taken from tensor shapes",
+            )
         diff = float(np.abs(got - ref).max())
         same = int((got.argmax(1) == ref.argmax(1)).sum())
         n = ref.shape[0] * ref.shape[2] * ref.shape[3]
-        rows.append({"input_shape": list(x.shape), "max_abs_logit_diff": diff,
-                     "argmax_agreement_pct": 100.0 * same / n})
+        rows.append(
+            {
+                "input_shape": list(x.shape),
+                "max_abs_logit_diff": diff,
+                "argmax_agreement_pct": 100.0 * same / n,
+            }
+        )
         agree, total, worst = agree + same, total + n, max(worst, diff)
         scale = max(scale, float(np.abs(ref).max()))
     pct = 100.0 * agree / total
-    ok = pct >= MIN_ARGMAX_AGREEMENT and bool(np.isfinite(worst)) and worst <= LOGIT_RTOL * max(1.0, scale)
-    return {"max_abs_logit_diff": worst, "max_abs_logit": scale, "argmax_agreement_pct": pct,
-            "pixels": total, "samples": rows, "ok": bool(ok)}
+    ok = (
+        pct >= MIN_ARGMAX_AGREEMENT
+        and bool(np.isfinite(worst))
+        and worst <= LOGIT_RTOL * max(1.0, scale)
+    )
+    return {
+        "max_abs_logit_diff": worst,
+        "max_abs_logit": scale,
+        "argmax_agreement_pct": pct,
+        "pixels": total,
+        "samples": rows,
+        "ok": bool(ok),
+    }
 
 
 def export_onnx(ckpt: str | Path, out: str | Path, opset: int = 17, check: bool = True) -> dict:
@@ -110,13 +133,16 @@ def export_onnx(ckpt: str | Path, out: str | Path, opset: int = 17, check: bool 
 
     src = resolve_model_path(ckpt)
     if src.suffix.lower() == ".onnx":
-        raise SegsimError(f"{src} is already an ONNX model", "pass the .ckpt (or run folder) it came from")
+        raise SegsimError(
+            f"{src} is already an ONNX model", "pass the .ckpt (or run folder) it came from"
+        )
     out = Path(out)
     if out.suffix.lower() != ".onnx":
         raise SegsimError(f"out {out} should end in .onnx", "e.g. out=model.onnx", param="out")
     if out.is_dir():
-        raise SegsimError(f"out {out} is a folder", "pass a file name such as model.onnx",
-                          param="out")
+        raise SegsimError(
+            f"out {out} is a folder", "pass a file name such as model.onnx", param="out"
+        )
     if not 11 <= opset <= 21:
         raise SegsimError(f"opset {opset} is outside 11..21", "use the default, 17")
     model, info = load_checkpoint(src)
@@ -126,15 +152,25 @@ def export_onnx(ckpt: str | Path, out: str | Path, opset: int = 17, check: bool 
     # Trace at an odd size: models branch in Python on "does this need padding / resizing?",
     # and the tracer records only the branch taken. At an odd size the general branch (pad,
     # interpolate) is the one recorded, and it is also right for sizes needing no padding.
-    dummy = torch.from_numpy(_normalize(sample_images(1, h | 1, w | 1, seed=123), info["normalization"]))
+    dummy = torch.from_numpy(
+        _normalize(sample_images(1, h | 1, w | 1, seed=123), info["normalization"])
+    )
 
     with atomic_path(out, suffix=".tmp.onnx") as tmp:
         dims = {0: "batch", 2: "height", 3: "width"}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the legacy exporter's deprecation and tracer notes
-            torch.onnx.export(model, (dummy,), str(tmp), dynamo=False, opset_version=opset,
-                              input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                              dynamic_axes={INPUT_NAME: dims, OUTPUT_NAME: dims}, do_constant_folding=True)
+            torch.onnx.export(
+                model,
+                (dummy,),
+                str(tmp),
+                dynamo=False,
+                opset_version=opset,
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
+                dynamic_axes={INPUT_NAME: dims, OUTPUT_NAME: dims},
+                do_constant_folding=True,
+            )
         proto = onnx.load(str(tmp))
         del proto.metadata_props[:]
         entry = proto.metadata_props.add()
@@ -142,8 +178,12 @@ def export_onnx(ckpt: str | Path, out: str | Path, opset: int = 17, check: bool 
         proto.doc_string = f"segsim model {metadata['model']['name']} exported from {src.name}"
         onnx.checker.check_model(proto)
         onnx.save(proto, str(tmp))
-        result: dict = {"path": str(out), "source": str(src), "opset": opset,
-                        "bytes": tmp.stat().st_size}
+        result: dict = {
+            "path": str(out),
+            "source": str(src),
+            "opset": opset,
+            "bytes": tmp.stat().st_size,
+        }
         if check:
             session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
             result.update(compare_backends(model, session, info))

@@ -17,8 +17,10 @@ def as_rgb_array(image: np.ndarray, name: str = "image") -> np.ndarray:
     """Check an in-memory image handed to the predictor; accept HxW and HxWx4 as well."""
     arr = np.asarray(image)
     if arr.dtype != np.uint8:
-        raise SegsimError(f"{name} must be uint8 RGB, got dtype {arr.dtype}",
-                          "load it with segsim.fileio.read_image or convert to uint8")
+        raise SegsimError(
+            f"{name} must be uint8 RGB, got dtype {arr.dtype}",
+            "load it with segsim.fileio.read_image or convert to uint8",
+        )
     if arr.ndim == 2:
         arr = np.repeat(arr[:, :, None], 3, axis=2)
     elif arr.ndim == 3 and arr.shape[2] == 4:

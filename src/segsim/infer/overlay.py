@@ -15,7 +15,9 @@ def overlay(rgb: np.ndarray, mask: np.ndarray, labels: LabelSet, alpha: float = 
     ignore index keep the image's own colour, so "unknown" never reads as a class.
     """
     if not (isinstance(alpha, (int, float)) and 0.0 <= float(alpha) <= 1.0):
-        raise SegsimError(f"overlay alpha must be a number in [0, 1], got {alpha!r}", "e.g. alpha=0.5")
+        raise SegsimError(
+            f"overlay alpha must be a number in [0, 1], got {alpha!r}", "e.g. alpha=0.5"
+        )
     rgb = np.asarray(rgb)
     mask = np.asarray(mask)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:

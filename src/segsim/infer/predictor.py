@@ -34,16 +34,22 @@ from segsim.errors import SegsimError
 from segsim.imaging import resize_image, resize_probs
 from segsim.infer import tta as views
 from segsim.infer.images import as_rgb_array
-from segsim.models.checkpoint import resolve_model_path
 from segsim.labels import LabelSet
+from segsim.models.checkpoint import resolve_model_path
 
 ONNX_METADATA_KEY = "segsim"
 MAX_BATCH = 8  # images per forward pass; bounds memory for large batches of large inputs
 
 
 class Predictor:
-    def __init__(self, run: Callable[[np.ndarray], np.ndarray], info: dict, backend: str,
-                 source: Path | None = None, model=None):
+    def __init__(
+        self,
+        run: Callable[[np.ndarray], np.ndarray],
+        info: dict,
+        backend: str,
+        source: Path | None = None,
+        model=None,
+    ):
         self._run = run
         self.info = info  # the checkpoint's "segsim" dict (minus config for ONNX)
         self.backend = backend
@@ -54,11 +60,16 @@ class Predictor:
             self.labels = LabelSet.from_dict(info["labels"])
             self.input_size = (int(info["input_size"][0]), int(info["input_size"][1]))
             norm = info["normalization"]
-            self.normalization = {"mean": [float(v) for v in norm["mean"]], "std": [float(v) for v in norm["std"]]}
+            self.normalization = {
+                "mean": [float(v) for v in norm["mean"]],
+                "std": [float(v) for v in norm["std"]],
+            }
         except (KeyError, TypeError, ValueError, IndexError) as e:
             where = source or "model"
-            raise SegsimError(f"{where} lacks segsim metadata ({e!r})",
-                              "use a checkpoint written by `segsim train` or an .onnx from `segsim export`") from e
+            raise SegsimError(
+                f"{where} lacks segsim metadata ({e!r})",
+                "use a checkpoint written by `segsim train` or an .onnx from `segsim export`",
+            ) from e
         # uint8 -> normalized float in one multiply-add: (x / 255 - mean) / std
         mean = np.asarray(self.normalization["mean"], np.float32)
         std = np.asarray(self.normalization["std"], np.float32)
@@ -105,16 +116,22 @@ class Predictor:
         try:
             session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own Fail/InvalidProtobuf types
-            raise SegsimError(f"{path} is not a valid ONNX model: {str(e).splitlines()[0]}",
-                              "re-export it with `segsim export`") from e
+            raise SegsimError(
+                f"{path} is not a valid ONNX model: {str(e).splitlines()[0]}",
+                "re-export it with `segsim export`",
+            ) from e
         meta = session.get_modelmeta().custom_metadata_map
         if ONNX_METADATA_KEY not in meta:
-            raise SegsimError(f"{path} has no segsim metadata (label set, normalization)",
-                              "export the model with `segsim export --model CKPT --out model.onnx`")
+            raise SegsimError(
+                f"{path} has no segsim metadata (label set, normalization)",
+                "export the model with `segsim export --model CKPT --out model.onnx`",
+            )
         try:
             info = json.loads(meta[ONNX_METADATA_KEY])
         except json.JSONDecodeError as e:
-            raise SegsimError(f"{path} has malformed segsim metadata: {e}", "re-export it with `segsim export`") from e
+            raise SegsimError(
+                f"{path} has malformed segsim metadata: {e}", "re-export it with `segsim export`"
+            ) from e
         input_name = session.get_inputs()[0].name
 
         def run(batch: np.ndarray) -> np.ndarray:
@@ -138,13 +155,20 @@ class Predictor:
         """The raw forward pass: normalized B x 3 x H x W float32 -> B x C x H x W logits."""
         out = self._run(np.ascontiguousarray(batch, dtype=np.float32))
         if out.ndim != 4 or out.shape[0] != batch.shape[0] or out.shape[1] != self.num_classes:
-            raise SegsimError(f"the model returned logits of shape {tuple(out.shape)} for a batch of "
-                              f"{tuple(batch.shape)}, expected {self.num_classes} classes",
-                              "the checkpoint's label set does not match its network; retrain or re-export")
+            raise SegsimError(
+                f"the model returned logits of shape {tuple(out.shape)} for a batch of "
+                f"{tuple(batch.shape)}, expected {self.num_classes} classes",
+                "the checkpoint's label set does not match its network; retrain or re-export",
+            )
         return out
 
-    def predict_proba_batch(self, images: list[np.ndarray], tta: str | None = None,
-                            scales: list[float] | None = None, mode: str = "whole") -> list[np.ndarray]:
+    def predict_proba_batch(
+        self,
+        images: list[np.ndarray],
+        tta: str | None = None,
+        scales: list[float] | None = None,
+        mode: str = "whole",
+    ) -> list[np.ndarray]:
         """Per image, C x H x W float32 probabilities at that image's own size."""
         scales = views.check_options(tta, scales, mode)
         rgbs = [as_rgb_array(im, f"image {i}") for i, im in enumerate(images)]
@@ -154,35 +178,60 @@ class Predictor:
             if mode == "whole":
                 size = views.scaled_size(self.input_size, s)
                 for start in range(0, len(rgbs), MAX_BATCH):
-                    chunk = rgbs[start:start + MAX_BATCH]
+                    chunk = rgbs[start : start + MAX_BATCH]
                     batch = np.stack([self.normalize(resize_image(im, size)) for im in chunk])
                     probs = views.probs_of_views(self.logits, batch, flip)
-                    for j, (im, p) in enumerate(zip(chunk, probs)):
+                    for j, (im, p) in enumerate(zip(chunk, probs, strict=True)):
                         totals[start + j] += resize_probs(p, im.shape[:2])
             else:
                 for j, im in enumerate(rgbs):
                     scaled = resize_image(im, views.scaled_size(im.shape[:2], s)) if s != 1 else im
-                    p = views.sliding_probs(self.logits, self.normalize(scaled), self.input_size, flip,
-                                            max_batch=MAX_BATCH)
+                    p = views.sliding_probs(
+                        self.logits,
+                        self.normalize(scaled),
+                        self.input_size,
+                        flip,
+                        max_batch=MAX_BATCH,
+                    )
                     totals[j] += resize_probs(p, im.shape[:2])
         return [t / len(scales) for t in totals]
 
-    def predict_batch(self, images: list[np.ndarray], tta: str | None = None,
-                      scales: list[float] | None = None, mode: str = "whole") -> list[np.ndarray]:
+    def predict_batch(
+        self,
+        images: list[np.ndarray],
+        tta: str | None = None,
+        scales: list[float] | None = None,
+        mode: str = "whole",
+    ) -> list[np.ndarray]:
         probs = self.predict_proba_batch(images, tta=tta, scales=scales, mode=mode)
         return [p.argmax(axis=0).astype(np.uint8) for p in probs]
 
-    def predict_proba(self, rgb: np.ndarray, tta: str | None = None, scales: list[float] | None = None,
-                      mode: str = "whole") -> np.ndarray:
+    def predict_proba(
+        self,
+        rgb: np.ndarray,
+        tta: str | None = None,
+        scales: list[float] | None = None,
+        mode: str = "whole",
+    ) -> np.ndarray:
         return self.predict_proba_batch([rgb], tta=tta, scales=scales, mode=mode)[0]
 
-    def predict(self, rgb: np.ndarray, tta: str | None = None, scales: list[float] | None = None,
-                mode: str = "whole") -> np.ndarray:
+    def predict(
+        self,
+        rgb: np.ndarray,
+        tta: str | None = None,
+        scales: list[float] | None = None,
+        mode: str = "whole",
+    ) -> np.ndarray:
         """HxWx3 uint8 RGB -> HxW uint8 class ids at the input's size."""
         return self.predict_batch([rgb], tta=tta, scales=scales, mode=mode)[0]
 
     def describe(self) -> dict:
         """What a client needs to know: labels with colours and groups, input size, backend."""
-        return {"backend": self.backend, "input_size": list(self.input_size),
-                "normalization": self.normalization, "labels": self.labels.to_dict(),
-                "model": self.info.get("model"), "source": str(self.source) if self.source else None}
+        return {
+            "backend": self.backend,
+            "input_size": list(self.input_size),
+            "normalization": self.normalization,
+            "labels": self.labels.to_dict(),
+            "model": self.info.get("model"),
+            "source": str(self.source) if self.source else None,
+        }

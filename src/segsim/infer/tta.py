@@ -35,10 +35,14 @@ def check_options(tta, scales, mode) -> list[float]:
     try:
         out = [float(s) for s in scales]
     except (TypeError, ValueError) as e:
-        raise SegsimError(f"scales must be numbers, got {scales!r}", "e.g. scales=[0.75, 1, 1.25]") from e
+        raise SegsimError(
+            f"scales must be numbers, got {scales!r}", "e.g. scales=[0.75, 1, 1.25]"
+        ) from e
     if not out or any(not np.isfinite(s) or s <= 0 or s > MAX_SCALE for s in out):
-        raise SegsimError(f"scales must be a non-empty list of numbers in (0, {MAX_SCALE}], got {scales!r}",
-                          "e.g. 0.75,1,1.25")
+        raise SegsimError(
+            f"scales must be a non-empty list of numbers in (0, {MAX_SCALE}], got {scales!r}",
+            "e.g. 0.75,1,1.25",
+        )
     return out
 
 
@@ -49,8 +53,11 @@ def parse_scales(text: str | None) -> list[float] | None:
     try:
         values = [float(t) for t in text.split(",") if t.strip()]
     except ValueError as e:
-        raise SegsimError(f"scales {text!r} is not a comma-separated list of numbers",
-                          "write e.g. scales=0.75,1,1.25", param="scales") from e
+        raise SegsimError(
+            f"scales {text!r} is not a comma-separated list of numbers",
+            "write e.g. scales=0.75,1,1.25",
+            param="scales",
+        ) from e
     return check_options(None, values, "whole")
 
 
@@ -77,7 +84,8 @@ def probs_of_views(run: RunFn, batch: np.ndarray, flip: bool) -> np.ndarray:
 
 
 def window_starts(length: int, tile: int, stride: int) -> list[int]:
-    """Start offsets covering [0, length) with windows of `tile`; the last one flush with the end."""
+    """Start offsets covering [0, length) with windows of `tile`; the last one flush with the
+    end."""
     if length <= tile:
         return [0]
     starts = list(range(0, length - tile + 1, stride))
@@ -86,8 +94,14 @@ def window_starts(length: int, tile: int, stride: int) -> list[int]:
     return starts
 
 
-def sliding_probs(run: RunFn, image: np.ndarray, tile: tuple[int, int], flip: bool,
-                  overlap: float = 1 / 3, max_batch: int = 8) -> np.ndarray:
+def sliding_probs(
+    run: RunFn,
+    image: np.ndarray,
+    tile: tuple[int, int],
+    flip: bool,
+    overlap: float = 1 / 3,
+    max_batch: int = 8,
+) -> np.ndarray:
     """Probabilities for a normalized 3 x H x W image from overlapping tile x tile windows.
 
     Windows overlap by `overlap` of a tile and their softmax is averaged where they overlap,
@@ -107,14 +121,14 @@ def sliding_probs(run: RunFn, image: np.ndarray, tile: tuple[int, int], flip: bo
     total = None
     count = np.zeros((ph, pw), np.float32)
     for i in range(0, len(corners), max_batch):
-        chunk = corners[i:i + max_batch]
-        batch = np.stack([image[:, y:y + th, x:x + tw] for y, x in chunk])
+        chunk = corners[i : i + max_batch]
+        batch = np.stack([image[:, y : y + th, x : x + tw] for y, x in chunk])
         probs = probs_of_views(run, batch, flip)
         if probs.shape[2:] != (th, tw):
             probs = np.stack([resize_probs(p, (th, tw)) for p in probs])
         if total is None:
             total = np.zeros((probs.shape[1], ph, pw), np.float32)
-        for (y, x), p in zip(chunk, probs):
-            total[:, y:y + th, x:x + tw] += p
-            count[y:y + th, x:x + tw] += 1
+        for (y, x), p in zip(chunk, probs, strict=True):
+            total[:, y : y + th, x : x + tw] += p
+            count[y : y + th, x : x + tw] += 1
     return (total / count)[:, :h, :w]

@@ -16,7 +16,7 @@ from segsim.errors import SegsimError
 from segsim.labels import LabelSet
 
 FORMAT_VERSION = 1
-BEST_CHECKPOINT, LAST_CHECKPOINT = "best.ckpt", "last.ckpt"   # the files a run folder holds
+BEST_CHECKPOINT, LAST_CHECKPOINT = "best.ckpt", "last.ckpt"  # the files a run folder holds
 SEGSIM_KEY = "segsim"
 MODEL_PREFIX = "model."
 # Keys that only matter when a model is first built (downloading pretrained weights); a
@@ -32,8 +32,16 @@ def rebuild_kwargs(kwargs: dict) -> dict:
     return {k: v for k, v in (kwargs or {}).items() if k not in _BUILD_ONLY_KWARGS}
 
 
-def make_info(model_name: str, model_kwargs: dict, labels: LabelSet, input_size, mean=IMAGENET_MEAN,
-              std=IMAGENET_STD, config: dict | None = None, metrics: dict | None = None) -> dict:
+def make_info(
+    model_name: str,
+    model_kwargs: dict,
+    labels: LabelSet,
+    input_size,
+    mean=IMAGENET_MEAN,
+    std=IMAGENET_STD,
+    config: dict | None = None,
+    metrics: dict | None = None,
+) -> dict:
     """The "segsim" dict of a checkpoint (plain JSON-able types only, so it loads with
     `torch.load(weights_only=True)` and goes into ONNX metadata as is)."""
     return {
@@ -56,11 +64,15 @@ def resolve_model_path(path: str | Path) -> Path:
             return best
         others = sorted(x.name for x in p.glob("*.ckpt")) + sorted(x.name for x in p.glob("*.onnx"))
         hint = f"; the folder holds {', '.join(others)}" if others else ""
-        raise SegsimError(f"run folder {p} has no {BEST_CHECKPOINT}{hint}",
-                          "pass a .ckpt or .onnx file, or a run folder written by `segsim train`")
+        raise SegsimError(
+            f"run folder {p} has no {BEST_CHECKPOINT}{hint}",
+            "pass a .ckpt or .onnx file, or a run folder written by `segsim train`",
+        )
     if not p.is_file():
-        raise SegsimError(f"model not found: {p}",
-                          f"pass a .ckpt, a run folder with {BEST_CHECKPOINT}, or an .onnx from `segsim export`")
+        raise SegsimError(
+            f"model not found: {p}",
+            f"pass a .ckpt, a run folder with {BEST_CHECKPOINT}, or an .onnx from `segsim export`",
+        )
     return p
 
 
@@ -73,21 +85,31 @@ def read_checkpoint(path: str | Path) -> dict:
         # weights_only: a checkpoint is data, never code. Ours hold only tensors and plain types.
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise SegsimError(f"cannot read checkpoint {p}: {str(e).splitlines()[0][:200]}",
-                          "pass a checkpoint written by `segsim train` (it may be truncated or foreign)") from e
+        raise SegsimError(
+            f"cannot read checkpoint {p}: {str(e).splitlines()[0][:200]}",
+            "pass a checkpoint written by `segsim train` (it may be truncated or foreign)",
+        ) from e
     if not isinstance(ckpt, dict) or SEGSIM_KEY not in ckpt or "state_dict" not in ckpt:
-        raise SegsimError(f"{p} is not a segsim checkpoint (no '{SEGSIM_KEY}' entry)",
-                          "pass a checkpoint written by `segsim train`")
+        raise SegsimError(
+            f"{p} is not a segsim checkpoint (no '{SEGSIM_KEY}' entry)",
+            "pass a checkpoint written by `segsim train`",
+        )
     version = ckpt[SEGSIM_KEY].get("format_version")
     if version != FORMAT_VERSION:
-        raise SegsimError(f"{p} has checkpoint format {version}; this segsim reads format {FORMAT_VERSION}",
-                          "retrain, or use the segsim version that wrote it")
+        raise SegsimError(
+            f"{p} has checkpoint format {version}; this segsim reads format {FORMAT_VERSION}",
+            "retrain, or use the segsim version that wrote it",
+        )
     return ckpt
 
 
 def model_state_dict(ckpt: dict) -> dict:
     """The model's own weights (prefix `model.` stripped)."""
-    return {k[len(MODEL_PREFIX):]: v for k, v in ckpt["state_dict"].items() if k.startswith(MODEL_PREFIX)}
+    return {
+        k[len(MODEL_PREFIX) :]: v
+        for k, v in ckpt["state_dict"].items()
+        if k.startswith(MODEL_PREFIX)
+    }
 
 
 def build_model(info: dict):
@@ -95,7 +117,9 @@ def build_model(info: dict):
     from segsim.models.registry import create_model
 
     labels = LabelSet.from_dict(info["labels"])
-    return create_model(info["model"]["name"], labels.num_classes, **rebuild_kwargs(info["model"]["kwargs"]))
+    return create_model(
+        info["model"]["name"], labels.num_classes, **rebuild_kwargs(info["model"]["kwargs"])
+    )
 
 
 def load_checkpoint(path: str | Path):
@@ -109,10 +133,12 @@ def load_checkpoint(path: str | Path):
     model = build_model(info)
     missing, unexpected = model.load_state_dict(model_state_dict(ckpt), strict=False)
     if missing or unexpected:
-        raise SegsimError(f"checkpoint {path} does not match model {info['model']['name']!r}: "
-                          f"{len(missing)} missing and {len(unexpected)} unexpected weights "
-                          f"(e.g. {(missing or unexpected)[:3]})",
-                          "the model code changed since training; retrain or use the matching segsim version")
+        raise SegsimError(
+            f"checkpoint {path} does not match model {info['model']['name']!r}: "
+            f"{len(missing)} missing and {len(unexpected)} unexpected weights "
+            f"(e.g. {(missing or unexpected)[:3]})",
+            "the model code changed since training; retrain or use the matching segsim version",
+        )
     model.eval()
     info["label_set"] = LabelSet.from_dict(info["labels"])
     info["epoch"] = ckpt.get("epoch")

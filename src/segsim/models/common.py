@@ -9,10 +9,26 @@ from torch import nn
 
 
 class ConvBNReLU(nn.Sequential):
-    def __init__(self, cin: int, cout: int, kernel: int = 3, stride: int = 1, dilation: int = 1, groups: int = 1):
+    def __init__(
+        self,
+        cin: int,
+        cout: int,
+        kernel: int = 3,
+        stride: int = 1,
+        dilation: int = 1,
+        groups: int = 1,
+    ):
         super().__init__(
-            nn.Conv2d(cin, cout, kernel, stride=stride, padding=dilation * (kernel - 1) // 2,
-                      dilation=dilation, groups=groups, bias=False),
+            nn.Conv2d(
+                cin,
+                cout,
+                kernel,
+                stride=stride,
+                padding=dilation * (kernel - 1) // 2,
+                dilation=dilation,
+                groups=groups,
+                bias=False,
+            ),
             nn.BatchNorm2d(cout),
             nn.ReLU(inplace=True),
         )
@@ -41,5 +57,7 @@ def check_weights_spec(spec) -> None:
     from segsim.errors import SegsimError
 
     if spec is not None and not isinstance(spec, (str, Path)):
-        raise SegsimError(f"encoder_weights must be None, 'imagenet' or a file path, got {spec!r}",
-                          "use encoder_weights=imagenet or encoder_weights=/path/to/weights.pth")
+        raise SegsimError(
+            f"encoder_weights must be None, 'imagenet' or a file path, got {spec!r}",
+            "use encoder_weights=imagenet or encoder_weights=/path/to/weights.pth",
+        )

@@ -34,23 +34,36 @@ class ASPP(nn.Module):
         branches += [ConvBNReLU(cin, cout, dilation=r) for r in rates]
         branches.append(ASPPPooling(cin, cout))
         self.branches = nn.ModuleList(branches)
-        self.project = nn.Sequential(ConvBNReLU(cout * len(branches), cout, kernel=1), nn.Dropout(dropout))
+        self.project = nn.Sequential(
+            ConvBNReLU(cout * len(branches), cout, kernel=1), nn.Dropout(dropout)
+        )
 
     def forward(self, x):
         return self.project(torch.cat([b(x) for b in self.branches], dim=1))
 
 
 class DeepLabV3Plus(nn.Module):
-    def __init__(self, num_classes: int, encoder: str = "resnet50", encoder_weights=None,
-                 aspp_channels: int = 256, atrous_rates=(6, 12, 18), low_level_channels: int = 48):
+    def __init__(
+        self,
+        num_classes: int,
+        encoder: str = "resnet50",
+        encoder_weights=None,
+        aspp_channels: int = 256,
+        atrous_rates=(6, 12, 18),
+        low_level_channels: int = 48,
+    ):
         super().__init__()
         check_weights_spec(encoder_weights)
-        self.encoder = load_encoder_weights(ResNetEncoder(encoder, dilate_last=True), encoder_weights)
+        self.encoder = load_encoder_weights(
+            ResNetEncoder(encoder, dilate_last=True), encoder_weights
+        )
         chans = self.encoder.out_channels
         self.aspp = ASPP(chans[-1], aspp_channels, tuple(atrous_rates))
         self.low_level = ConvBNReLU(chans[1], low_level_channels, kernel=1)
-        self.decoder = nn.Sequential(ConvBNReLU(aspp_channels + low_level_channels, aspp_channels),
-                                     ConvBNReLU(aspp_channels, aspp_channels))
+        self.decoder = nn.Sequential(
+            ConvBNReLU(aspp_channels + low_level_channels, aspp_channels),
+            ConvBNReLU(aspp_channels, aspp_channels),
+        )
         self.head = nn.Conv2d(aspp_channels, num_classes, 1)
 
     def forward(self, x):
@@ -61,12 +74,21 @@ class DeepLabV3Plus(nn.Module):
         return upsample_to(self.head(self.decoder(torch.cat([high, low], dim=1))), size)
 
 
-@register_model("deeplabv3plus", "DeepLabV3+: ResNet encoder at output stride 16, ASPP (rates 6/12/18), low-level skip decoder")
-def deeplabv3plus(num_classes: int, encoder: str = "resnet50", encoder_weights=None,
-                  atrous_rates=(6, 12, 18)) -> DeepLabV3Plus:
+@register_model(
+    "deeplabv3plus",
+    "DeepLabV3+: ResNet encoder at output stride 16, ASPP (rates 6/12/18), low-level skip decoder",
+)
+def deeplabv3plus(
+    num_classes: int, encoder: str = "resnet50", encoder_weights=None, atrous_rates=(6, 12, 18)
+) -> DeepLabV3Plus:
     from segsim.errors import SegsimError
 
     rates = tuple(atrous_rates)
     if not rates or not all(isinstance(r, int) and r >= 1 for r in rates):
-        raise SegsimError(f"atrous_rates must be positive integers, got {atrous_rates!r}", "e.g. atrous_rates=[6,12,18]")
-    return DeepLabV3Plus(num_classes, encoder=encoder, encoder_weights=encoder_weights, atrous_rates=rates)
+        raise SegsimError(
+            f"atrous_rates must be positive integers, got {atrous_rates!r}",
+            "e.g. atrous_rates=[6,12,18]",
+        )
+    return DeepLabV3Plus(
+        num_classes, encoder=encoder, encoder_weights=encoder_weights, atrous_rates=rates
+    )

@@ -17,12 +17,20 @@ from segsim.models.weights import load_encoder_weights
 
 
 class LRASPPHead(nn.Module):
-    def __init__(self, low_channels: int, high_channels: int, num_classes: int, inter_channels: int = 128):
+    def __init__(
+        self, low_channels: int, high_channels: int, num_classes: int, inter_channels: int = 128
+    ):
         super().__init__()
-        self.cbr = nn.Sequential(nn.Conv2d(high_channels, inter_channels, 1, bias=False),
-                                 nn.BatchNorm2d(inter_channels), nn.ReLU(inplace=True))
-        self.scale = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(high_channels, inter_channels, 1, bias=False),
-                                   nn.Sigmoid())
+        self.cbr = nn.Sequential(
+            nn.Conv2d(high_channels, inter_channels, 1, bias=False),
+            nn.BatchNorm2d(inter_channels),
+            nn.ReLU(inplace=True),
+        )
+        self.scale = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            nn.Conv2d(high_channels, inter_channels, 1, bias=False),
+            nn.Sigmoid(),
+        )
         self.low_classifier = nn.Conv2d(low_channels, num_classes, 1)
         self.high_classifier = nn.Conv2d(inter_channels, num_classes, 1)
 
@@ -32,12 +40,19 @@ class LRASPPHead(nn.Module):
 
 
 class LRASPP(nn.Module):
-    def __init__(self, num_classes: int, encoder_weights=None, inter_channels: int = 128,
-                 channels_last: bool = True):
+    def __init__(
+        self,
+        num_classes: int,
+        encoder_weights=None,
+        inter_channels: int = 128,
+        channels_last: bool = True,
+    ):
         super().__init__()
         check_weights_spec(encoder_weights)
         self.encoder = load_encoder_weights(MobileNetV3LargeEncoder(), encoder_weights)
-        self.head = LRASPPHead(self.encoder.low_channels, self.encoder.high_channels, num_classes, inter_channels)
+        self.head = LRASPPHead(
+            self.encoder.low_channels, self.encoder.high_channels, num_classes, inter_channels
+        )
         self.channels_last = channels_last
         if channels_last:
             self.to(memory_format=torch.channels_last)
@@ -50,6 +65,11 @@ class LRASPP(nn.Module):
         return upsample_to(self.head(low, high), size).contiguous()
 
 
-@register_model("lraspp_mobilenetv3", "real-time LR-ASPP on MobileNetV3-Large (torchvision names; encoder_weights=imagenet|PATH)")
-def lraspp_mobilenetv3(num_classes: int, encoder_weights=None, channels_last: bool = True) -> LRASPP:
+@register_model(
+    "lraspp_mobilenetv3",
+    "real-time LR-ASPP on MobileNetV3-Large (torchvision names; encoder_weights=imagenet|PATH)",
+)
+def lraspp_mobilenetv3(
+    num_classes: int, encoder_weights=None, channels_last: bool = True
+) -> LRASPP:
     return LRASPP(num_classes, encoder_weights=encoder_weights, channels_last=bool(channels_last))

@@ -93,18 +93,23 @@ def create_model(name: str, num_classes: int, **kwargs):
     """
     entry = _entry(name)
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise SegsimError(f"num_classes must be a positive integer, got {num_classes!r}",
-                          "pass the number of classes in the label set (background included)")
+        raise SegsimError(
+            f"num_classes must be a positive integer, got {num_classes!r}",
+            "pass the number of classes in the label set (background included)",
+        )
     accepted = entry.accepted_kwargs()
     unknown = sorted(set(kwargs) - set(accepted))
     if unknown:
         choices = ", ".join(f"{k}={v!r}" for k, v in accepted.items()) or "(none)"
-        raise SegsimError(f"model {name!r} does not take {', '.join(unknown)}",
-                          f"options of {name!r}: {choices}")
+        raise SegsimError(
+            f"model {name!r} does not take {', '.join(unknown)}", f"options of {name!r}: {choices}"
+        )
     return entry.builder(num_classes=num_classes, **kwargs)
 
 
 def check_choice(what: str, value: Any, choices) -> None:
     """Shared by builders: a bad option value becomes a SegsimError naming the choices."""
     if value not in choices:
-        raise SegsimError(f"unknown {what} {value!r}", f"choose one of: {', '.join(map(str, choices))}")
+        raise SegsimError(
+            f"unknown {what} {value!r}", f"choose one of: {', '.join(map(str, choices))}"
+        )

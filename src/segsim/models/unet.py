@@ -36,21 +36,28 @@ class UNetDecoder(nn.Module):
         deep_first = list(encoder_channels[::-1])
         cins = [deep_first[0]] + list(decoder_channels[:-1])
         cskips = deep_first[1:] + [0]  # the last stage (full resolution) has no skip
-        self.blocks = nn.ModuleList(DecoderBlock(i, s, o) for i, s, o in zip(cins, cskips, decoder_channels))
+        self.blocks = nn.ModuleList(
+            DecoderBlock(i, s, o) for i, s, o in zip(cins, cskips, decoder_channels, strict=True)
+        )
         self.out_channels = decoder_channels[-1]
 
     def forward(self, features):
         deep_first = features[::-1]
         x = deep_first[0]
         skips = deep_first[1:] + [None]
-        for block, skip in zip(self.blocks, skips):
+        for block, skip in zip(self.blocks, skips, strict=True):
             x = block(x, skip)
         return x
 
 
 class UNet(nn.Module):
-    def __init__(self, num_classes: int, encoder: str = "resnet34", encoder_weights=None,
-                 decoder_channels=(256, 128, 64, 32, 16)):
+    def __init__(
+        self,
+        num_classes: int,
+        encoder: str = "resnet34",
+        encoder_weights=None,
+        decoder_channels=(256, 128, 64, 32, 16),
+    ):
         super().__init__()
         check_weights_spec(encoder_weights)
         self.encoder = load_encoder_weights(ResNetEncoder(encoder), encoder_weights)
@@ -63,6 +70,9 @@ class UNet(nn.Module):
         return logits[..., :h, :w]
 
 
-@register_model("unet", "U-Net with a ResNet-18/34/50 encoder (torchvision names; encoder_weights=imagenet|PATH)")
+@register_model(
+    "unet",
+    "U-Net with a ResNet-18/34/50 encoder (torchvision names; encoder_weights=imagenet|PATH)",
+)
 def unet(num_classes: int, encoder: str = "resnet34", encoder_weights=None) -> UNet:
     return UNet(num_classes, encoder=encoder, encoder_weights=encoder_weights)

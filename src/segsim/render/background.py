@@ -3,8 +3,8 @@
 The `clutter` kind imitates the statistics of a photo behind the objects: texture at several
 scales in a few strong colours, then soft and sharp blobs, rectangles and strokes at many sizes,
 so a model trained on it does not learn "object = anything that is not a flat colour". It is
-drawn on the CPU with OpenCV (about a millisecond at 256 px, where an equivalent fragment shader
-costs over ten on llvmpipe) from `Background.seed`, so the Scene stays small plain data and
+drawn on the CPU with OpenCV (far cheaper than an equivalent fragment shader on llvmpipe) from
+`Background.seed`, so the Scene stays small plain data and
 still renders the same every time.
 """
 
@@ -86,7 +86,7 @@ def clutter_image(seed: int, width: int, height: int, color, color2) -> np.ndarr
     # fine grain, like texture in a photo
     fine = _smooth_noise(rng, width, height, int(rng.integers(30, 80)))
     img += ((fine - 0.5) * np.float32(rng.uniform(0.0, 0.15)))[..., None]
-    return cv2.convertScaleAbs(img, alpha=255.0)     # saturating, rounded float -> uint8
+    return cv2.convertScaleAbs(img, alpha=255.0)  # saturating, rounded float -> uint8
 
 
 def seed_offset(seed: int) -> tuple[float, float, float]:

@@ -15,8 +15,9 @@ import numpy as np
 from segsim.scene.geometry import cross3, unit3
 
 
-def projection_from_K(K: np.ndarray, width: int, height: int, near: float,
-                      far: float) -> np.ndarray:
+def projection_from_K(
+    K: np.ndarray, width: int, height: int, near: float, far: float
+) -> np.ndarray:
     fx, s, cx = K[0, 0], K[0, 1], K[0, 2]
     fy, cy = K[1, 1], K[1, 2]
     P = np.zeros((4, 4))
@@ -37,8 +38,9 @@ def look_rotation(forward) -> np.ndarray:
     return np.array([right, up, [-f[0], -f[1], -f[2]]])
 
 
-def light_view_projection(direction, centre: np.ndarray, radius: float,
-                          behind: float = 4.0) -> np.ndarray:
+def light_view_projection(
+    direction, centre: np.ndarray, radius: float, behind: float = 4.0
+) -> np.ndarray:
     """Orthographic light matrix covering a sphere (centre, radius) seen along `direction`.
 
     The depth range reaches `behind` radii past the sphere so receivers there (the ground under
@@ -48,7 +50,7 @@ def light_view_projection(direction, centre: np.ndarray, radius: float,
     view[:3, :3] = R
     view[:3, 3] = -R @ centre
     r = max(radius, 1e-3)
-    near, far = -r, behind * r          # along the light direction, relative to the centre
+    near, far = -r, behind * r  # along the light direction, relative to the centre
     proj = np.eye(4)
     proj[0, 0] = proj[1, 1] = 1 / r
     # view z = -distance along the light; ndc z = -1 at `near`, +1 at `far`

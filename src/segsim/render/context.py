@@ -48,7 +48,7 @@ def shader(name: str, includes: tuple[str, ...] = (), defines: dict | None = Non
 
 
 def mat4_bytes(m: np.ndarray) -> bytes:
-    return np.ascontiguousarray(m.T, dtype="f4").tobytes()   # GLSL matrices are column-major
+    return np.ascontiguousarray(m.T, dtype="f4").tobytes()  # GLSL matrices are column-major
 
 
 def mat3_bytes(m: np.ndarray) -> bytes:

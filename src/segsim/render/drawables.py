@@ -16,14 +16,14 @@ from segsim.render.meshes import MESHES, bounding_radius, detail_level, shape_to
 
 @dataclass
 class DrawItem:
-    key: tuple                  # unit mesh key
-    level: int                  # mesh detail for this draw (see meshes.detail_level)
+    key: tuple  # unit mesh key
+    level: int  # mesh detail for this draw (see meshes.detail_level)
     model: bytes
     normal_mat: bytes
     shape_scale: tuple
-    obj: object     # SceneObject
-    centre: tuple   # world position of the object's origin
-    radius: float   # world radius of a sphere about `centre` holding the whole object
+    obj: object  # SceneObject
+    centre: tuple  # world position of the object's origin
+    radius: float  # world radius of a sphere about `centre` holding the whole object
 
 
 def draw_items(scene) -> list[DrawItem]:
@@ -45,8 +45,18 @@ def draw_items(scene) -> list[DrawItem]:
         z = sum(w * c for w, c in zip(w2c_z[:3], centre, strict=True)) + w2c_z[3] - radius
         px_per_metre = focal * grow / z if z > cam.near else np.inf
         shape_scale = (float(scale[0, 0]), float(scale[1, 1]), float(scale[2, 2]))
-        items.append(DrawItem(key, detail_level(obj.shape, px_per_metre), mat4_bytes(model),
-                              mat3_bytes(normal_mat), shape_scale, obj, tuple(centre), radius))
+        items.append(
+            DrawItem(
+                key,
+                detail_level(obj.shape, px_per_metre),
+                mat4_bytes(model),
+                mat3_bytes(normal_mat),
+                shape_scale,
+                obj,
+                tuple(centre),
+                radius,
+            )
+        )
     return items
 
 
@@ -60,15 +70,17 @@ def _inverse_transpose3(m: np.ndarray) -> np.ndarray:
     ab = (a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0)
     det = a0 * bc[0] + a1 * bc[1] + a2 * bc[2]
     if det == 0.0:
-        raise SegsimError("an object's transform is singular (zero scale or flattened axes)",
-                          "give every object a non-zero scale along all three axes")
+        raise SegsimError(
+            "an object's transform is singular (zero scale or flattened axes)",
+            "give every object a non-zero scale along all three axes",
+        )
     inv = 1.0 / det
     return np.array([[bc[i] * inv, ca[i] * inv, ab[i] * inv] for i in range(3)])
 
 
 def _max_scale(m: np.ndarray) -> float:
     """Largest axis scale of a 4x4 (or 3x3) transform: the longest of its first three columns."""
-    rows = m[:3, :3].tolist()    # plain floats: numpy's per-call overhead dominates at 3x3
+    rows = m[:3, :3].tolist()  # plain floats: numpy's per-call overhead dominates at 3x3
     return math.sqrt(max(sum(row[j] * row[j] for row in rows) for j in range(3)))
 
 
@@ -93,9 +105,10 @@ class GpuMeshes:
         full = [(vbo, "3f 3f", "in_pos", "in_normal")]
         positions = [(vbo, "3f 12x", "in_pos")]
         # a program without normals (the shadow pass) binds only the positions
-        vaos = {p: self.ctx.vertex_array(p.prog, full if "in_normal" in p.names else positions,
-                                         ibo, 4)
-                for p in self.programs}
+        vaos = {
+            p: self.ctx.vertex_array(p.prog, full if "in_normal" in p.names else positions, ibo, 4)
+            for p in self.programs
+        }
         self._entries[full_key] = ((vbo, ibo), vaos)
         if len(self._entries) > MESHES.capacity:
             _, old = self._entries.popitem(last=False)

@@ -27,7 +27,6 @@ from segsim.errors import SegsimError
 from segsim.render.camera import projection_from_K
 from segsim.render.context import get_context
 from segsim.render.drawables import GpuMeshes, draw_items
-from segsim.scene.kinds import TEXTURE_KINDS
 from segsim.render.passes import (
     MAX_LIGHTS,
     BackgroundPass,
@@ -39,6 +38,7 @@ from segsim.render.passes import (
 )
 from segsim.render.postfx import apply_postfx
 from segsim.render.targets import make_targets
+from segsim.scene.kinds import TEXTURE_KINDS
 
 __all__ = ["MAX_LIGHTS", "TEXTURE_KINDS", "Frame", "Renderer", "fbm_tile", "get_context"]
 
@@ -53,20 +53,20 @@ def fbm_tile(size: int, seed: int = 1234, beta: float = 1.8) -> np.ndarray:
     fx = np.fft.rfftfreq(size)[None, :]
     f = np.hypot(fx, fy)
     f[0, 0] = 1.0
-    amplitude = f ** (-beta / 2 * 2) * (f > 1.5 / size)      # drop the DC and the lowest ring
+    amplitude = f ** (-beta / 2 * 2) * (f > 1.5 / size)  # drop the DC and the lowest ring
     spectrum = amplitude * np.exp(2j * np.pi * rng.random(amplitude.shape))
     img = np.fft.irfft2(spectrum, s=(size, size))
-    ranks = np.argsort(np.argsort(img, axis=None))              # histogram equalisation
+    ranks = np.argsort(np.argsort(img, axis=None))  # histogram equalisation
     return (ranks * (256.0 / ranks.size)).astype(np.uint8).reshape(size, size)
 
 
 @dataclass
 class Frame:
-    rgb: np.ndarray              # H x W x 3 uint8, post-effects applied
-    class_ids: np.ndarray        # H x W uint8
-    instance_ids: np.ndarray     # H x W uint16, 0 = none
-    depth: np.ndarray            # H x W float32 metres (camera z), 0 = nothing hit
-    normals: np.ndarray | None = None   # H x W x 3 float32, camera frame (OpenCV), 0 = nothing
+    rgb: np.ndarray  # H x W x 3 uint8, post-effects applied
+    class_ids: np.ndarray  # H x W uint8
+    instance_ids: np.ndarray  # H x W uint16, 0 = none
+    depth: np.ndarray  # H x W float32 metres (camera z), 0 = nothing hit
+    normals: np.ndarray | None = None  # H x W x 3 float32, camera frame (OpenCV), 0 = nothing
 
 
 class Renderer:
@@ -80,12 +80,13 @@ class Renderer:
         close to free on a GPU."""
 
         if width < 1 or height < 1:
-            raise SegsimError(f"render size must be positive, got {width}x{height}",
-                              "use e.g. 256x256")
+            raise SegsimError(
+                f"render size must be positive, got {width}x{height}", "use e.g. 256x256"
+            )
         self.width, self.height = int(width), int(height)
         self.ctx = get_context()
         self._lock = threading.Lock()
-        with self.ctx:            # current in this thread while we build (see render)
+        with self.ctx:  # current in this thread while we build (see render)
             self._build(msaa, shadow_map_size)
 
     def _build(self, msaa: int, shadow_map_size: int):
@@ -111,6 +112,7 @@ class Renderer:
         self.noise_tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
         self.noise_tex.repeat_x = self.noise_tex.repeat_y = True
         from segsim.render.images import ImageTextures
+
         self.images = ImageTextures(ctx)
         self._released = False
 
@@ -128,29 +130,36 @@ class Renderer:
             raise SegsimError("this Renderer was released", "create a new Renderer")
         cam = scene.camera
         if (cam.width, cam.height) != (self.width, self.height):
-            raise SegsimError(f"scene camera is {cam.width}x{cam.height} but the renderer is "
-                              f"{self.width}x{self.height}",
-                              "sample the scene at the renderer's size or make a Renderer of "
-                              "that size")
+            raise SegsimError(
+                f"scene camera is {cam.width}x{cam.height} but the renderer is "
+                f"{self.width}x{self.height}",
+                "sample the scene at the renderer's size or make a Renderer of that size",
+            )
         items = draw_items(scene)
-        proj = projection_from_K(np.asarray(cam.K, float), self.width, self.height, cam.near,
-                                 cam.far)
+        proj = projection_from_K(
+            np.asarray(cam.K, float), self.width, self.height, cam.near, cam.far
+        )
         self.ctx.enable(moderngl.DEPTH_TEST | moderngl.CULL_FACE)
         self.noise_tex.use(4)
 
         shadow = self.shadow.draw(scene, items, self.meshes)
         uniforms = frame_uniforms(scene, proj, shadow)
-        self.targets.draw_labels(normals,
-                                 lambda p: ids_pass(self.ctx, p, items, uniforms, self.meshes))
+        self.targets.draw_labels(
+            normals, lambda p: ids_pass(self.ctx, p, items, uniforms, self.meshes)
+        )
         # every pixel is written, by an object or by the background, so labels need no clear
         self.targets.begin_color(normals)
         self.lit.draw(scene, items, uniforms, self.meshes, self.shadow.tex, self.images)
         self.background.draw(scene.background, self.images)
         self.targets.end_color()
         rgb, ids, depth, normal_img = self.targets.read(normals)
-        return Frame(rgb=apply_postfx(rgb, scene.postfx), class_ids=ids[..., 0].astype(np.uint8),
-                     instance_ids=np.ascontiguousarray(ids[..., 1]), depth=depth,
-                     normals=normal_img)
+        return Frame(
+            rgb=apply_postfx(rgb, scene.postfx),
+            class_ids=ids[..., 0].astype(np.uint8),
+            instance_ids=np.ascontiguousarray(ids[..., 1]),
+            depth=depth,
+            normals=normal_img,
+        )
 
     def release(self):
         with self._lock, self.ctx:

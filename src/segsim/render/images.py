@@ -9,7 +9,7 @@ import numpy as np
 from segsim.errors import SegsimError
 from segsim.fileio import read_image
 
-MAX_SIDE = 1024   # larger photos are downscaled on load: a 256 px frame never needs more
+MAX_SIDE = 1024  # larger photos are downscaled on load: a 256 px frame never needs more
 
 
 def load_rgb(path: str) -> np.ndarray:
@@ -19,9 +19,10 @@ def load_rgb(path: str) -> np.ndarray:
     try:
         rgb = read_image(path)
     except SegsimError as e:
-        raise SegsimError(f"cannot use {path} as a texture or background: {e.problem}",
-                          "remove or replace the image file, or fix background.image_dir / "
-                          "texture image paths") from e
+        raise SegsimError(
+            f"cannot use {path} as a texture or background: {e.problem}",
+            "remove or replace the image file, or fix background.image_dir / texture image paths",
+        ) from e
     if max(rgb.shape[:2]) <= MAX_SIDE:
         return rgb
     im = Image.fromarray(rgb)

@@ -16,12 +16,13 @@ import numpy as np
 from segsim.scene.geometry import bounding_radius  # noqa: F401  (re-exported for the renderer)
 from segsim.scene.shapes import get_shape, kind_of
 
-SHADOW_LEVEL = 0                 # shadows never need pixel-exact outlines
+SHADOW_LEVEL = 0  # shadows never need pixel-exact outlines
 
 
 @dataclass(frozen=True)
 class MeshData:
     """Interleaved vertex data (x y z nx ny nz, float32) and triangle indices (uint32)."""
+
     vertices: np.ndarray
     indices: np.ndarray
 
@@ -32,8 +33,10 @@ def _to_mesh_data(mesh) -> MeshData:
     smooth = mesh.smooth_shaded
     v = np.asarray(smooth.vertices, np.float32)
     n = np.asarray(smooth.vertex_normals, np.float32)
-    return MeshData(np.ascontiguousarray(np.hstack([v, n]), np.float32),
-                    np.ascontiguousarray(smooth.faces, np.uint32).ravel())
+    return MeshData(
+        np.ascontiguousarray(np.hstack([v, n]), np.float32),
+        np.ascontiguousarray(smooth.faces, np.uint32).ravel(),
+    )
 
 
 def _build(key: tuple, level: int) -> MeshData:
@@ -70,4 +73,4 @@ class MeshCache:
         return data
 
 
-MESHES = MeshCache()   # per process, shared by every Renderer in it
+MESHES = MeshCache()  # per process, shared by every Renderer in it

@@ -15,9 +15,9 @@ from segsim.render.background import clutter_image, seed_offset
 from segsim.render.camera import light_view_projection
 from segsim.render.context import Program, mat3_bytes, mat4_bytes, shader
 from segsim.render.drawables import DrawItem
-from segsim.scene.kinds import BACKGROUND_KINDS, TEXTURE_KINDS, glsl_defines
 from segsim.render.meshes import SHADOW_LEVEL, bounding_radius
 from segsim.render.targets import LABELS_AFTER_COLOR
+from segsim.scene.kinds import BACKGROUND_KINDS, TEXTURE_KINDS, glsl_defines
 
 MAX_LIGHTS = 4
 WITH_LABELS = ("common.glsl", "labels.glsl")
@@ -41,12 +41,18 @@ def frame_uniforms(scene, proj, shadow: tuple | None) -> dict[str, bytes]:
         dirs[i] = d / max(math.sqrt(float(d @ d)), 1e-12)
         cols[i] = np.asarray(light.color, float) * float(light.intensity)
     w2c = np.asarray(scene.camera.world_to_camera, float)
-    out = {"u_view": mat4_bytes(w2c), "u_proj": mat4_bytes(proj), "u_view_rot": mat3_bytes(w2c),
-           "u_key_dir": dirs[0].tobytes(), "u_key_color": cols[0].tobytes(),
-           "u_fill_dir": dirs[1:].tobytes(), "u_fill_color": cols[1:].tobytes(),
-           "u_ambient": np.asarray(scene.ambient, "f4").tobytes(),
-           "u_cam_pos": np.asarray(scene.camera.position, "f4").tobytes(),
-           "u_shadows": np.int32(shadow is not None).tobytes()}
+    out = {
+        "u_view": mat4_bytes(w2c),
+        "u_proj": mat4_bytes(proj),
+        "u_view_rot": mat3_bytes(w2c),
+        "u_key_dir": dirs[0].tobytes(),
+        "u_key_color": cols[0].tobytes(),
+        "u_fill_dir": dirs[1:].tobytes(),
+        "u_fill_color": cols[1:].tobytes(),
+        "u_ambient": np.asarray(scene.ambient, "f4").tobytes(),
+        "u_cam_pos": np.asarray(scene.camera.position, "f4").tobytes(),
+        "u_shadows": np.int32(shadow is not None).tobytes(),
+    }
     if shadow is not None:
         out["u_light_vp"] = mat4_bytes(shadow[0])
         out["u_shadow_texel"] = np.float32(shadow[1]).tobytes()
@@ -113,8 +119,10 @@ def ids_pass(ctx, program: Program, items: list[DrawItem], uniforms: dict[str, b
 def texture_kind(tex) -> int:
     kind = TEXTURE_KINDS.get(tex.kind if tex is not None else None)
     if kind is None:
-        raise SegsimError(f"unknown texture kind {tex.kind!r}",
-                          f"use one of {', '.join(k for k in TEXTURE_KINDS if k)}")
+        raise SegsimError(
+            f"unknown texture kind {tex.kind!r}",
+            f"use one of {', '.join(k for k in TEXTURE_KINDS if k)}",
+        )
     return kind
 
 
@@ -126,17 +134,21 @@ class LitPass:
     def __init__(self, ctx, scene_vs: str):
         self.ctx = ctx
         defines = {**glsl_defines(), **LABELS_AFTER_COLOR}
-        self.variants = {kind: Program(ctx, scene_vs, shader("lit.frag.glsl", WITH_LABELS,
-                                                             {**defines, "TEX_KIND": kind}))
-                         for kind in TEXTURE_KINDS.values()}
+        self.variants = {
+            kind: Program(
+                ctx, scene_vs, shader("lit.frag.glsl", WITH_LABELS, {**defines, "TEX_KIND": kind})
+            )
+            for kind in TEXTURE_KINDS.values()
+        }
         for p in self.variants.values():
             p.set("u_shadow_map", 1)
             p.set("u_image", 2)
             p.set("u_noise", 4)
         self.white = ctx.texture((1, 1), 3, b"\xff\xff\xff")
 
-    def draw(self, scene, items: list[DrawItem], uniforms: dict[str, bytes], meshes, shadow_tex,
-             images):
+    def draw(
+        self, scene, items: list[DrawItem], uniforms: dict[str, bytes], meshes, shadow_tex, images
+    ):
         import moderngl
 
         self.ctx.front_face = "cw"
@@ -146,8 +158,10 @@ class LitPass:
                 self.variants[kind].write(name, data)
         shadow_tex.use(1)
         # grouped by program: a program switch costs llvmpipe more than a few hundred triangles
-        for kind, it in sorted(((texture_kind(it.obj.material.texture), it) for it in items),
-                               key=lambda pair: (pair[1].obj is scene.ground, pair[0])):
+        for kind, it in sorted(
+            ((texture_kind(it.obj.material.texture), it) for it in items),
+            key=lambda pair: (pair[1].obj is scene.ground, pair[0]),
+        ):
             p = self.variants[kind]
             self._set_material(p, kind, it, images)
             meshes.get(it.key, it.level)[p].render(moderngl.TRIANGLES)
@@ -195,9 +209,12 @@ class BackgroundPass:
         self.size = size
         defines = {**glsl_defines(), **LABELS_AFTER_COLOR}
         vs = shader("background.vert.glsl")
-        self.variants = {kind: Program(ctx, vs, shader("background.frag.glsl", WITH_LABELS,
-                                                       {**defines, "BG_KIND": kind}))
-                         for kind in BACKGROUND_KINDS.values()}
+        self.variants = {
+            kind: Program(
+                ctx, vs, shader("background.frag.glsl", WITH_LABELS, {**defines, "BG_KIND": kind})
+            )
+            for kind in BACKGROUND_KINDS.values()
+        }
         self.vaos = {kind: ctx.vertex_array(p.prog, []) for kind, p in self.variants.items()}
         for p in self.variants.values():
             p.set("u_image", 3)
@@ -213,8 +230,9 @@ class BackgroundPass:
 
         kind = BACKGROUND_KINDS.get(bg.kind)
         if kind is None:
-            raise SegsimError(f"unknown background kind {bg.kind!r}",
-                              f"use one of {', '.join(BACKGROUND_KINDS)}")
+            raise SegsimError(
+                f"unknown background kind {bg.kind!r}", f"use one of {', '.join(BACKGROUND_KINDS)}"
+            )
         width, height = self.size
         p = self.variants[kind]
         p.set("u_size", (float(width), float(height)))
@@ -237,8 +255,10 @@ class BackgroundPass:
                 raise SegsimError("image background without a path", "set background.path")
             tex, w, h = images.get(bg.path)
             frame_aspect, image_aspect = width / height, w / h
-            p.set("u_image_scale", (min(1.0, frame_aspect / image_aspect),
-                                    min(1.0, image_aspect / frame_aspect)))
+            p.set(
+                "u_image_scale",
+                (min(1.0, frame_aspect / image_aspect), min(1.0, image_aspect / frame_aspect)),
+            )
             tex.use(3)
         self.ctx.disable(moderngl.CULL_FACE)
         self.ctx.depth_func = "<="

@@ -14,7 +14,7 @@ import numpy as np
 _LUMA = np.array([0.299, 0.587, 0.114])
 _BANK: dict = {}
 BANK_SIDE = 1024
-BANK_SCALE = 16.0   # bank holds N(0, 1) * 16 as int8-range int16 values
+BANK_SCALE = 16.0  # bank holds N(0, 1) * 16 as int8-range int16 values
 
 
 def _hue_matrix(degrees: float) -> np.ndarray:
@@ -23,11 +23,13 @@ def _hue_matrix(degrees: float) -> np.ndarray:
     c, s = np.cos(t), np.sin(t)
     k = 1.0 / 3.0
     r = np.sqrt(k)
-    return np.array([
-        [c + (1 - c) * k, k * (1 - c) - r * s, k * (1 - c) + r * s],
-        [k * (1 - c) + r * s, c + k * (1 - c), k * (1 - c) - r * s],
-        [k * (1 - c) - r * s, k * (1 - c) + r * s, c + k * (1 - c)],
-    ])
+    return np.array(
+        [
+            [c + (1 - c) * k, k * (1 - c) - r * s, k * (1 - c) + r * s],
+            [k * (1 - c) + r * s, c + k * (1 - c), k * (1 - c) - r * s],
+            [k * (1 - c) - r * s, k * (1 - c) + r * s, c + k * (1 - c)],
+        ]
+    )
 
 
 def color_transform(pfx) -> tuple[np.ndarray, np.ndarray]:
@@ -53,13 +55,19 @@ def gaussian_noise(shape: tuple, std: float, seed: int) -> np.ndarray:
     if h > BANK_SIDE or w > BANK_SIDE:
         return rng.standard_normal(shape, dtype=np.float32) * np.float32(std)
     y, x = rng.integers(0, BANK_SIDE - h + 1), rng.integers(0, BANK_SIDE - w + 1)
-    window = _noise_bank()[y:y + h, x:x + w]
+    window = _noise_bank()[y : y + h, x : x + w]
     return window.astype(np.float32) * np.float32(std / BANK_SCALE)
 
 
 def is_identity(pfx) -> bool:
-    return (pfx.noise_std <= 0 and pfx.blur_sigma <= 0 and pfx.brightness == 0 and pfx.contrast == 1
-            and pfx.saturation == 1 and pfx.hue_shift == 0)
+    return (
+        pfx.noise_std <= 0
+        and pfx.blur_sigma <= 0
+        and pfx.brightness == 0
+        and pfx.contrast == 1
+        and pfx.saturation == 1
+        and pfx.hue_shift == 0
+    )
 
 
 def apply_postfx(rgb: np.ndarray, pfx) -> np.ndarray:
@@ -69,13 +77,15 @@ def apply_postfx(rgb: np.ndarray, pfx) -> np.ndarray:
     import cv2
 
     img = rgb
-    if not (pfx.brightness == 0 and pfx.contrast == 1 and pfx.saturation == 1
-            and pfx.hue_shift == 0):
+    if not (
+        pfx.brightness == 0 and pfx.contrast == 1 and pfx.saturation == 1 and pfx.hue_shift == 0
+    ):
         m, offset = color_transform(pfx)
         img = cv2.transform(img, np.hstack([m, offset[:, None]]).astype(np.float32))  # saturates
     if pfx.blur_sigma > 0:
-        img = cv2.GaussianBlur(img, (0, 0), sigmaX=float(pfx.blur_sigma),
-                               borderType=cv2.BORDER_REFLECT)
+        img = cv2.GaussianBlur(
+            img, (0, 0), sigmaX=float(pfx.blur_sigma), borderType=cv2.BORDER_REFLECT
+        )
     if pfx.noise_std > 0:
         img = cv2.add(img, gaussian_noise(img.shape, pfx.noise_std, pfx.seed), dtype=cv2.CV_8U)
     return img if img is not rgb else rgb.copy()

@@ -19,13 +19,13 @@ from segsim.render.edge_aa import smooth_edges
 # the id pass. GLSL 330 wants literal locations, hence defines.
 LABELS_AFTER_COLOR = {"LOC_IDS": 1, "LOC_DEPTH": 2, "LOC_NORMAL": 3}
 LABELS_ALONE = {"LOC_IDS": 0, "LOC_DEPTH": 1, "LOC_NORMAL": 2}
-MS_UNIT = 5    # texture unit of the multisampled colour in the resolve pass
+MS_UNIT = 5  # texture unit of the multisampled colour in the resolve pass
 
 
 class _Targets:
     """The label textures and the single-sample RGBA that both layouts read the frame from."""
 
-    id_program: Program | None = None   # draws the labels in a pass of their own, if any
+    id_program: Program | None = None  # draws the labels in a pass of their own, if any
 
     def __init__(self, ctx, size: tuple[int, int]):
         import moderngl
@@ -41,8 +41,11 @@ class _Targets:
         self.rgba = ctx.renderbuffer(size, 4)
 
     def _labels(self, with_color: bool, normals: bool) -> list:
-        return ([self.rgba] if with_color else []) + [self.ids_tex, self.depth_tex] + (
-            [self.normal_tex] if normals else [])
+        return (
+            ([self.rgba] if with_color else [])
+            + [self.ids_tex, self.depth_tex]
+            + ([self.normal_tex] if normals else [])
+        )
 
     def _read(self, labels_fbo, first: int, rgba_fbo, normals: bool):
         """(rgb, ids, depth, normals or None), the labels from attachments first.. of labels_fbo."""
@@ -92,8 +95,9 @@ class SingleSampleTargets(_Targets):
         pass
 
     def read(self, normals: bool):
-        rgb, ids, depth, normal_img = self._read(self.normals_fbo if normals else self.fbo, 1,
-                                                 self.fbo, normals)
+        rgb, ids, depth, normal_img = self._read(
+            self.normals_fbo if normals else self.fbo, 1, self.fbo, normals
+        )
         smooth_edges(rgb, ids, depth)
         return rgb, ids, depth, normal_img
 
@@ -109,8 +113,9 @@ class MsaaTargets(_Targets):
 
     def __init__(self, ctx, size: tuple[int, int], samples: int, scene_vs: str):
         super().__init__(ctx, size)
-        self.id_program = Program(ctx, scene_vs,
-                                  shader("ids.frag.glsl", ("labels.glsl",), LABELS_ALONE))
+        self.id_program = Program(
+            ctx, scene_vs, shader("ids.frag.glsl", ("labels.glsl",), LABELS_ALONE)
+        )
         self.ids_fbo = ctx.framebuffer(self._labels(False, False), self.ids_zbuf)
         self.ids_normals_fbo = ctx.framebuffer(self._labels(False, True), self.ids_zbuf)
         self.color_tex = ctx.texture(size, 4, samples=samples)
@@ -142,13 +147,22 @@ class MsaaTargets(_Targets):
         self.resolve_vao.render(moderngl.TRIANGLES, vertices=3)
 
     def read(self, normals: bool):
-        return self._read(self.ids_normals_fbo if normals else self.ids_fbo, 0,
-                          self.resolve_fbo, normals)
+        return self._read(
+            self.ids_normals_fbo if normals else self.ids_fbo, 0, self.resolve_fbo, normals
+        )
 
     def release(self):
-        for obj in (self.color_tex, self.color_zbuf, self.color_fbo, self.resolve_fbo,
-                    self.resolve_vao, self.resolve, self.ids_fbo, self.ids_normals_fbo,
-                    self.id_program):
+        for obj in (
+            self.color_tex,
+            self.color_zbuf,
+            self.color_fbo,
+            self.resolve_fbo,
+            self.resolve_vao,
+            self.resolve,
+            self.ids_fbo,
+            self.ids_normals_fbo,
+            self.id_program,
+        ):
             obj.release()
         super().release()
 

@@ -1,1 +1,2 @@
-"""Scenes as plain data (spec.py), the shape kinds (shapes/) and the randomizers that draw them (randomize.py)."""
+"""Scenes as plain data (spec.py), the shape kinds (shapes/) and the randomizers that draw them
+(randomize.py)."""

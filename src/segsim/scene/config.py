@@ -14,15 +14,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from segsim import fileio
 from segsim.config import deep_merge, load_yaml, validate
 from segsim.errors import SegsimError
-from segsim import fileio
 from segsim.fileio import IMAGE_SUFFIXES
 from segsim.labels import Label, LabelSet, default_color
 from segsim.scene import kinds
 from segsim.scene.shapes import shape_names
 
-TEXTURE_KINDS = tuple(name for name in kinds.TEXTURE_KINDS if name)   # None: a plain colour
+TEXTURE_KINDS = tuple(name for name in kinds.TEXTURE_KINDS if name)  # None: a plain colour
 BACKGROUND_KINDS = tuple(kinds.BACKGROUND_KINDS)
 
 Range = tuple[float, float]
@@ -36,7 +36,9 @@ class _Model(BaseModel):
     @classmethod
     def _ordered_ranges(cls, v, info):
         # every 2-tuple field is a [low, high] range
-        is_range = isinstance(v, tuple) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v)
+        is_range = (
+            isinstance(v, tuple) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v)
+        )
         if is_range and v[0] > v[1]:
             raise ValueError(f"range must be [low, high] with low <= high, got {list(v)}")
         return v
@@ -55,8 +57,8 @@ def _weights_ok(weights: dict, allowed: tuple, what: str) -> dict:
 
 class ClassSpec(_Model):
     name: str
-    shape: str                                # a registered kind (scene/shapes/)
-    weight: float = Field(1.0, ge=0)          # share of objects drawn from this class
+    shape: str  # a registered kind (scene/shapes/)
+    weight: float = Field(1.0, ge=0)  # share of objects drawn from this class
     color: tuple[int, int, int] | None = None  # label colour (palette); default palette if None
     group: str = "shapes"
 
@@ -68,20 +70,23 @@ class ClassSpec(_Model):
             quoted = [repr(n) for n in names]
             expected = " or ".join(filter(None, [", ".join(quoted[:-1]), quoted[-1]]))
             # worded like pydantic's own Literal error
-            raise PydanticCustomError("shape_kind", "Input should be {expected}", {"expected": expected})
+            raise PydanticCustomError(
+                "shape_kind", "Input should be {expected}", {"expected": expected}
+            )
         return v
 
 
 class ShapeSizes(_Model):
     """Canonical geometry ranges in metres, before objects.scale is applied."""
-    box_extent: Range = (0.5, 1.1)            # each side drawn independently
+
+    box_extent: Range = (0.5, 1.1)  # each side drawn independently
     sphere_radius: Range = (0.3, 0.6)
     cylinder_radius: Range = (0.2, 0.45)
     cylinder_height: Range = (0.5, 1.2)
     cone_radius: Range = (0.2, 0.45)
     cone_height: Range = (0.5, 1.1)
     torus_radius: Range = (0.25, 0.5)
-    torus_tube_ratios: list[float] = [0.2, 0.3, 0.4]   # tube / radius; a few values so meshes cache
+    torus_tube_ratios: list[float] = [0.2, 0.3, 0.4]  # tube / radius; a few values so meshes cache
     capsule_radius: Range = (0.12, 0.3)
     capsule_height_ratios: list[float] = [1.0, 2.0, 3.0]  # hemisphere-centre distance / radius
 
@@ -98,19 +103,19 @@ class ShapeSizes(_Model):
 
 class ObjectsConfig(_Model):
     count: IntRange = (2, 6)
-    scale: Range = (0.8, 1.25)                # uniform scale on top of the shape sizes
-    area_radius: float = Field(1.2, gt=0)     # object centres lie in a disc of this radius
-    height: Range = (0.0, 0.6)                # lift above the ground (or z range without ground)
+    scale: Range = (0.8, 1.25)  # uniform scale on top of the shape sizes
+    area_radius: float = Field(1.2, gt=0)  # object centres lie in a disc of this radius
+    height: Range = (0.0, 0.6)  # lift above the ground (or z range without ground)
     rotation: Literal["random", "upright", "yaw"] = "random"
-    overlap_tolerance: float = Field(0.15, ge=0, le=1)   # allowed bounding-sphere overlap fraction
+    overlap_tolerance: float = Field(0.15, ge=0, le=1)  # allowed bounding-sphere overlap fraction
     max_tries: int = Field(60, ge=1)
 
 
 class TextureConfig(_Model):
     probability: float = Field(0.5, ge=0, le=1)
     kinds: dict[str, float] = {"checker": 1.0, "stripes": 1.0, "noise": 1.5, "gradient": 1.0}
-    scale: Range = (2.0, 10.0)                # repeats per metre
-    image_dir: str | None = None              # folder of images for the `image` kind
+    scale: Range = (2.0, 10.0)  # repeats per metre
+    image_dir: str | None = None  # folder of images for the `image` kind
 
     @field_validator("kinds")
     @classmethod
@@ -131,9 +136,9 @@ class LightsConfig(_Model):
     count: IntRange = (1, 3)
     elevation_deg: Range = (15.0, 85.0)
     azimuth_deg: Range = (0.0, 360.0)
-    intensity: Range = (0.4, 1.3)             # first light; others are scaled by fill_fraction
+    intensity: Range = (0.4, 1.3)  # first light; others are scaled by fill_fraction
     fill_fraction: Range = (0.15, 0.6)
-    saturation: Range = (0.0, 0.3)            # colour tint of each light (HSV)
+    saturation: Range = (0.0, 0.3)  # colour tint of each light (HSV)
     ambient: Range = (0.08, 0.5)
     ambient_saturation: Range = (0.0, 0.3)
 
@@ -145,21 +150,27 @@ class CameraConfig(_Model):
     distance: Range = (2.0, 15.0)
     elevation_deg: Range = (10.0, 75.0)
     azimuth_deg: Range = (0.0, 360.0)
-    fov_deg: Range = (35.0, 60.0)             # vertical field of view
+    fov_deg: Range = (35.0, 60.0)  # vertical field of view
     look_at_jitter: float = Field(0.4, ge=0)  # metres, added to the objects' centroid
     roll_deg: Range = (-15.0, 15.0)
-    principal_jitter: float = Field(0.02, ge=0)   # principal point offset, fraction of size
+    principal_jitter: float = Field(0.02, ge=0)  # principal point offset, fraction of size
     near: float = Field(0.05, gt=0)
     far: float = Field(100.0, gt=0)
 
 
 class BackgroundConfig(_Model):
-    kinds: dict[str, float] = {"solid": 0.5, "gradient": 1.0, "checker": 0.5, "stripes": 0.5,
-                               "noise": 1.0, "clutter": 3.0}
-    image_dir: str | None = None              # photos to use when `image` has a weight
+    kinds: dict[str, float] = {
+        "solid": 0.5,
+        "gradient": 1.0,
+        "checker": 0.5,
+        "stripes": 0.5,
+        "noise": 1.0,
+        "clutter": 3.0,
+    }
+    image_dir: str | None = None  # photos to use when `image` has a weight
     value: Range = (0.05, 1.0)
     saturation: Range = (0.0, 0.9)
-    scale: Range = (2.0, 16.0)                # pattern repeats across the frame height
+    scale: Range = (2.0, 16.0)  # pattern repeats across the frame height
 
     @field_validator("kinds")
     @classmethod
@@ -169,10 +180,13 @@ class BackgroundConfig(_Model):
 
 class GroundConfig(_Model):
     probability: float = Field(0.5, ge=0, le=1)
-    size: float = Field(30.0, gt=0)           # side of the (thin box) ground plane, metres
+    size: float = Field(30.0, gt=0)  # side of the (thin box) ground plane, metres
     material: MaterialConfig = MaterialConfig(
-        value=(0.2, 0.9), saturation=(0.0, 0.6), specular=(0.0, 0.3),
-        texture=TextureConfig(probability=0.7, scale=(0.5, 4.0)))
+        value=(0.2, 0.9),
+        saturation=(0.0, 0.6),
+        specular=(0.0, 0.3),
+        texture=TextureConfig(probability=0.7, scale=(0.5, 4.0)),
+    )
 
 
 class DistractorsConfig(_Model):
@@ -200,9 +214,11 @@ class PostFXConfig(_Model):
 class SceneConfig(_Model):
     name: str = "custom"
     description: str = ""
-    classes: list[ClassSpec] = [ClassSpec(name="cube", shape="box"),
-                                ClassSpec(name="sphere", shape="sphere"),
-                                ClassSpec(name="cylinder", shape="cylinder")]
+    classes: list[ClassSpec] = [
+        ClassSpec(name="cube", shape="box"),
+        ClassSpec(name="sphere", shape="sphere"),
+        ClassSpec(name="cylinder", shape="cylinder"),
+    ]
     sizes: ShapeSizes = ShapeSizes()
     objects: ObjectsConfig = ObjectsConfig()
     material: MaterialConfig = MaterialConfig()
@@ -232,29 +248,41 @@ class SceneConfig(_Model):
     def label_set(self) -> LabelSet:
         labels = [Label(0, "background", default_color(0), "background")]
         for i, c in enumerate(self.classes, start=1):
-            labels.append(Label(i, c.name, tuple(c.color) if c.color else default_color(i), c.group))
+            labels.append(
+                Label(i, c.name, tuple(c.color) if c.color else default_color(i), c.group)
+            )
         return LabelSet(labels)
 
 
 def list_images(folder: str | None, field: str) -> list[str]:
     """Sorted image files of a folder (sorted so frame i picks the same file everywhere)."""
     if not folder:
-        kinds = "background.kinds.image" if field.startswith("background") else \
-            field.replace("image_dir", "kinds.image")
-        raise SegsimError(f"{field} is not set but {kinds} has a weight",
-                          f"set {field} to a folder of images, or set {kinds} to 0")
+        kinds = (
+            "background.kinds.image"
+            if field.startswith("background")
+            else field.replace("image_dir", "kinds.image")
+        )
+        raise SegsimError(
+            f"{field} is not set but {kinds} has a weight",
+            f"set {field} to a folder of images, or set {kinds} to 0",
+        )
     p = Path(folder).expanduser()
     if not p.is_dir():
         raise SegsimError(f"{field}: folder not found: {p}", f"set {field} to a folder of images")
     files = [str(f) for f in fileio.list_images(p, recursive=True)]
     if not files:
-        raise SegsimError(f"{field}: no images ({', '.join(IMAGE_SUFFIXES)}) in {p}",
-                          f"put images in {p} or remove the image weight")
+        raise SegsimError(
+            f"{field}: no images ({', '.join(IMAGE_SUFFIXES)}) in {p}",
+            f"put images in {p} or remove the image weight",
+        )
     return files
 
 
-def load_scene_config(preset: str | None = "shapes", config_path: str | Path | None = None,
-                      overrides: dict | list[str] | None = None) -> SceneConfig:
+def load_scene_config(
+    preset: str | None = "shapes",
+    config_path: str | Path | None = None,
+    overrides: dict | list[str] | None = None,
+) -> SceneConfig:
     """preset <- YAML file <- overrides (a dict, or `["a.b=1"]` strings), validated."""
     from segsim.config import parse_overrides
     from segsim.scene.presets import load_preset
@@ -266,12 +294,17 @@ def load_scene_config(preset: str | None = "shapes", config_path: str | Path | N
         if isinstance(overrides, (list, tuple)):
             overrides = parse_overrides(list(overrides))
         data = deep_merge(data, overrides)
-    source = f"scene config (preset {preset!r}" + (f", file {config_path}" if config_path else "") + ")"
+    source = (
+        f"scene config (preset {preset!r}" + (f", file {config_path}" if config_path else "") + ")"
+    )
     cfg = validate(SceneConfig, data, source=source)
     # fail now, not in a worker halfway through a dataset
     if cfg.background.kinds.get("image", 0) > 0:
         list_images(cfg.background.image_dir, "background.image_dir")
-    for where, tex in (("material", cfg.material.texture), ("ground.material", cfg.ground.material.texture)):
+    for where, tex in (
+        ("material", cfg.material.texture),
+        ("ground.material", cfg.ground.material.texture),
+    ):
         if tex.kinds.get("image", 0) > 0 and tex.probability > 0:
             list_images(tex.image_dir, f"{where}.texture.image_dir")
     return cfg

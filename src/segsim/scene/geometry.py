@@ -22,14 +22,16 @@ def depth_below_centre(shape: dict, R: np.ndarray) -> float:
 
 def random_rotation(rng: np.random.Generator) -> np.ndarray:
     """Uniform random rotation (normalised Gaussian quaternion)."""
-    w, x, y, z = rng.standard_normal(4).tolist()   # plain floats: this runs per object per frame
+    w, x, y, z = rng.standard_normal(4).tolist()  # plain floats: this runs per object per frame
     inv = 1.0 / math.sqrt(w * w + x * x + y * y + z * z)
     w, x, y, z = w * inv, x * inv, y * inv, z * inv
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-    ])
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ]
+    )
 
 
 def rot_z(angle: float) -> np.ndarray:
@@ -60,8 +62,9 @@ def unit3(v) -> list[float]:
     return [v[0] * inv, v[1] * inv, v[2] * inv]
 
 
-def look_at_opencv(eye: np.ndarray, target: np.ndarray, roll: float = 0.0,
-                   up=(0.0, 0.0, 1.0)) -> np.ndarray:
+def look_at_opencv(
+    eye: np.ndarray, target: np.ndarray, roll: float = 0.0, up=(0.0, 0.0, 1.0)
+) -> np.ndarray:
     """world_to_camera for a camera at `eye` looking at `target` (OpenCV: x right, y down,
     z forward), world z up, then rolled by `roll` radians about the viewing axis."""
     eye = np.asarray(eye, float)
@@ -71,5 +74,5 @@ def look_at_opencv(eye: np.ndarray, target: np.ndarray, roll: float = 0.0,
         up = [0.0, 1.0, 0.0]
     x = unit3(cross3(z, up))
     y = cross3(z, x)
-    R = rot_z(roll) @ np.array([x, y, z])   # rows: camera axes in world, then roll about own z
+    R = rot_z(roll) @ np.array([x, y, z])  # rows: camera axes in world, then roll about own z
     return rigid(R, -R @ eye)

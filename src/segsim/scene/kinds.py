@@ -10,8 +10,15 @@ from __future__ import annotations
 # object textures: None is a plain colour; checker..gradient are the pattern kinds that
 # common.glsl's pattern_factor draws
 TEXTURE_KINDS = {None: 0, "checker": 1, "stripes": 2, "noise": 3, "gradient": 4, "image": 5}
-BACKGROUND_KINDS = {"solid": 0, "gradient": 1, "checker": 2, "stripes": 3, "noise": 4,
-                    "clutter": 5, "image": 6}
+BACKGROUND_KINDS = {
+    "solid": 0,
+    "gradient": 1,
+    "checker": 2,
+    "stripes": 3,
+    "noise": 4,
+    "clutter": 5,
+    "image": 6,
+}
 
 
 def glsl_defines() -> dict[str, int]:

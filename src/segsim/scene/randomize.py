@@ -62,15 +62,28 @@ def _material(rng, mc: MaterialConfig, field: str) -> Material:
         kind = _pick(rng, tc.kinds)
         # second colour: a different hue, brightness pushed away from the first for contrast
         h2 = (colorsys.rgb_to_hsv(*color)[0] + rng.uniform(0.15, 0.85)) % 1.0
-        color2 = tuple(float(c) for c in colorsys.hsv_to_rgb(h2, uniform(rng, mc.saturation), uniform(rng, mc.value)))
+        color2 = tuple(
+            float(c)
+            for c in colorsys.hsv_to_rgb(h2, uniform(rng, mc.saturation), uniform(rng, mc.value))
+        )
         path = None
         if kind == "image":
             files = _images(tc.image_dir, f"{field}.texture.image_dir")
             path = files[int(rng.integers(len(files)))]
-        texture = Texture(kind=kind, color2=color2, scale=uniform(rng, tc.scale),
-                          angle=float(rng.uniform(0, np.pi)), seed=int(rng.integers(2**31)), path=path)
-    return Material(color=color, texture=texture, specular=uniform(rng, mc.specular),
-                    shininess=uniform(rng, mc.shininess))
+        texture = Texture(
+            kind=kind,
+            color2=color2,
+            scale=uniform(rng, tc.scale),
+            angle=float(rng.uniform(0, np.pi)),
+            seed=int(rng.integers(2**31)),
+            path=path,
+        )
+    return Material(
+        color=color,
+        texture=texture,
+        specular=uniform(rng, mc.specular),
+        shininess=uniform(rng, mc.shininess),
+    )
 
 
 def _rotation(rng, mode: str) -> np.ndarray:
@@ -98,7 +111,7 @@ def _place(rng, shape: dict, R: np.ndarray, cfg: SceneConfig, placed: list, area
     # lazily beats any vectorised test of all of them (call overhead dominates at this size).
     keep = 1 - oc.overlap_tolerance
     least = [(*c.tolist(), max((radius + r) * keep, 0.0) ** 2) for c, r in placed]
-    for rk, pk, lk in zip(rho.tolist(), phi.tolist(), lift.tolist()):
+    for rk, pk, lk in zip(rho.tolist(), phi.tolist(), lift.tolist(), strict=True):
         x, y, z = rk * math.cos(pk), rk * math.sin(pk), below + lk
         if all((x - cx) ** 2 + (y - cy) ** 2 + (z - cz) ** 2 >= d2 for cx, cy, cz, d2 in least):
             break
@@ -114,7 +127,9 @@ def _objects(rng, cfg: SceneConfig) -> tuple[list[SceneObject], list]:
     placed: list = []
     objects: list[SceneObject] = []
     n = int(rng.integers(oc.count[0], oc.count[1] + 1))
-    class_weights = {f"{i:05d}": c.weight for i, c in enumerate(cfg.classes)}   # sorts in class order
+    class_weights = {
+        f"{i:05d}": c.weight for i, c in enumerate(cfg.classes)
+    }  # sorts in class order
     for _ in range(n):
         ci = int(_pick(rng, class_weights))
         spec = cfg.classes[ci]
@@ -124,8 +139,16 @@ def _objects(rng, cfg: SceneConfig) -> tuple[list[SceneObject], list]:
         centre = _place(rng, shape, R, cfg, placed, oc.area_radius)
         if centre is None:
             continue
-        objects.append(SceneObject(shape=shape, object_to_world=rigid(R, centre), material=material,
-                                   class_id=ci + 1, class_name=spec.name, instance_id=len(objects) + 1))
+        objects.append(
+            SceneObject(
+                shape=shape,
+                object_to_world=rigid(R, centre),
+                material=material,
+                class_id=ci + 1,
+                class_name=spec.name,
+                instance_id=len(objects) + 1,
+            )
+        )
     labelled = list(placed)
     dc = cfg.distractors
     if any(w > 0 for w in dc.shapes.values()):
@@ -136,8 +159,14 @@ def _objects(rng, cfg: SceneConfig) -> tuple[list[SceneObject], list]:
             material = _material(rng, cfg.material, "material")
             centre = _place(rng, shape, R, cfg, placed, oc.area_radius * 1.3)
             if centre is not None:
-                objects.append(SceneObject(shape=shape, object_to_world=rigid(R, centre), material=material,
-                                           distractor=True))
+                objects.append(
+                    SceneObject(
+                        shape=shape,
+                        object_to_world=rigid(R, centre),
+                        material=material,
+                        distractor=True,
+                    )
+                )
     return objects, labelled
 
 
@@ -150,14 +179,18 @@ def _camera(rng, cfg: SceneConfig, labelled: list, width: int, height: int) -> C
     else:
         centroid, extent = np.zeros(3), 1.0
     jitter = rng.standard_normal(3)
-    target = centroid + jitter / max(np.linalg.norm(jitter), 1e-9) * cc.look_at_jitter * rng.random()
+    target = (
+        centroid + jitter / max(np.linalg.norm(jitter), 1e-9) * cc.look_at_jitter * rng.random()
+    )
     fov_y = np.radians(uniform(rng, cc.fov_deg))
     fy = 0.5 * height / np.tan(fov_y / 2)
     half_min = np.arctan(0.5 * min(width, height) / fy)
     distance = float(np.clip(extent / (uniform(rng, cc.framing) * np.tan(half_min)), *cc.distance))
     elev = np.radians(uniform(rng, cc.elevation_deg))
     azim = np.radians(uniform(rng, cc.azimuth_deg))
-    eye = target + distance * np.array([np.cos(elev) * np.cos(azim), np.cos(elev) * np.sin(azim), np.sin(elev)])
+    eye = target + distance * np.array(
+        [np.cos(elev) * np.cos(azim), np.cos(elev) * np.sin(azim), np.sin(elev)]
+    )
     w2c = look_at_opencv(eye, target, roll=np.radians(uniform(rng, cc.roll_deg)))
     cx = width / 2 + rng.uniform(-1, 1) * cc.principal_jitter * width
     cy = height / 2 + rng.uniform(-1, 1) * cc.principal_jitter * height
@@ -170,12 +203,23 @@ def _lights(rng, cfg: SceneConfig) -> tuple[list[Light], tuple]:
     lights = []
     main = uniform(rng, lc.intensity)
     for i in range(int(rng.integers(lc.count[0], lc.count[1] + 1))):
-        elev, azim = np.radians(uniform(rng, lc.elevation_deg)), np.radians(uniform(rng, lc.azimuth_deg))
-        toward_light = np.array([np.cos(elev) * np.cos(azim), np.cos(elev) * np.sin(azim), np.sin(elev)])
+        elev, azim = (
+            np.radians(uniform(rng, lc.elevation_deg)),
+            np.radians(uniform(rng, lc.azimuth_deg)),
+        )
+        toward_light = np.array(
+            [np.cos(elev) * np.cos(azim), np.cos(elev) * np.sin(azim), np.sin(elev)]
+        )
         color = hsv_color(rng, (0, 1), lc.saturation, (1, 1))
         intensity = main if i == 0 else main * uniform(rng, lc.fill_fraction)
-        lights.append(Light(direction=tuple(float(x) for x in -toward_light), color=color,
-                            intensity=float(intensity), cast_shadows=(i == 0)))
+        lights.append(
+            Light(
+                direction=tuple(float(x) for x in -toward_light),
+                color=color,
+                intensity=float(intensity),
+                cast_shadows=(i == 0),
+            )
+        )
     ambient_color = hsv_color(rng, (0, 1), lc.ambient_saturation, (1, 1))
     ambient = tuple(float(c) * uniform(rng, lc.ambient) for c in ambient_color)
     return lights, ambient
@@ -190,30 +234,46 @@ def _background(rng, cfg: SceneConfig) -> Background:
     if kind == "image":
         files = _images(bc.image_dir, "background.image_dir")
         path = files[int(rng.integers(len(files)))]
-    return Background(kind=kind, color=color, color2=color2, scale=uniform(rng, bc.scale),
-                      angle=float(rng.uniform(0, np.pi)), seed=int(rng.integers(2**31)), path=path)
+    return Background(
+        kind=kind,
+        color=color,
+        color2=color2,
+        scale=uniform(rng, bc.scale),
+        angle=float(rng.uniform(0, np.pi)),
+        seed=int(rng.integers(2**31)),
+        path=path,
+    )
 
 
 def _ground(rng, cfg: SceneConfig) -> SceneObject | None:
     gc = cfg.ground
     use = rng.random() < gc.probability
-    material = _material(rng, gc.material, "ground.material")   # drawn either way: fixed stream
+    material = _material(rng, gc.material, "ground.material")  # drawn either way: fixed stream
     if not use:
         return None
     # a thin box whose top face is z = 0 (the oracle ray-casts it like any box)
     shape = {"type": "box", "extents": [gc.size, gc.size, GROUND_THICKNESS]}
-    return SceneObject(shape=shape, object_to_world=rigid(np.eye(3), [0.0, 0.0, -GROUND_THICKNESS / 2]),
-                       material=material, distractor=True)
+    return SceneObject(
+        shape=shape,
+        object_to_world=rigid(np.eye(3), [0.0, 0.0, -GROUND_THICKNESS / 2]),
+        material=material,
+        distractor=True,
+    )
 
 
 def _postfx(rng, cfg: SceneConfig) -> PostFX:
     pc = cfg.postfx
     use = rng.random() < pc.probability
     blur = rng.random() < pc.blur_probability
-    values = {"noise_std": uniform(rng, pc.noise_std), "blur_sigma": uniform(rng, pc.blur_sigma) if blur else 0.0,
-              "brightness": uniform(rng, pc.brightness), "contrast": uniform(rng, pc.contrast),
-              "saturation": uniform(rng, pc.saturation), "hue_shift": uniform(rng, pc.hue_shift),
-              "seed": int(rng.integers(2**31))}
+    values = {
+        "noise_std": uniform(rng, pc.noise_std),
+        "blur_sigma": uniform(rng, pc.blur_sigma) if blur else 0.0,
+        "brightness": uniform(rng, pc.brightness),
+        "contrast": uniform(rng, pc.contrast),
+        "saturation": uniform(rng, pc.saturation),
+        "hue_shift": uniform(rng, pc.hue_shift),
+        "seed": int(rng.integers(2**31)),
+    }
     return PostFX(**values) if use else PostFX()
 
 
@@ -226,5 +286,12 @@ def sample_scene(cfg: SceneConfig, seed: int, index: int, width: int, height: in
     lights, ambient = _lights(rng, cfg)
     background = _background(rng, cfg)
     postfx = _postfx(rng, cfg)
-    return Scene(camera=camera, objects=objects, lights=lights, ambient=ambient,
-                 background=background, postfx=postfx, ground=ground)
+    return Scene(
+        camera=camera,
+        objects=objects,
+        lights=lights,
+        ambient=ambient,
+        background=background,
+        postfx=postfx,
+        ground=ground,
+    )

@@ -24,8 +24,8 @@ import numpy as np
 
 @dataclass
 class Camera:
-    K: np.ndarray                 # 3x3 intrinsics in pixels
-    world_to_camera: np.ndarray   # 4x4, OpenCV convention
+    K: np.ndarray  # 3x3 intrinsics in pixels
+    world_to_camera: np.ndarray  # 4x4, OpenCV convention
     width: int
     height: int
     near: float = 0.05
@@ -44,26 +44,26 @@ class Camera:
 
 @dataclass
 class Texture:
-    kind: str                                   # checker | stripes | noise | gradient | image
+    kind: str  # checker | stripes | noise | gradient | image
     color2: tuple[float, float, float] = (0.0, 0.0, 0.0)  # second colour, linear 0..1
-    scale: float = 4.0                          # repeats per unit of texture coordinate
-    angle: float = 0.0                          # radians, for stripes / gradient
-    seed: int = 0                               # for noise
-    path: str | None = None                     # for image textures
+    scale: float = 4.0  # repeats per unit of texture coordinate
+    angle: float = 0.0  # radians, for stripes / gradient
+    seed: int = 0  # for noise
+    path: str | None = None  # for image textures
 
 
 @dataclass
 class Material:
-    color: tuple[float, float, float]           # base colour, 0..1 sRGB
+    color: tuple[float, float, float]  # base colour, 0..1 sRGB
     texture: Texture | None = None
-    specular: float = 0.3                       # 0..1
-    shininess: float = 32.0                     # Blinn-Phong exponent
+    specular: float = 0.3  # 0..1
+    shininess: float = 32.0  # Blinn-Phong exponent
 
 
 @dataclass
 class SceneObject:
-    shape: dict                                 # canonical geometry, see module docstring
-    object_to_world: np.ndarray                 # 4x4
+    shape: dict  # canonical geometry, see module docstring
+    object_to_world: np.ndarray  # 4x4
     material: Material
     class_id: int = 0
     class_name: str = "background"
@@ -73,7 +73,7 @@ class SceneObject:
 
 @dataclass
 class Light:
-    direction: tuple[float, float, float]       # world-space direction the light travels
+    direction: tuple[float, float, float]  # world-space direction the light travels
     color: tuple[float, float, float] = (1.0, 1.0, 1.0)
     intensity: float = 1.0
     cast_shadows: bool = True
@@ -81,25 +81,26 @@ class Light:
 
 @dataclass
 class Background:
-    kind: str = "solid"                          # solid | gradient | checker | stripes | noise | image
+    kind: str = "solid"  # solid | gradient | checker | stripes | noise | image
     color: tuple[float, float, float] = (0.5, 0.5, 0.5)
     color2: tuple[float, float, float] = (0.2, 0.2, 0.2)
     scale: float = 8.0
     angle: float = 0.0
     seed: int = 0
-    path: str | None = None                      # for image backgrounds
+    path: str | None = None  # for image backgrounds
 
 
 @dataclass
 class PostFX:
     """Applied to RGB only, after rendering; never to labels or depth."""
-    noise_std: float = 0.0                       # gaussian noise, in 0..255 units
-    blur_sigma: float = 0.0                      # gaussian blur sigma in pixels
-    brightness: float = 0.0                      # additive, -1..1 (fraction of 255)
-    contrast: float = 1.0                        # multiplicative around mid-grey
+
+    noise_std: float = 0.0  # gaussian noise, in 0..255 units
+    blur_sigma: float = 0.0  # gaussian blur sigma in pixels
+    brightness: float = 0.0  # additive, -1..1 (fraction of 255)
+    contrast: float = 1.0  # multiplicative around mid-grey
     saturation: float = 1.0
-    hue_shift: float = 0.0                       # degrees
-    seed: int = 0                                # noise seed, so frames stay deterministic
+    hue_shift: float = 0.0  # degrees
+    seed: int = 0  # noise seed, so frames stay deterministic
 
 
 @dataclass
@@ -110,7 +111,7 @@ class Scene:
     ambient: tuple[float, float, float] = (0.3, 0.3, 0.3)
     background: Background = field(default_factory=Background)
     postfx: PostFX = field(default_factory=PostFX)
-    ground: SceneObject | None = None            # optional floor plane (labelled background)
+    ground: SceneObject | None = None  # optional floor plane (labelled background)
 
     def labelled_objects(self) -> list[SceneObject]:
         return [o for o in self.objects if o.instance_id > 0]

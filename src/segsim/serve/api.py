@@ -16,14 +16,21 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from segsim.errors import SegsimError
-from segsim.serve.decode import SEND_IMAGE, check_size, decode_image
 from segsim.dataset import png
+from segsim.errors import SegsimError
 from segsim.infer.overlay import overlay
+from segsim.serve.decode import SEND_IMAGE, check_size, decode_image
 from segsim.serve.schemas import ErrorBody, Health, ModelInfo, PredictJSON
 from segsim.serve.stats import class_fractions
 
-RAW_TYPES = ("image/png", "image/jpeg", "image/webp", "image/bmp", "image/tiff", "application/octet-stream")
+RAW_TYPES = (
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+    "image/bmp",
+    "image/tiff",
+    "application/octet-stream",
+)
 MULTIPART_SLACK = 64 * 1024  # multipart boundaries and headers on top of the file itself
 
 
@@ -33,22 +40,30 @@ class OutputFormat(str, enum.Enum):
     overlay = "overlay"
 
 
-_ERRORS = {code: {"model": ErrorBody, "description": why} for code, why in [
-    (400, "undecodable image, empty body or malformed multipart"),
-    (413, "image too large (bytes or pixels)"),
-    (415, "unsupported content type"),
-    (422, "bad query parameter"),
-]}
+_ERRORS = {
+    code: {"model": ErrorBody, "description": why}
+    for code, why in [
+        (400, "undecodable image, empty body or malformed multipart"),
+        (413, "image too large (bytes or pixels)"),
+        (415, "unsupported content type"),
+        (422, "bad query parameter"),
+    ]
+}
 
 _BINARY = {"type": "string", "format": "binary"}
 _PREDICT_BODY = {
     "requestBody": {
         "required": True,
-        "description": "an image: multipart field `file`, or the raw bytes with an image content type",
+        "description": "an image: multipart field `file`, "
+        "or the raw bytes with an image content type",
         "content": {
-            "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
-                                               "properties": {"file": _BINARY}}},
-            **{t: {"schema": _BINARY} for t in ("image/png", "image/jpeg", "application/octet-stream")},
+            "multipart/form-data": {
+                "schema": {"type": "object", "required": ["file"], "properties": {"file": _BINARY}}
+            },
+            **{
+                t: {"schema": _BINARY}
+                for t in ("image/png", "image/jpeg", "application/octet-stream")
+            },
         },
     },
 }
@@ -62,7 +77,9 @@ def health(request: Request) -> Health:
     return Health(status="ok", model=state.model_info.name, viewer=state.scene_source is not None)
 
 
-@router.get("/v1/model", response_model=ModelInfo, summary="Label set, input size and backend of the model")
+@router.get(
+    "/v1/model", response_model=ModelInfo, summary="Label set, input size and backend of the model"
+)
 def model_info(request: Request) -> ModelInfo:
     return request.app.state.model_info
 
@@ -71,17 +88,25 @@ def model_info(request: Request) -> ModelInfo:
     "/v1/predict",
     summary="Segment an image",
     description="Returns, by `format`: `png` an index mask the size of the input (one class id per "
-                "pixel), `json` the mask as base64 PNG with per-class pixel fractions, `overlay` the "
-                "image with the colour mask blended in at `alpha`.",
+    "pixel), `json` the mask as base64 PNG with per-class pixel fractions, `overlay` the "
+    "image with the colour mask blended in at `alpha`.",
     response_class=Response,
-    responses={200: {"model": PredictJSON, "content": {"image/png": {"schema": _BINARY}},
-                     "description": "the mask or the overlay (PNG), or the JSON summary"}, **_ERRORS},
+    responses={
+        200: {
+            "model": PredictJSON,
+            "content": {"image/png": {"schema": _BINARY}},
+            "description": "the mask or the overlay (PNG), or the JSON summary",
+        },
+        **_ERRORS,
+    },
     openapi_extra=_PREDICT_BODY,
 )
 async def predict(
     request: Request,
     format: Annotated[OutputFormat, Query(description="png | json | overlay")] = OutputFormat.png,
-    alpha: Annotated[float, Query(ge=0.0, le=1.0, description="overlay opacity, for format=overlay")] = 0.5,
+    alpha: Annotated[
+        float, Query(ge=0.0, le=1.0, description="overlay opacity, for format=overlay")
+    ] = 0.5,
 ) -> Response:
     t0 = time.perf_counter()
     state = request.app.state
@@ -98,11 +123,17 @@ async def predict(
         return Response(body, media_type="image/png", headers=_timing(seconds))
     mask_png = await run_in_threadpool(png.encode, mask)
     result = PredictJSON(
-        width=int(rgb.shape[1]), height=int(rgb.shape[0]),
+        width=int(rgb.shape[1]),
+        height=int(rgb.shape[0]),
         mask_png_base64=base64.b64encode(mask_png).decode("ascii"),
-        classes=class_fractions(mask, labels), latency_ms=seconds * 1000,
-        total_ms=(time.perf_counter() - t0) * 1000, backend=state.model_info.backend)
-    return Response(result.model_dump_json(), media_type="application/json", headers=_timing(seconds))
+        classes=class_fractions(mask, labels),
+        latency_ms=seconds * 1000,
+        total_ms=(time.perf_counter() - t0) * 1000,
+        backend=state.model_info.backend,
+    )
+    return Response(
+        result.model_dump_json(), media_type="application/json", headers=_timing(seconds)
+    )
 
 
 def _timing(seconds: float) -> dict:
@@ -119,9 +150,12 @@ async def read_upload(request: Request, limits) -> bytes:
         return await _read_multipart(request, limits)
     if ctype in RAW_TYPES:
         return await _read_raw(request, limits)
-    raise SegsimError(f"unsupported content type {ctype or '(none)'!r}",
-                      "send multipart/form-data with field 'file', or the raw image with "
-                      "Content-Type image/png, image/jpeg or application/octet-stream", status_code=415)
+    raise SegsimError(
+        f"unsupported content type {ctype or '(none)'!r}",
+        "send multipart/form-data with field 'file', or the raw image with "
+        "Content-Type image/png, image/jpeg or application/octet-stream",
+        status_code=415,
+    )
 
 
 async def _read_raw(request: Request, limits) -> bytes:
@@ -146,8 +180,10 @@ async def _read_multipart(request: Request, limits) -> bytes:
     try:
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
-            raise SegsimError("the multipart body has no file field named 'file'",
-                              "send the image as multipart field 'file' (curl -F file=@image.png)")
+            raise SegsimError(
+                "the multipart body has no file field named 'file'",
+                "send the image as multipart field 'file' (curl -F file=@image.png)",
+            )
         data = await upload.read(limits.max_bytes + 1)
     finally:
         await form.close()

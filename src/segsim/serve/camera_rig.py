@@ -33,9 +33,15 @@ class CameraRig:
         """`up`: the world's up axis when the scene source knows it (segsim scenes are z-up),
         else guessed from the camera. `level` removes the camera's roll, so walking feels level."""
         c2w = np.linalg.inv(np.asarray(world_to_camera, float))
-        self.rotation = c2w[:3, :3].copy()   # columns: camera x (right), y (down), z (forward) in world
+        self.rotation = c2w[
+            :3, :3
+        ].copy()  # columns: camera x (right), y (down), z (forward) in world
         self.position = c2w[:3, 3].copy()
-        self.up = np.asarray(up, float) / np.linalg.norm(up) if up is not None else world_up(self.rotation)
+        self.up = (
+            np.asarray(up, float) / np.linalg.norm(up)
+            if up is not None
+            else world_up(self.rotation)
+        )
         if level:
             self._remove_roll()
 

@@ -19,9 +19,11 @@ def check_size(nbytes: int, limits: ServeLimits) -> None:
     if nbytes == 0:
         raise SegsimError("the request body is empty", SEND_IMAGE, status_code=400)
     if nbytes > limits.max_bytes:
-        raise SegsimError(f"the upload is {nbytes} bytes, over the limit of {limits.max_bytes}",
-                          "send a smaller image, or start the server with a larger --max-bytes",
-                          status_code=413)
+        raise SegsimError(
+            f"the upload is {nbytes} bytes, over the limit of {limits.max_bytes}",
+            "send a smaller image, or start the server with a larger --max-bytes",
+            status_code=413,
+        )
 
 
 def decode_image(data: bytes, limits: ServeLimits) -> np.ndarray:
@@ -29,8 +31,12 @@ def decode_image(data: bytes, limits: ServeLimits) -> np.ndarray:
     check_size(len(data), limits)
     rgb = _read_image(data, limits.max_pixels)  # refuses too many pixels from the header (413)
     if rgb.shape[0] * rgb.shape[1] > limits.max_pixels:  # belt and braces for headerless oddities
-        raise SegsimError(f"the image has {rgb.shape[0] * rgb.shape[1]} pixels, over the limit of "
-                          f"{limits.max_pixels}", "downscale the image, or raise --max-pixels", status_code=413)
+        raise SegsimError(
+            f"the image has {rgb.shape[0] * rgb.shape[1]} pixels, over the limit of "
+            f"{limits.max_pixels}",
+            "downscale the image, or raise --max-pixels",
+            status_code=413,
+        )
     return rgb
 
 

@@ -28,6 +28,9 @@ class InferenceGate:
             seconds = time.perf_counter() - t0
         mask = np.asarray(mask)
         if mask.shape != rgb.shape[:2]:
-            raise SegsimError(f"the model returned a {mask.shape} mask for a {rgb.shape[:2]} image",
-                              "check that the model outputs logits at the input size", status_code=500)
+            raise SegsimError(
+                f"the model returned a {mask.shape} mask for a {rgb.shape[:2]} image",
+                "check that the model outputs logits at the input size",
+                status_code=500,
+            )
         return mask.astype(np.uint8, copy=False), seconds

@@ -16,13 +16,13 @@ from segsim.labels import LabelSet
 
 class SceneSource(Protocol):
     labels: LabelSet
-    up: tuple[float, float, float]            # the world's up axis, for walking and turning
+    up: tuple[float, float, float]  # the world's up axis, for walking and turning
     width: int
     height: int
     description: str
 
-    def scene(self, index: int): ...          # -> segsim.scene.spec.Scene, pure in (seed, index)
-    def render(self, scene): ...              # -> object with .rgb (HxWx3 uint8), .class_ids (HxW uint8)
+    def scene(self, index: int): ...  # -> segsim.scene.spec.Scene, pure in (seed, index)
+    def render(self, scene): ...  # -> object with .rgb (HxWx3 uint8), .class_ids (HxW uint8)
     def close(self) -> None: ...
 
 
@@ -34,7 +34,13 @@ class PresetSceneSource:
 
         self.cfg = load_scene_config(preset)
         self.labels = self.cfg.label_set()
-        self.preset, self.seed, self.width, self.height, self.msaa = preset, seed, width, height, msaa
+        self.preset, self.seed, self.width, self.height, self.msaa = (
+            preset,
+            seed,
+            width,
+            height,
+            msaa,
+        )
         self.description = f"preset {preset}, seed {seed}, {width}x{height}"
         self._renderer = None
 
@@ -70,7 +76,8 @@ def default_view_size(input_size) -> tuple[int, int]:
 
 def preset_from_model(predictor) -> str | None:
     """The scene preset the model was trained on: a `preset` in the checkpoint's config, else the
-    `preset` in dataset.yaml of the dataset it was trained on (config data.root), when still there."""
+    `preset` in dataset.yaml of the dataset it was trained on (config data.root), when still
+    there."""
     info = getattr(predictor, "info", None)
     config = info.get("config") if isinstance(info, dict) else None
     if not isinstance(config, dict):

@@ -43,7 +43,9 @@ class ClassShare(BaseModel):
 class PredictJSON(BaseModel):
     width: int
     height: int
-    mask_png_base64: str = Field(description="index mask (one uint8 class id per pixel) as base64 PNG")
+    mask_png_base64: str = Field(
+        description="index mask (one uint8 class id per pixel) as base64 PNG"
+    )
     classes: list[ClassShare] = Field(description="classes present in the mask, by id")
     latency_ms: float = Field(description="time spent in the model")
     total_ms: float = Field(description="decode + model + encode")

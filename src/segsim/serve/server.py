@@ -25,14 +25,25 @@ def parse_view_size(spec: str | None) -> tuple[int, int] | None:
     if len(parts) == 1:
         parts = parts * 2
     if len(parts) != 2 or not all(MIN_VIEW <= p <= MAX_VIEW for p in parts):
-        raise SegsimError(f"view_size {spec!r} is not a size between {MIN_VIEW} and {MAX_VIEW}",
-                          "write it as 512 or 640x480 (width x height)", param="view_size")
+        raise SegsimError(
+            f"view_size {spec!r} is not a size between {MIN_VIEW} and {MAX_VIEW}",
+            "write it as 512 or 640x480 (width x height)",
+            param="view_size",
+        )
     return parts[0], parts[1]
 
 
-def serve_model(model: str, host: str = "127.0.0.1", port: int = 8000, scene: str | None = None,
-                seed: int = 3, view_size: str | None = None, limits: ServeLimits | None = None,
-                threads: int | None = None, echo: Callable[[str], None] = print) -> None:
+def serve_model(
+    model: str,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    scene: str | None = None,
+    seed: int = 3,
+    view_size: str | None = None,
+    limits: ServeLimits | None = None,
+    threads: int | None = None,
+    echo: Callable[[str], None] = print,
+) -> None:
     """Blocks until the server stops. `scene`: the viewer's preset (default: the model's training
     preset, else shapes); `threads`: torch intra-op threads (default: torch's own choice)."""
     import uvicorn
@@ -43,10 +54,15 @@ def serve_model(model: str, host: str = "127.0.0.1", port: int = 8000, scene: st
 
     requested_size = parse_view_size(view_size)
     if not 1 <= port <= 65535:
-        raise SegsimError(f"port {port} is out of range", "pass a port from 1 to 65535", param="port")
+        raise SegsimError(
+            f"port {port} is out of range", "pass a port from 1 to 65535", param="port"
+        )
     if threads is not None and threads < 1:
-        raise SegsimError(f"threads {threads} must be at least 1", "pass 1 or more, or leave it out",
-                          param="threads")
+        raise SegsimError(
+            f"threads {threads} must be at least 1",
+            "pass 1 or more, or leave it out",
+            param="threads",
+        )
     if scene is not None:
         from segsim.scene.config import load_scene_config
 
@@ -66,6 +82,8 @@ def serve_model(model: str, host: str = "127.0.0.1", port: int = 8000, scene: st
     info = getattr(predictor, "info", None) or {}
     name = (info.get("model") or {}).get("name") if isinstance(info, dict) else None
     application = create_app(predictor, source, limits or ServeLimits(), model_name=name)
-    echo(f"segsim: {name or 'model'} ({predictor.backend}) on http://{host}:{port}  "
-         f"viewer: {source.description if source else 'off'}  docs: http://{host}:{port}/docs")
+    echo(
+        f"segsim: {name or 'model'} ({predictor.backend}) on http://{host}:{port}  "
+        f"viewer: {source.description if source else 'off'}  docs: http://{host}:{port}/docs"
+    )
     uvicorn.run(application, host=host, port=port, log_level="info")

@@ -14,10 +14,19 @@ def class_fractions(mask: np.ndarray, labels: LabelSet) -> list[dict]:
     total = mask.size
     out = []
     for cid in np.flatnonzero(counts):
-        name = labels.labels[cid].name if cid < labels.num_classes else (
-            "ignore" if cid == labels.ignore_index else f"class_{cid}")
-        out.append({"id": int(cid), "name": name, "pixels": int(counts[cid]),
-                    "fraction": float(counts[cid] / total)})
+        name = (
+            labels.labels[cid].name
+            if cid < labels.num_classes
+            else ("ignore" if cid == labels.ignore_index else f"class_{cid}")
+        )
+        out.append(
+            {
+                "id": int(cid),
+                "name": name,
+                "pixels": int(counts[cid]),
+                "fraction": float(counts[cid] / total),
+            }
+        )
     return out
 
 

@@ -45,11 +45,14 @@ class FrameRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: str = Field("frame", pattern="^frame$")
     seq: int = 0
-    walk: tuple[float, float] = (0.0, 0.0)   # metres forward, right; bounded so one message can't teleport
-    look: tuple[float, float] = (0.0, 0.0)   # radians right, up
+    walk: tuple[float, float] = (
+        0.0,
+        0.0,
+    )  # metres forward, right; bounded so one message can't teleport
+    look: tuple[float, float] = (0.0, 0.0)  # radians right, up
     infer: bool = False
     new_scene: bool = False
-    reset: bool = False                      # back to the scene's own camera
+    reset: bool = False  # back to the scene's own camera
 
     def clamped(self) -> FrameRequest:
         walk = tuple(float(np.clip(v, -5.0, 5.0)) if np.isfinite(v) else 0.0 for v in self.walk)
@@ -58,7 +61,8 @@ class FrameRequest(BaseModel):
 
 
 def pack_frame(header: dict, parts: list[tuple[str, bytes, str]]) -> bytes:
-    """uint32 header length + JSON header + parts; header["parts"][name] = {offset, length, type}."""
+    """uint32 header length + JSON header + parts; header["parts"][name] = {offset, length,
+    type}."""
     layout, offset = {}, 0
     for name, data, kind in parts:
         layout[name] = {"offset": offset, "length": len(data), "type": kind}
@@ -70,14 +74,17 @@ def pack_frame(header: dict, parts: list[tuple[str, bytes, str]]) -> bytes:
 def unpack_frame(message: bytes) -> tuple[dict, dict[str, bytes]]:
     """The inverse of pack_frame (used by tests and the benchmark client)."""
     (n,) = struct.unpack_from("<I", message, 0)
-    header = json.loads(message[4:4 + n])
-    body = message[4 + n:]
-    parts = {name: body[p["offset"]:p["offset"] + p["length"]] for name, p in header["parts"].items()}
+    header = json.loads(message[4 : 4 + n])
+    body = message[4 + n :]
+    parts = {
+        name: body[p["offset"] : p["offset"] + p["length"]] for name, p in header["parts"].items()
+    }
     return header, parts
 
 
 class ViewerHub:
-    """Shared by every viewer connection: the scene source, its render thread, the inference gate."""
+    """Shared by every viewer connection: the scene source, its render thread, the inference
+    gate."""
 
     def __init__(self, source, gate, model_labels, model_info):
         self.source = source
@@ -86,9 +93,13 @@ class ViewerHub:
         self.model_info = model_info
         self.remap = label_remap(source.labels, model_labels) if source is not None else None
         size = getattr(gate.predictor, "input_size", None) if gate is not None else None
-        self.model_size = tuple(int(v) for v in size) if size else None   # (h, w)
+        self.model_size = tuple(int(v) for v in size) if size else None  # (h, w)
         # One thread for every GL call: the renderer's context belongs to the thread that made it.
-        self._gl = ThreadPoolExecutor(1, thread_name_prefix="segsim-render") if source is not None else None
+        self._gl = (
+            ThreadPoolExecutor(1, thread_name_prefix="segsim-render")
+            if source is not None
+            else None
+        )
 
     def meta(self) -> dict:
         src = self.source
@@ -96,11 +107,16 @@ class ViewerHub:
         return {
             "type": "meta",
             "model": self.model_info.model_dump(),
-            "scene": None if src is None else {
-                "description": src.description, "width": src.width, "height": src.height,
+            "scene": None
+            if src is None
+            else {
+                "description": src.description,
+                "width": src.width,
+                "height": src.height,
                 "labels": src.labels.names,
                 "labels_match_model": src.labels.names == self.model_labels.names,
-                "shared_labels": len(shared)},
+                "shared_labels": len(shared),
+            },
         }
 
     def predict(self, rgb: np.ndarray) -> tuple[np.ndarray, float]:
@@ -134,7 +150,8 @@ class ViewerSession:
         self.index = 0
         self.base = None
         self.rig = None
-        # (view key, ...) of the last frame, prediction and JPEG: reused while the camera stands still
+        # (view key, ...) of the last frame, prediction and JPEG: reused while the camera stands
+        # still
         self._frame_cache = self._pred_cache = self._jpeg_cache = None
 
     def _load(self, index: int) -> None:
@@ -143,7 +160,9 @@ class ViewerSession:
         self.rig = self._rig()
 
     def _rig(self) -> CameraRig:
-        return CameraRig(self.base.camera.world_to_camera, up=getattr(self.hub.source, "up", None), level=True)
+        return CameraRig(
+            self.base.camera.world_to_camera, up=getattr(self.hub.source, "up", None), level=True
+        )
 
     def _render(self, req: FrameRequest):
         """Runs on the render thread: move the camera, draw, return (rgb, gt in model ids, key).
@@ -192,12 +211,20 @@ class ViewerSession:
         if pred is not None:
             parts.append(("pred", pred.tobytes(), "u8"))
         header = {
-            "type": "frame", "seq": req.seq, "width": int(rgb.shape[1]), "height": int(rgb.shape[0]),
+            "type": "frame",
+            "seq": req.seq,
+            "width": int(rgb.shape[1]),
+            "height": int(rgb.shape[0]),
             "scene_index": key[0],
-            "camera_position": [round(float(v), 4) for v in np.linalg.inv(np.frombuffer(key[1]).reshape(4, 4))[:3, 3]],
+            "camera_position": [
+                round(float(v), 4)
+                for v in np.linalg.inv(np.frombuffer(key[1]).reshape(4, 4))[:3, 3]
+            ],
             "render_ms": t_render * 1000,
             "model_ms": None if t_model is None else t_model * 1000,
-            "miou": None if pred is None else frame_miou(pred, gt, self.hub.model_labels.ignore_index),
+            "miou": None
+            if pred is None
+            else frame_miou(pred, gt, self.hub.model_labels.ignore_index),
             "server_ms": (time.perf_counter() - t0) * 1000,
         }
         return pack_frame(header, parts)
@@ -219,8 +246,12 @@ async def viewer_socket(ws: WebSocket):
     await ws.accept()
     await ws.send_text(json.dumps(hub.meta()))
     if hub.source is None:
-        await ws.send_text(_error_message("this server has no scene to render",
-                                          "start it with `segsim serve --model M --scene <preset>`"))
+        await ws.send_text(
+            _error_message(
+                "this server has no scene to render",
+                "start it with `segsim serve --model M --scene <preset>`",
+            )
+        )
         await ws.close()
         return
     session = ViewerSession(hub)
@@ -235,11 +266,18 @@ async def viewer_socket(ws: WebSocket):
             except ValidationError as e:
                 err = e.errors()[0]
                 where = ".".join(str(p) for p in err.get("loc", ())) or "message"
-                outbox.put_nowait(_error_message(f"bad viewer message ({where}): {err['msg']}",
-                                                'send {"type": "frame", "walk": [f, r], "look": [yaw, pitch]}'))
+                outbox.put_nowait(
+                    _error_message(
+                        f"bad viewer message ({where}): {err['msg']}",
+                        'send {"type": "frame", "walk": [f, r], "look": [yaw, pitch]}',
+                    )
+                )
                 continue
-            # Camera updates stay in request order: the render thread runs its jobs first in, first out.
-            await slots.acquire()  # a client that ignores the limit waits here, it cannot pile up work
+            # Camera updates stay in request order: the render thread runs its jobs first in, first
+            # out.
+            await (
+                slots.acquire()
+            )  # a client that ignores the limit waits here, it cannot pile up work
             outbox.put_nowait(asyncio.create_task(session.frame(req)))
     except (WebSocketDisconnect, RuntimeError):  # RuntimeError: the client vanished mid-exchange
         pass

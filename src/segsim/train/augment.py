@@ -22,29 +22,63 @@ from segsim.labels import IGNORE_INDEX
 from segsim.train.config import AugmentConfig
 
 
-def build_train_transform(cfg: AugmentConfig, size: tuple[int, int], ignore_index: int = IGNORE_INDEX):
+def build_train_transform(
+    cfg: AugmentConfig, size: tuple[int, int], ignore_index: int = IGNORE_INDEX
+):
     import albumentations as A
 
     h, w = size
     if not cfg.enabled:
-        return A.Compose([A.Resize(h, w, interpolation=cv2.INTER_LINEAR, mask_interpolation=cv2.INTER_NEAREST,
-                                   area_for_downscale="image")])
+        return A.Compose(
+            [
+                A.Resize(
+                    h,
+                    w,
+                    interpolation=cv2.INTER_LINEAR,
+                    mask_interpolation=cv2.INTER_NEAREST,
+                    area_for_downscale="image",
+                )
+            ]
+        )
     # area_for_downscale: shrink with area averaging, as the predictor does, so training sees the
     # same (unaliased) pixels that inference will.
-    ops = [A.RandomResizedCrop(size=(h, w), scale=tuple(cfg.scale), ratio=tuple(cfg.ratio),
-                               interpolation=cv2.INTER_LINEAR, mask_interpolation=cv2.INTER_NEAREST,
-                               area_for_downscale="image", p=1.0)]
+    ops = [
+        A.RandomResizedCrop(
+            size=(h, w),
+            scale=tuple(cfg.scale),
+            ratio=tuple(cfg.ratio),
+            interpolation=cv2.INTER_LINEAR,
+            mask_interpolation=cv2.INTER_NEAREST,
+            area_for_downscale="image",
+            p=1.0,
+        )
+    ]
     if cfg.hflip > 0:
         ops.append(A.HorizontalFlip(p=cfg.hflip))
     if cfg.vflip > 0:
         ops.append(A.VerticalFlip(p=cfg.vflip))
     if cfg.rotate > 0 and cfg.rotate_p > 0:
-        ops.append(A.Affine(rotate=(-cfg.rotate, cfg.rotate), interpolation=cv2.INTER_LINEAR,
-                            mask_interpolation=cv2.INTER_NEAREST, border_mode=cv2.BORDER_CONSTANT,
-                            fill=0, fill_mask=ignore_index, p=cfg.rotate_p))
+        ops.append(
+            A.Affine(
+                rotate=(-cfg.rotate, cfg.rotate),
+                interpolation=cv2.INTER_LINEAR,
+                mask_interpolation=cv2.INTER_NEAREST,
+                border_mode=cv2.BORDER_CONSTANT,
+                fill=0,
+                fill_mask=ignore_index,
+                p=cfg.rotate_p,
+            )
+        )
     if cfg.color_jitter > 0:
-        ops.append(A.ColorJitter(brightness=cfg.brightness, contrast=cfg.contrast, saturation=cfg.saturation,
-                                 hue=cfg.hue, p=cfg.color_jitter))
+        ops.append(
+            A.ColorJitter(
+                brightness=cfg.brightness,
+                contrast=cfg.contrast,
+                saturation=cfg.saturation,
+                hue=cfg.hue,
+                p=cfg.color_jitter,
+            )
+        )
     if cfg.blur > 0:
         ops.append(A.GaussianBlur(blur_limit=(3, 5), sigma_limit=(0.3, 1.5), p=cfg.blur))
     if cfg.noise > 0:
@@ -52,7 +86,9 @@ def build_train_transform(cfg: AugmentConfig, size: tuple[int, int], ignore_inde
     return A.Compose(ops)
 
 
-def crop_source_size(frame_hw: tuple[int, int], size: tuple[int, int], cfg: AugmentConfig) -> tuple[int, int] | None:
+def crop_source_size(
+    frame_hw: tuple[int, int], size: tuple[int, int], cfg: AugmentConfig
+) -> tuple[int, int] | None:
     """The smallest frame size (same aspect) from which every training crop still shrinks to
     `size`, or None when the frame is no larger than that already.
 
@@ -69,7 +105,9 @@ def crop_source_size(frame_hw: tuple[int, int], size: tuple[int, int], cfg: Augm
     return math.ceil(h * k), math.ceil(w * k)
 
 
-def shrink_for_crops(image: np.ndarray, mask: np.ndarray, size: tuple[int, int], cfg: AugmentConfig):
+def shrink_for_crops(
+    image: np.ndarray, mask: np.ndarray, size: tuple[int, int], cfg: AugmentConfig
+):
     """Shrink a training frame once (at caching) to crop_source_size: its crops still shrink to
     the model's size, but each step's crop + resize then works on several times fewer pixels
     (most of the data time of a step)."""
@@ -77,8 +115,10 @@ def shrink_for_crops(image: np.ndarray, mask: np.ndarray, size: tuple[int, int],
     if target is None:
         return image, mask
     h, w = target
-    return (cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA),
-            cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST))
+    return (
+        cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA),
+        cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST),
+    )
 
 
 def resize_for_model(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -92,7 +132,9 @@ def sample_seed(seed: int, epoch: int, index: int) -> int:
     return int(np.random.SeedSequence([seed & 0xFFFFFFFF, epoch, index]).generate_state(1)[0])
 
 
-def apply(transform, image: np.ndarray, mask: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def apply(
+    transform, image: np.ndarray, mask: np.ndarray, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     transform.set_random_seed(seed)
     out = transform(image=image, mask=mask)
     return out["image"], out["mask"]

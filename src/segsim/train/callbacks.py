@@ -41,7 +41,10 @@ class TimeBudget(Callback):
         if self._step_t0 is not None:
             dt = time.monotonic() - self._step_t0
             self._step_s = dt if self._step_s == 0 else 0.9 * self._step_s + 0.1 * dt
-        if self.clock.budget_s is not None and self.clock.elapsed() + self._val_estimate(trainer) >= self.clock.budget_s:
+        if (
+            self.clock.budget_s is not None
+            and self.clock.elapsed() + self._val_estimate(trainer) >= self.clock.budget_s
+        ):
             self.clock.stopped_by = "time budget"
             trainer.should_stop = True
 

@@ -127,7 +127,9 @@ class TrainerConfig(_Strict):
     # of training, and caching the frames plus writing checkpoints take another ~10 s.
     max_minutes: float | None = Field(4.75, gt=0)
     grad_clip: float | None = Field(5.0, gt=0)
-    precision: Literal["auto", "32", "bf16-mixed", "16-mixed"] = "auto"  # auto: bf16/16 on CUDA only
+    precision: Literal["auto", "32", "bf16-mixed", "16-mixed"] = (
+        "auto"  # auto: bf16/16 on CUDA only
+    )
     channels_last: bool | Literal["auto"] = "auto"  # auto: on CUDA
     accelerator: Literal["auto", "cpu", "gpu"] = "auto"
     early_stopping: int | None = Field(15, ge=1)  # patience in validations; null = off
@@ -150,7 +152,9 @@ class TrainConfig(_Strict):
     trainer: TrainerConfig = Field(default_factory=TrainerConfig)
 
 
-def load_train_config(config_path: str | Path | None = None, overrides: dict | None = None) -> TrainConfig:
+def load_train_config(
+    config_path: str | Path | None = None, overrides: dict | None = None
+) -> TrainConfig:
     """Defaults <- YAML file <- overrides (nested dict, e.g. from parse_overrides)."""
     data: dict = {}
     if config_path is not None:

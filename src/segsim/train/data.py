@@ -8,7 +8,6 @@ copy than float, and normalization happens on the device in the LightningModule.
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +26,15 @@ class FrameStore:
     """Gives (image, mask) for index i: from RAM when cached, else decoded from disk; either way
     passed once through `prepare` (a per-frame resize, see make_loaders)."""
 
-    def __init__(self, index: DatasetIndex, pairs: list[tuple[Path, Path]], cache: bool, progress: bool = False,
-                 what: str = "frames", prepare=None):
+    def __init__(
+        self,
+        index: DatasetIndex,
+        pairs: list[tuple[Path, Path]],
+        cache: bool,
+        progress: bool = False,
+        what: str = "frames",
+        prepare=None,
+    ):
         self.index = index
         self.pairs = pairs
         self.prepare = prepare
@@ -92,7 +98,9 @@ class TrainDataset(Dataset):
     def __getitem__(self, item):
         epoch, i = item if isinstance(item, tuple) else (0, item)
         image, mask = self.store.get(i)
-        image, mask = augment.apply(self.transform, image, mask, augment.sample_seed(self.seed, epoch, i))
+        image, mask = augment.apply(
+            self.transform, image, mask, augment.sample_seed(self.seed, epoch, i)
+        )
         return to_tensors(image, mask)
 
 
@@ -144,7 +152,9 @@ def pad_collate(batch, ignore_index: int = 255):
     then resizes each item's logits to its own size."""
     images = _pad_stack([img for img, _ in batch], 0)
     masks = _pad_stack([m for _, m in batch], ignore_index)
-    if all(m.shape == batch[0][1].shape for _, m in batch) or all(img.shape[1:] == m.shape for img, m in batch):
+    if all(m.shape == batch[0][1].shape for _, m in batch) or all(
+        img.shape[1:] == m.shape for img, m in batch
+    ):
         return images, masks
     sizes = torch.tensor([list(m.shape) for _, m in batch])
     return images, masks, sizes
@@ -178,22 +188,35 @@ def make_loaders(cfg: TrainConfig, index: DatasetIndex, progress: bool = True):
         val_pairs = val_pairs[: cfg.data.val_max_images]
     size = tuple(cfg.input.size)
     train_prepare = functools.partial(augment.shrink_for_crops, size=size, cfg=cfg.augment)
-    val_prepare = functools.partial(_model_size_image, size=size) if cfg.input.val_mode == "whole" else None
-    cache = should_cache(cfg, index, [(len(train_pairs), train_prepare), (len(val_pairs), val_prepare)])
-    train_store = FrameStore(index, train_pairs, cache, progress, "train frames", prepare=train_prepare)
+    val_prepare = (
+        functools.partial(_model_size_image, size=size) if cfg.input.val_mode == "whole" else None
+    )
+    cache = should_cache(
+        cfg, index, [(len(train_pairs), train_prepare), (len(val_pairs), val_prepare)]
+    )
+    train_store = FrameStore(
+        index, train_pairs, cache, progress, "train frames", prepare=train_prepare
+    )
     val_store = FrameStore(index, val_pairs, cache, progress, "val frames", prepare=val_prepare)
     ignore = index.labels.ignore_index
     transform = augment.build_train_transform(cfg.augment, size, ignore)
     workers = resolve_workers(cfg.data.num_workers)
     bs = cfg.trainer.batch_size
-    common = dict(num_workers=workers, pin_memory=torch.cuda.is_available(), persistent_workers=workers > 0,
-                  collate_fn=_Collate(ignore))
+    common = dict(
+        num_workers=workers,
+        pin_memory=torch.cuda.is_available(),
+        persistent_workers=workers > 0,
+        collate_fn=_Collate(ignore),
+    )
     # No worker_init_fn: augmentation is seeded per sample, and calling cv2.setNumThreads in a
     # forked worker deadlocks once the parent has used OpenCV's thread pool (seen in tests).
-    train = DataLoader(TrainDataset(train_store, transform, cfg.trainer.seed), batch_size=bs,
-                       sampler=EpochSampler(len(train_store), cfg.trainer.seed),
-                       drop_last=len(train_store) % bs == 1,  # a batch of one breaks BatchNorm
-                       **common)
+    train = DataLoader(
+        TrainDataset(train_store, transform, cfg.trainer.seed),
+        batch_size=bs,
+        sampler=EpochSampler(len(train_store), cfg.trainer.seed),
+        drop_last=len(train_store) % bs == 1,  # a batch of one breaks BatchNorm
+        **common,
+    )
     val = DataLoader(EvalDataset(val_store), batch_size=bs, shuffle=False, **common)
     return train, val, train_store
 
@@ -212,13 +235,19 @@ class _Collate:
         return pad_collate(batch, self.ignore_index)
 
 
-def class_pixel_counts(store: FrameStore, num_classes: int, ignore_index: int, max_frames: int = 500) -> np.ndarray:
+def class_pixel_counts(
+    store: FrameStore, num_classes: int, ignore_index: int, max_frames: int = 500
+) -> np.ndarray:
     """Pixels per class over the training split (all frames when cached, else up to max_frames
     spread evenly over the split, so "auto" class weights stay cheap on big folders)."""
     n = len(store)
     if n == 0:
         raise SegsimError("the training split is empty", "add training frames")
-    picks = range(n) if store.cached is not None or n <= max_frames else np.linspace(0, n - 1, max_frames).astype(int)
+    picks = (
+        range(n)
+        if store.cached is not None or n <= max_frames
+        else np.linspace(0, n - 1, max_frames).astype(int)
+    )
     counts = np.zeros(num_classes, np.int64)
     for i in picks:
         m = store.get(int(i))[1]

@@ -24,6 +24,7 @@ def register_loss(name: str, description: str):
     def decorate(builder):
         _LOSSES[name] = (description, builder)
         return builder
+
     return decorate
 
 
@@ -31,16 +32,23 @@ def list_losses() -> dict[str, str]:
     return {name: desc for name, (desc, _) in sorted(_LOSSES.items())}
 
 
-def build_loss(name: str, num_classes: int, ignore_index: int = IGNORE_INDEX, weight=None, **options) -> nn.Module:
-    """The loss `name` (see list_losses()); `options` are dice_weight, focal_gamma, label_smoothing."""
+def build_loss(
+    name: str, num_classes: int, ignore_index: int = IGNORE_INDEX, weight=None, **options
+) -> nn.Module:
+    """The loss `name` (see list_losses()); `options` are dice_weight, focal_gamma,
+    label_smoothing."""
     if name not in _LOSSES:
         raise SegsimError(f"unknown loss {name!r}", f"choose one of: {', '.join(sorted(_LOSSES))}")
     if weight is not None:
         weight = torch.as_tensor(weight, dtype=torch.float32)
         if weight.shape != (num_classes,):
-            raise SegsimError(f"{weight.numel()} class weights for {num_classes} classes",
-                              "give one weight per class (background included), or loss.class_weights=auto")
-    return _LOSSES[name][1](num_classes=num_classes, ignore_index=ignore_index, weight=weight, **options)
+            raise SegsimError(
+                f"{weight.numel()} class weights for {num_classes} classes",
+                "give one weight per class (background included), or loss.class_weights=auto",
+            )
+    return _LOSSES[name][1](
+        num_classes=num_classes, ignore_index=ignore_index, weight=weight, **options
+    )
 
 
 class _Loss(nn.Module):
@@ -53,6 +61,7 @@ class _Loss(nn.Module):
 
 # --- cross-entropy --------------------------------------------------------------------------------
 
+
 class CrossEntropy(_Loss):
     def __init__(self, num_classes, ignore_index, weight, label_smoothing: float = 0.0, **_):
         super().__init__(num_classes, ignore_index, weight)
@@ -61,14 +70,20 @@ class CrossEntropy(_Loss):
     def forward(self, logits, target):
         if not (target != self.ignore_index).any():
             return logits.sum() * 0.0  # all ignored: no signal, but keep the graph
-        return F.cross_entropy(logits.float(), target.long(), weight=self.weight,
-                               ignore_index=self.ignore_index, label_smoothing=self.label_smoothing)
+        return F.cross_entropy(
+            logits.float(),
+            target.long(),
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            label_smoothing=self.label_smoothing,
+        )
 
 
 register_loss("ce", "cross-entropy (per-pixel mean over non-ignored pixels)")(CrossEntropy)
 
 
 # --- Dice -----------------------------------------------------------------------------------------
+
 
 def soft_dice_loss(logits, target, ignore_index: int, weight=None, eps: float = 1.0):
     """1 - mean over classes present in the batch's target of soft Dice
@@ -111,19 +126,30 @@ register_loss("dice", "soft Dice over classes present in the batch")(Dice)
 
 
 class CEDice(_Loss):
-    def __init__(self, num_classes, ignore_index, weight, dice_weight: float = 0.5, label_smoothing: float = 0.0, **_):
+    def __init__(
+        self,
+        num_classes,
+        ignore_index,
+        weight,
+        dice_weight: float = 0.5,
+        label_smoothing: float = 0.0,
+        **_,
+    ):
         super().__init__(num_classes, ignore_index, weight)
         self.ce = CrossEntropy(num_classes, ignore_index, weight, label_smoothing)
         self.dice_weight = dice_weight
 
     def forward(self, logits, target):
-        return self.ce(logits, target) + self.dice_weight * soft_dice_loss(logits, target, self.ignore_index, self.weight)
+        return self.ce(logits, target) + self.dice_weight * soft_dice_loss(
+            logits, target, self.ignore_index, self.weight
+        )
 
 
 register_loss("ce_dice", "cross-entropy + dice_weight x soft Dice (default)")(CEDice)
 
 
 # --- focal ----------------------------------------------------------------------------------------
+
 
 class Focal(_Loss):
     """Focal loss (Lin et al. 2017): mean of w_y * (1 - p_y)^gamma * -log p_y over non-ignored
@@ -151,8 +177,10 @@ register_loss("focal", "focal loss (focal_gamma; 0 = cross-entropy)")(Focal)
 
 # --- Lovasz-softmax -------------------------------------------------------------------------------
 
+
 def lovasz_grad(gt_sorted: torch.Tensor) -> torch.Tensor:
-    """Gradient of the Lovasz extension of the Jaccard loss w.r.t. sorted errors (Berman et al. 2018)."""
+    """Gradient of the Lovasz extension of the Jaccard loss w.r.t. sorted errors (Berman et al.
+    2018)."""
     gts = gt_sorted.sum()
     intersection = gts - gt_sorted.cumsum(0)
     union = gts + (1 - gt_sorted).cumsum(0)
@@ -198,6 +226,7 @@ register_loss("lovasz", "Lovasz-softmax (a surrogate that optimizes IoU directly
 
 # --- class weights --------------------------------------------------------------------------------
 
+
 def class_weights_from_counts(counts, method: str = "median_frequency") -> list[float]:
     """Per-class weights from pixel counts of the training split.
 
@@ -208,7 +237,9 @@ def class_weights_from_counts(counts, method: str = "median_frequency") -> list[
     """
     counts = np.asarray(counts, dtype=np.float64)
     if counts.sum() <= 0:
-        raise SegsimError("the training masks hold no labelled pixels", "check the masks (all ignore?)")
+        raise SegsimError(
+            "the training masks hold no labelled pixels", "check the masks (all ignore?)"
+        )
     freq = counts / counts.sum()
     seen = counts > 0
     w = np.ones_like(freq)
@@ -217,6 +248,8 @@ def class_weights_from_counts(counts, method: str = "median_frequency") -> list[
     elif method == "inverse_log":
         w[seen] = 1.0 / np.log(1.02 + freq[seen])
     else:
-        raise SegsimError(f"unknown class weighting {method!r}", "use median_frequency or inverse_log")
+        raise SegsimError(
+            f"unknown class weighting {method!r}", "use median_frequency or inverse_log"
+        )
     w[seen] = w[seen] / w[seen].mean()
     return [float(x) for x in w]

@@ -11,10 +11,10 @@ import lightning as L
 import torch
 
 from segsim.labels import LabelSet
+from segsim.metrics import confusion_matrix, metrics_from_confusion
 from segsim.models.checkpoint import SEGSIM_KEY, make_info
 from segsim.train.config import TrainConfig, dump_config
 from segsim.train.losses import build_loss
-from segsim.metrics import confusion_matrix, metrics_from_confusion
 
 HISTORY_KEY = "segsim_history"
 
@@ -65,8 +65,17 @@ def lr_factor(progress: float, cfg) -> float:
 
 
 class SegModule(L.LightningModule):
-    def __init__(self, model, model_name: str, model_kwargs: dict, labels: LabelSet, cfg: TrainConfig,
-                 total_steps: int, class_weights=None, channels_last: bool = False):
+    def __init__(
+        self,
+        model,
+        model_name: str,
+        model_kwargs: dict,
+        labels: LabelSet,
+        cfg: TrainConfig,
+        total_steps: int,
+        class_weights=None,
+        channels_last: bool = False,
+    ):
         super().__init__()
         self.model = model
         self.model_name, self.model_kwargs = model_name, dict(model_kwargs)
@@ -75,9 +84,15 @@ class SegModule(L.LightningModule):
         self.total_steps = max(1, int(total_steps))
         self.channels_last = channels_last
         self.clock = Clock(cfg.trainer.max_minutes)
-        self.loss_fn = build_loss(cfg.loss.name, self.num_classes, self.ignore_index, class_weights,
-                                  dice_weight=cfg.loss.dice_weight, focal_gamma=cfg.loss.focal_gamma,
-                                  label_smoothing=cfg.loss.label_smoothing)
+        self.loss_fn = build_loss(
+            cfg.loss.name,
+            self.num_classes,
+            self.ignore_index,
+            class_weights,
+            dice_weight=cfg.loss.dice_weight,
+            focal_gamma=cfg.loss.focal_gamma,
+            label_smoothing=cfg.loss.label_smoothing,
+        )
         # 0..255 -> ImageNet-normalized, folded into one multiply-add done on the device.
         mean = torch.tensor(cfg.input.mean).view(1, 3, 1, 1) * 255
         std = torch.tensor(cfg.input.std).view(1, 3, 1, 1) * 255
@@ -101,7 +116,9 @@ class SegModule(L.LightningModule):
     def _cm(self, logits, target):
         # max(1).indices, not argmax(1): same indices, and torch's CPU argmax over the channel
         # dim of an NCHW tensor is many times slower
-        return confusion_matrix(logits.detach().max(1).indices, target, self.num_classes, self.ignore_index)
+        return confusion_matrix(
+            logits.detach().max(1).indices, target, self.num_classes, self.ignore_index
+        )
 
     # --- training ----------------------------------------------------------------------------
     def on_train_start(self) -> None:
@@ -118,15 +135,25 @@ class SegModule(L.LightningModule):
         # summed as a tensor on the device: float() here would stall a GPU every step
         self._loss_sum = self._loss_sum + loss.detach()
         self._loss_n += 1
-        self.log("train/loss", loss.detach(), on_step=True, on_epoch=False, prog_bar=True, batch_size=len(images))
+        self.log(
+            "train/loss",
+            loss.detach(),
+            on_step=True,
+            on_epoch=False,
+            prog_bar=True,
+            batch_size=len(images),
+        )
         return loss
 
     def _train_metrics(self) -> dict:
         if self._train_cm is None:
             return {}
         m = metrics_from_confusion(self._train_cm, self.labels.names)
-        return {"train_loss": float(self._loss_sum) / max(self._loss_n, 1), "train_miou": m["miou"],
-                "train_pixel_accuracy": m["pixel_accuracy"]}
+        return {
+            "train_loss": float(self._loss_sum) / max(self._loss_n, 1),
+            "train_miou": m["miou"],
+            "train_pixel_accuracy": m["pixel_accuracy"],
+        }
 
     def on_train_epoch_end(self) -> None:
         tm = self._train_metrics()
@@ -144,7 +171,9 @@ class SegModule(L.LightningModule):
         target = masks.long()
         logits = self(images)
         if logits.shape[-2:] != target.shape[-2:]:
-            logits = self._resize_logits(logits, target.shape[-2:], batch[2] if len(batch) > 2 else None)
+            logits = self._resize_logits(
+                logits, target.shape[-2:], batch[2] if len(batch) > 2 else None
+            )
         loss = self.loss_fn(logits, target)
         cm = self._cm(logits, masks)
         self._val_cm = cm if self._val_cm is None else self._val_cm + cm
@@ -158,11 +187,14 @@ class SegModule(L.LightningModule):
         import torch.nn.functional as F
 
         if sizes is None:
-            return F.interpolate(logits.float(), size=tuple(size), mode="bilinear", align_corners=False)
+            return F.interpolate(
+                logits.float(), size=tuple(size), mode="bilinear", align_corners=False
+            )
         out = logits.new_zeros((logits.shape[0], logits.shape[1], *size), dtype=torch.float32)
         for k, (h, w) in enumerate(sizes.tolist()):
-            out[k, :, :h, :w] = F.interpolate(logits[k:k + 1].float(), size=(h, w), mode="bilinear",
-                                              align_corners=False)[0]
+            out[k, :, :h, :w] = F.interpolate(
+                logits[k : k + 1].float(), size=(h, w), mode="bilinear", align_corners=False
+            )[0]
         return out
 
     def on_validation_epoch_end(self) -> None:
@@ -177,28 +209,52 @@ class SegModule(L.LightningModule):
         self.log("val/pixel_accuracy", m["pixel_accuracy"])
         if self.trainer.sanity_checking:
             return
-        self.last_val = {"epoch": int(self.current_epoch), "step": int(self.global_step), "val_loss": val_loss, **m}
-        self.history.append(self._row(self._train_metrics(), {"val_loss": val_loss, "val_miou": m["miou"],
-                                                              "val_pixel_accuracy": m["pixel_accuracy"]}))
+        self.last_val = {
+            "epoch": int(self.current_epoch),
+            "step": int(self.global_step),
+            "val_loss": val_loss,
+            **m,
+        }
+        self.history.append(
+            self._row(
+                self._train_metrics(),
+                {
+                    "val_loss": val_loss,
+                    "val_miou": m["miou"],
+                    "val_pixel_accuracy": m["pixel_accuracy"],
+                },
+            )
+        )
 
     def _row(self, train: dict, val: dict) -> dict:
         lr = self.trainer.optimizers[0].param_groups[0]["lr"] if self.trainer.optimizers else None
-        return {"epoch": int(self.current_epoch), "step": int(self.global_step),
-                "minutes": self.clock.elapsed() / 60, "lr": lr, **train, **val}
+        return {
+            "epoch": int(self.current_epoch),
+            "step": int(self.global_step),
+            "minutes": self.clock.elapsed() / 60,
+            "lr": lr,
+            **train,
+            **val,
+        }
 
     # --- optimizer and schedule --------------------------------------------------------------
     def configure_optimizers(self):
         o = self.cfg.optim
         decay, no_decay = [], []
-        for name, p in self.model.named_parameters():
+        for p in self.model.parameters():
             if p.requires_grad:
                 # no weight decay on norms and biases: decaying them only hurts
                 (no_decay if p.ndim <= 1 else decay).append(p)
-        groups = [{"params": decay, "weight_decay": o.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        groups = [
+            {"params": decay, "weight_decay": o.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ]
         if o.name == "adamw":
             opt = adamw(groups, o.lr, self.device)
         else:
-            opt = torch.optim.SGD(groups, lr=o.lr, momentum=o.momentum, nesterov=o.nesterov and o.momentum > 0)
+            opt = torch.optim.SGD(
+                groups, lr=o.lr, momentum=o.momentum, nesterov=o.nesterov and o.momentum > 0
+            )
         sched_cfg, total, clock = self.cfg.schedule, self.total_steps, self.clock
         time_aware = sched_cfg.time_aware
 
@@ -211,13 +267,24 @@ class SegModule(L.LightningModule):
     # --- checkpoint --------------------------------------------------------------------------
     def segsim_info(self) -> dict:
         metrics = {k: v for k, v in self.last_val.items()}
-        return make_info(self.model_name, self.model_kwargs, self.labels, self.cfg.input.size,
-                         self.cfg.input.mean, self.cfg.input.std, dump_config(self.cfg), metrics)
+        return make_info(
+            self.model_name,
+            self.model_kwargs,
+            self.labels,
+            self.cfg.input.size,
+            self.cfg.input.mean,
+            self.cfg.input.std,
+            dump_config(self.cfg),
+            metrics,
+        )
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint[SEGSIM_KEY] = self.segsim_info()
-        checkpoint[HISTORY_KEY] = {"history": list(self.history), "elapsed_s": self.clock.elapsed(),
-                                   "last_val": dict(self.last_val)}
+        checkpoint[HISTORY_KEY] = {
+            "history": list(self.history),
+            "elapsed_s": self.clock.elapsed(),
+            "last_val": dict(self.last_val),
+        }
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         state = checkpoint.get(HISTORY_KEY) or {}

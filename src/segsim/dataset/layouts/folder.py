@@ -20,16 +20,19 @@ from segsim.labels import IGNORE_INDEX, LabelSet
 DEFAULT_SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
 
 
-def open_folder(root: Path, palette=None, split_fractions=DEFAULT_SPLIT_FRACTIONS,
-                split_seed: int = 0) -> DatasetIndex:
+def open_folder(
+    root: Path, palette=None, split_fractions=DEFAULT_SPLIT_FRACTIONS, split_seed: int = 0
+) -> DatasetIndex:
     img_root, mask_root = root / "images", root / "masks"
     split_dirs = [s for s in SPLITS if (img_root / s).is_dir()]
     splits: dict[str, list[tuple[Path, Path]]] = {}
     if split_dirs:
         for split in split_dirs:
             if not (mask_root / split).is_dir():
-                raise SegsimError(f"{img_root / split} has no matching {mask_root / split}",
-                                  f"put the masks of the {split} images in {mask_root / split}")
+                raise SegsimError(
+                    f"{img_root / split} has no matching {mask_root / split}",
+                    f"put the masks of the {split} images in {mask_root / split}",
+                )
             splits[split] = _pairs_by_stem(img_root / split, mask_root / split)
     else:
         pairs = _pairs_by_stem(img_root, mask_root)
@@ -39,40 +42,60 @@ def open_folder(root: Path, palette=None, split_fractions=DEFAULT_SPLIT_FRACTION
         labels, ignore_color = _infer_index_labels(root, splits), None
     else:
         labels, ignore_color = found
-    return DatasetIndex(root, "folder", labels, splits, MaskDecoder(labels, ignore_color),
-                        made_up_splits=not split_dirs)
+    return DatasetIndex(
+        root,
+        "folder",
+        labels,
+        splits,
+        MaskDecoder(labels, ignore_color),
+        made_up_splits=not split_dirs,
+    )
 
 
 def _pairs_by_stem(img_dir: Path, mask_dir: Path) -> list[tuple[Path, Path]]:
-    images = {p.stem: p for p in sorted(img_dir.iterdir())
-              if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES}
-    masks = {p.stem: p for p in sorted(mask_dir.iterdir())
-             if p.is_file() and p.suffix.lower() in MASK_EXTS}
+    images = {
+        p.stem: p
+        for p in sorted(img_dir.iterdir())
+        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+    }
+    masks = {
+        p.stem: p
+        for p in sorted(mask_dir.iterdir())
+        if p.is_file() and p.suffix.lower() in MASK_EXTS
+    }
     if not images:
-        raise SegsimError(f"no images in {img_dir}",
-                          f"put images ({', '.join(IMAGE_SUFFIXES)}) there")
+        raise SegsimError(
+            f"no images in {img_dir}", f"put images ({', '.join(IMAGE_SUFFIXES)}) there"
+        )
     lonely = sorted(set(images) - set(masks))
     if lonely:
-        raise SegsimError(f"image {images[lonely[0]]} has no mask in {mask_dir} "
-                          f"({len(lonely)} image(s) without a mask)",
-                          f"add {mask_dir / (lonely[0] + '.png')} or remove the image; masks pair "
-                          "with images by file name without extension")
+        raise SegsimError(
+            f"image {images[lonely[0]]} has no mask in {mask_dir} "
+            f"({len(lonely)} image(s) without a mask)",
+            f"add {mask_dir / (lonely[0] + '.png')} or remove the image; masks pair "
+            "with images by file name without extension",
+        )
     return [(images[s], masks[s]) for s in sorted(images)]
 
 
 def random_split(pairs: list, fractions, seed: int) -> dict[str, list]:
     """Shuffle with a fixed seed and cut into train/val/test (each non-empty fraction gets >= 1)."""
     if len(fractions) != 3 or any(f < 0 for f in fractions) or sum(fractions) <= 0:
-        raise SegsimError(f"split fractions {list(fractions)} must be three non-negative numbers",
-                          "write e.g. data.split_fractions=[0.8,0.1,0.1]")
+        raise SegsimError(
+            f"split fractions {list(fractions)} must be three non-negative numbers",
+            "write e.g. data.split_fractions=[0.8,0.1,0.1]",
+        )
     total = float(sum(fractions))
     order = np.random.default_rng(seed).permutation(len(pairs))
     n = len(pairs)
     n_val = max(1, round(n * fractions[1] / total)) if fractions[1] > 0 and n >= 3 else 0
     n_test = max(1, round(n * fractions[2] / total)) if fractions[2] > 0 and n >= 3 else 0
     n_train = n - n_val - n_test
-    idx = {"train": order[:n_train], "val": order[n_train:n_train + n_val],
-           "test": order[n_train + n_val:]}
+    idx = {
+        "train": order[:n_train],
+        "val": order[n_train : n_train + n_val],
+        "test": order[n_train + n_val :],
+    }
     return {k: [pairs[i] for i in sorted(v)] for k, v in idx.items()}
 
 
@@ -86,26 +109,33 @@ def _infer_index_labels(root: Path, splits) -> LabelSet:
             try:
                 with Image.open(mask) as im:
                     if im.mode not in ("L", "P", "I", "I;16"):
-                        raise SegsimError(f"mask {mask} is a colour image ({im.mode}) but {root} "
-                                          "has no labels.yaml saying which colour is which class",
-                                          f"write {root / 'labels.yaml'} with `labels: [{{name: "
-                                          "..., color: [r, g, b]}, ...]`, or pass data.palette")
+                        raise SegsimError(
+                            f"mask {mask} is a colour image ({im.mode}) but {root} "
+                            "has no labels.yaml saying which colour is which class",
+                            f"write {root / 'labels.yaml'} with `labels: [{{name: "
+                            "..., color: [r, g, b]}, ...]`, or pass data.palette",
+                        )
                     arr = np.asarray(im)
             except OSError as e:
-                raise SegsimError(f"cannot read mask {mask}: {e}",
-                                  "replace or delete the file") from e
+                raise SegsimError(
+                    f"cannot read mask {mask}: {e}", "replace or delete the file"
+                ) from e
             values = arr[arr != IGNORE_INDEX]
             if values.size:
                 top = max(top, int(values.max()))
     return LabelSet.from_names([f"class_{i}" for i in range(top + 1)])
 
 
-register_layout(Layout(
-    name="folder",
-    detect=lambda root: (root / "images").is_dir() and (root / "masks").is_dir(),
-    open=open_folder,
-    split_fix=lambda name: f"add images/{name} and masks/{name}, or use flat images/ + masks/ "
-                           "folders to have them split at random",
-    marker="images/ + masks/",
-    description="one with images/ and masks/ paired by file name",
-))
+register_layout(
+    Layout(
+        name="folder",
+        detect=lambda root: (root / "images").is_dir() and (root / "masks").is_dir(),
+        open=open_folder,
+        split_fix=lambda name: (
+            f"add images/{name} and masks/{name}, or use flat images/ + masks/ "
+            "folders to have them split at random"
+        ),
+        marker="images/ + masks/",
+        description="one with images/ and masks/ paired by file name",
+    )
+)

@@ -31,19 +31,24 @@ def open_voc(root: Path, palette=None, split_fractions=None, split_seed: int = 0
                 continue
             img = _find_with_ext(root / "JPEGImages", fid, IMAGE_SUFFIXES)
             if img is None:
-                raise SegsimError(f"{listing} line {line_no} names {fid!r}, but "
-                                  f"JPEGImages/{fid}.jpg does not exist",
-                                  "add the image or remove the line")
+                raise SegsimError(
+                    f"{listing} line {line_no} names {fid!r}, but "
+                    f"JPEGImages/{fid}.jpg does not exist",
+                    "add the image or remove the line",
+                )
             mask = root / "SegmentationClass" / f"{fid}.png"
             if not mask.is_file():
-                raise SegsimError(f"{listing} line {line_no} names {fid!r}, but its mask {mask} "
-                                  "does not exist", "add the mask or remove the line")
+                raise SegsimError(
+                    f"{listing} line {line_no} names {fid!r}, but its mask {mask} does not exist",
+                    "add the mask or remove the line",
+                )
             pairs.append((img, mask))
         splits[split] = pairs
     if not any(splits.values()):
-        raise SegsimError(f"{sets} has no train.txt/val.txt/test.txt listing images",
-                          "add ImageSets/Segmentation/train.txt and val.txt "
-                          "(one image id per line)")
+        raise SegsimError(
+            f"{sets} has no train.txt/val.txt/test.txt listing images",
+            "add ImageSets/Segmentation/train.txt and val.txt (one image id per line)",
+        )
     return DatasetIndex(root, "voc", labels, splits, MaskDecoder(labels, ignore_color))
 
 
@@ -67,13 +72,16 @@ def _locate(root: Path) -> Path:
     return root
 
 
-register_layout(Layout(
-    name="voc",
-    detect=_detect,
-    open=open_voc,
-    split_fix=lambda name: f"add ImageSets/Segmentation/{name}.txt listing the image ids of that "
-                           "split",
-    marker="JPEGImages/ + SegmentationClass/",
-    description="a Pascal VOC folder",
-    locate=_locate,
-))
+register_layout(
+    Layout(
+        name="voc",
+        detect=_detect,
+        open=open_voc,
+        split_fix=lambda name: (
+            f"add ImageSets/Segmentation/{name}.txt listing the image ids of that split"
+        ),
+        marker="JPEGImages/ + SegmentationClass/",
+        description="a Pascal VOC folder",
+        locate=_locate,
+    )
+)

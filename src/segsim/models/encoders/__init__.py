@@ -1,1 +1,2 @@
-"""Feature extractors. Each keeps torchvision's parameter names so its ImageNet weights load as-is."""
+"""Feature extractors. Each keeps torchvision's parameter names so its ImageNet weights load
+as-is."""

@@ -26,8 +26,19 @@ class ConvNormAct(nn.Sequential):
     """torchvision's Conv2dNormActivation: children 0 (conv), 1 (bn), 2 (activation, optional)."""
 
     def __init__(self, cin, cout, kernel=1, stride=1, dilation=1, groups=1, act=None):
-        layers = [nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2 * dilation, dilation=dilation,
-                            groups=groups, bias=False), _bn(cout)]
+        layers = [
+            nn.Conv2d(
+                cin,
+                cout,
+                kernel,
+                stride,
+                (kernel - 1) // 2 * dilation,
+                dilation=dilation,
+                groups=groups,
+                bias=False,
+            ),
+            _bn(cout),
+        ]
         if act is not None:
             layers.append(act(inplace=True))
         super().__init__(*layers)
@@ -54,7 +65,9 @@ class InvertedResidual(nn.Module):
         layers = []
         if expanded != cin:
             layers.append(ConvNormAct(cin, expanded, 1, act=act))
-        layers.append(ConvNormAct(expanded, expanded, kernel, stride, dilation, groups=expanded, act=act))
+        layers.append(
+            ConvNormAct(expanded, expanded, kernel, stride, dilation, groups=expanded, act=act)
+        )
         if use_se:
             layers.append(SqueezeExcitation(expanded, make_divisible(expanded // 4, 8)))
         layers.append(ConvNormAct(expanded, cout, 1))
@@ -111,5 +124,5 @@ class MobileNetV3LargeEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         low = self.features[: self.low_index + 1](x)
-        high = self.features[self.low_index + 1:](low)
+        high = self.features[self.low_index + 1 :](low)
         return low, high

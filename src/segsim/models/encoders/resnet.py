@@ -104,8 +104,10 @@ class ResNetEncoder(nn.Module):
             stride = 1
         downsample = None
         if stride != 1 or self.inplanes != width * block.expansion:
-            downsample = nn.Sequential(conv1x1(self.inplanes, width * block.expansion, stride),
-                                       nn.BatchNorm2d(width * block.expansion))
+            downsample = nn.Sequential(
+                conv1x1(self.inplanes, width * block.expansion, stride),
+                nn.BatchNorm2d(width * block.expansion),
+            )
         layers = [block(self.inplanes, width, stride, downsample, previous_dilation)]
         self.inplanes = width * block.expansion
         layers += [block(self.inplanes, width, dilation=self.dilation) for _ in range(1, blocks)]

@@ -27,5 +27,7 @@ def list_presets() -> dict[str, str]:
 def load_preset(name: str) -> dict:
     files = _files()
     if name not in files:
-        raise SegsimError(f"unknown preset {name!r}", f"use one of: {', '.join(files)} (see `segsim presets`)")
+        raise SegsimError(
+            f"unknown preset {name!r}", f"use one of: {', '.join(files)} (see `segsim presets`)"
+        )
     return yaml.safe_load(files[name].read_text()) or {}

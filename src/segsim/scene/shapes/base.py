@@ -30,8 +30,8 @@ class Shape:
     """One kind of canonical shape. Subclasses set `name` and `fields` and implement the rest."""
 
     name: ClassVar[str]
-    fields: ClassVar[tuple[str, ...]]   # the dict's keys besides "type"
-    levels: ClassVar[int] = 1           # mesh detail levels, coarse to fine
+    fields: ClassVar[tuple[str, ...]]  # the dict's keys besides "type"
+    levels: ClassVar[int] = 1  # mesh detail levels, coarse to fine
 
     def sample(self, rng: np.random.Generator, sizes: ShapeSizes, scale: float) -> dict:
         """Draw one shape from the config's size ranges, times `scale` (a fixed stream of draws:
@@ -105,8 +105,10 @@ def positive(shape: dict, name: str) -> float:
     try:
         value = float(shape[name])
     except (KeyError, TypeError, ValueError):
-        raise SegsimError(f"shape {shape!r} needs a numeric {name!r}",
-                          f"give {shape.get('type')} shapes a positive {name}") from None
+        raise SegsimError(
+            f"shape {shape!r} needs a numeric {name!r}",
+            f"give {shape.get('type')} shapes a positive {name}",
+        ) from None
     if not value > 0:
         raise SegsimError(f"shape {shape!r}: {name} must be > 0", f"use a positive {name}")
     return value

@@ -17,7 +17,10 @@ class Box(Shape):
     fields = ("extents",)
 
     def sample(self, rng, sizes, scale):
-        return {"type": "box", "extents": [uniform(rng, sizes.box_extent) * scale for _ in range(3)]}
+        return {
+            "type": "box",
+            "extents": [uniform(rng, sizes.box_extent) * scale for _ in range(3)],
+        }
 
     def bounding_radius(self, shape):
         return 0.5 * math.sqrt(sum(float(e) ** 2 for e in shape["extents"]))
@@ -29,8 +32,9 @@ class Box(Shape):
         try:
             sx, sy, sz = (float(e) for e in shape.get("extents"))
         except (TypeError, ValueError):
-            raise SegsimError(f"box shape {shape!r} needs extents [x, y, z]",
-                              "give three positive side lengths") from None
+            raise SegsimError(
+                f"box shape {shape!r} needs extents [x, y, z]", "give three positive side lengths"
+            ) from None
         return ("box",), np.diag([sx, sy, sz, 1.0])
 
     def unit_mesh(self, key, level):

@@ -14,7 +14,7 @@ from segsim.scene.shapes.base import (
     register_shape,
 )
 
-COUNTS = ((16, 12), (24, 16), (40, 24))   # (longitude, latitude) segments per detail level
+COUNTS = ((16, 12), (24, 16), (40, 24))  # (longitude, latitude) segments per detail level
 
 
 @register_shape
@@ -25,7 +25,11 @@ class Capsule(Shape):
 
     def sample(self, rng, sizes, scale):
         r = uniform(rng, sizes.capsule_radius) * scale
-        return {"type": "capsule", "radius": r, "height": r * float(rng.choice(sizes.capsule_height_ratios))}
+        return {
+            "type": "capsule",
+            "radius": r,
+            "height": r * float(rng.choice(sizes.capsule_height_ratios)),
+        }
 
     def bounding_radius(self, shape):
         return float(shape["height"] / 2 + shape["radius"])
@@ -46,5 +50,6 @@ class Capsule(Shape):
 
     def level_fits(self, shape, level, px_per_metre):
         around, along = COUNTS[level]
-        return (fine_enough(2 * np.pi / around, shape["radius"] * px_per_metre)
-                and fine_enough(np.pi / along, shape["radius"] * px_per_metre))
+        return fine_enough(2 * np.pi / around, shape["radius"] * px_per_metre) and fine_enough(
+            np.pi / along, shape["radius"] * px_per_metre
+        )

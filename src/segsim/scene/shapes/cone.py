@@ -12,8 +12,11 @@ class Cone(RoundAxial):
     name = "cone"
 
     def sample(self, rng, sizes, scale):
-        return {"type": "cone", "radius": uniform(rng, sizes.cone_radius) * scale,
-                "height": uniform(rng, sizes.cone_height) * scale}
+        return {
+            "type": "cone",
+            "radius": uniform(rng, sizes.cone_radius) * scale,
+            "height": uniform(rng, sizes.cone_height) * scale,
+        }
 
     def depth_below_centre(self, shape, R):
         _, side = axis_tilt(R)
@@ -25,5 +28,5 @@ class Cone(RoundAxial):
         import trimesh.creation as tc
 
         m = tc.cone(radius=1.0, height=1.0, sections=SECTIONS[level])
-        m.apply_translation((0.0, 0.0, -0.5))   # trimesh puts the base at z=0; the spec centres it
+        m.apply_translation((0.0, 0.0, -0.5))  # trimesh puts the base at z=0; the spec centres it
         return m

@@ -42,8 +42,11 @@ class Cylinder(RoundAxial):
     name = "cylinder"
 
     def sample(self, rng, sizes, scale):
-        return {"type": "cylinder", "radius": uniform(rng, sizes.cylinder_radius) * scale,
-                "height": uniform(rng, sizes.cylinder_height) * scale}
+        return {
+            "type": "cylinder",
+            "radius": uniform(rng, sizes.cylinder_radius) * scale,
+            "height": uniform(rng, sizes.cylinder_height) * scale,
+        }
 
     def depth_below_centre(self, shape, R):
         az, side = axis_tilt(R)

@@ -7,8 +7,8 @@ import numpy as np
 from segsim.draws import uniform
 from segsim.scene.shapes.base import Shape, fine_enough, positive, register_shape
 
-SUBDIVISIONS = (2, 3, 4)         # icosphere subdivisions per detail level
-ICOSPHERE_EDGE = 1.25 * 1.1071   # icosahedron edge angle (rad), with margin for uneven edges
+SUBDIVISIONS = (2, 3, 4)  # icosphere subdivisions per detail level
+ICOSPHERE_EDGE = 1.25 * 1.1071  # icosahedron edge angle (rad), with margin for uneven edges
 
 
 @register_shape
@@ -36,4 +36,6 @@ class Sphere(Shape):
         return tc.icosphere(subdivisions=SUBDIVISIONS[level], radius=1.0)
 
     def level_fits(self, shape, level, px_per_metre):
-        return fine_enough(ICOSPHERE_EDGE / 2 ** SUBDIVISIONS[level], shape["radius"] * px_per_metre)
+        return fine_enough(
+            ICOSPHERE_EDGE / 2 ** SUBDIVISIONS[level], shape["radius"] * px_per_metre
+        )

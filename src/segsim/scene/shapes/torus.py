@@ -13,7 +13,7 @@ from segsim.scene.shapes.base import (
     register_shape,
 )
 
-SECTIONS = ((24, 12), (40, 16), (64, 24))   # (around the ring, around the tube) per detail level
+SECTIONS = ((24, 12), (40, 16), (64, 24))  # (around the ring, around the tube) per detail level
 
 
 @register_shape
@@ -24,7 +24,11 @@ class Torus(Shape):
 
     def sample(self, rng, sizes, scale):
         big = uniform(rng, sizes.torus_radius) * scale
-        return {"type": "torus", "radius": big, "tube": big * float(rng.choice(sizes.torus_tube_ratios))}
+        return {
+            "type": "torus",
+            "radius": big,
+            "tube": big * float(rng.choice(sizes.torus_tube_ratios)),
+        }
 
     def bounding_radius(self, shape):
         return float(shape["radius"] + shape["tube"])
@@ -42,9 +46,12 @@ class Torus(Shape):
         import trimesh.creation as tc
 
         major, minor = SECTIONS[level]
-        return tc.torus(major_radius=1.0, minor_radius=key[1], major_sections=major, minor_sections=minor)
+        return tc.torus(
+            major_radius=1.0, minor_radius=key[1], major_sections=major, minor_sections=minor
+        )
 
     def level_fits(self, shape, level, px_per_metre):
         major, minor = SECTIONS[level]
-        return (fine_enough(2 * np.pi / major, (shape["radius"] + shape["tube"]) * px_per_metre)
-                and fine_enough(2 * np.pi / minor, shape["tube"] * px_per_metre))
+        return fine_enough(
+            2 * np.pi / major, (shape["radius"] + shape["tube"]) * px_per_metre
+        ) and fine_enough(2 * np.pi / minor, shape["tube"] * px_per_metre)
