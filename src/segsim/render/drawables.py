@@ -12,6 +12,7 @@ import numpy as np
 from segsim.errors import SegsimError
 from segsim.render.context import mat3_bytes, mat4_bytes
 from segsim.render.meshes import MESHES, bounding_radius, detail_level, shape_to_unit
+from segsim.scene.shapes import kind_of
 
 
 @dataclass
@@ -24,6 +25,7 @@ class DrawItem:
     obj: object  # SceneObject
     centre: tuple  # world position of the object's origin
     radius: float  # world radius of a sphere about `centre` holding the whole object
+    double_sided: bool = False  # draw back faces too (meshes from files)
 
 
 def draw_items(scene) -> list[DrawItem]:
@@ -55,6 +57,7 @@ def draw_items(scene) -> list[DrawItem]:
                 obj,
                 tuple(centre),
                 radius,
+                kind_of(obj.shape).double_sided,
             )
         )
     return items

@@ -77,7 +77,6 @@ class ShadowPass:
 
     def draw(self, scene, items: list[DrawItem], meshes) -> tuple | None:
         """(light view-projection, world size of a texel), or None when nothing casts."""
-        import moderngl
 
         casters = [it for it in items if it.obj is not scene.ground]
         if not scene.lights or not scene.lights[0].cast_shadows or not casters:
@@ -93,7 +92,7 @@ class ShadowPass:
         self.program.write("u_light_vp", mat4_bytes(light_vp))
         for it in casters:
             self.program.write("u_model", it.model)
-            meshes.get(it.key, SHADOW_LEVEL)[self.program].render(moderngl.TRIANGLES)
+            draw_mesh(self.ctx, it, meshes.get(it.key, SHADOW_LEVEL)[self.program])
         return light_vp, 2 * radius / self.map_size
 
     def release(self):
@@ -101,9 +100,21 @@ class ShadowPass:
             obj.release()
 
 
+def draw_mesh(ctx, it: DrawItem, vao) -> None:
+    """One draw call; meshes from files may be open or wound either way, so both of their sides
+    are drawn (primitives are closed and wound outward: back faces are culled)."""
+    import moderngl
+
+    if it.double_sided:
+        ctx.disable(moderngl.CULL_FACE)
+        vao.render(moderngl.TRIANGLES)
+        ctx.enable(moderngl.CULL_FACE)
+    else:
+        vao.render(moderngl.TRIANGLES)
+
+
 def ids_pass(ctx, program: Program, items: list[DrawItem], uniforms: dict[str, bytes], meshes):
     """Labels only (the MSAA path), into the framebuffer the targets made current."""
-    import moderngl
 
     ctx.front_face = "cw"
     for name, data in uniforms.items():
@@ -113,7 +124,7 @@ def ids_pass(ctx, program: Program, items: list[DrawItem], uniforms: dict[str, b
         program.write("u_normal_mat", it.normal_mat)
         program.set("u_class", int(it.obj.class_id))
         program.set("u_instance", int(it.obj.instance_id))
-        meshes.get(it.key, it.level)[program].render(moderngl.TRIANGLES)
+        draw_mesh(ctx, it, meshes.get(it.key, it.level)[program])
 
 
 def texture_kind(tex) -> int:
@@ -149,7 +160,6 @@ class LitPass:
     def draw(
         self, scene, items: list[DrawItem], uniforms: dict[str, bytes], meshes, shadow_tex, images
     ):
-        import moderngl
 
         self.ctx.front_face = "cw"
         kinds = {texture_kind(it.obj.material.texture) for it in items}
@@ -164,7 +174,7 @@ class LitPass:
         ):
             p = self.variants[kind]
             self._set_material(p, kind, it, images)
-            meshes.get(it.key, it.level)[p].render(moderngl.TRIANGLES)
+            draw_mesh(self.ctx, it, meshes.get(it.key, it.level)[p])
 
     def _set_material(self, p: Program, kind: int, it: DrawItem, images):
         m = it.obj.material

@@ -11,7 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from segsim import fileio
@@ -20,7 +27,7 @@ from segsim.errors import SegsimError
 from segsim.fileio import IMAGE_SUFFIXES
 from segsim.labels import Label, LabelSet, default_color
 from segsim.scene import kinds
-from segsim.scene.shapes import shape_names
+from segsim.scene.shapes import get_shape, shape_names
 
 TEXTURE_KINDS = tuple(name for name in kinds.TEXTURE_KINDS if name)  # None: a plain colour
 BACKGROUND_KINDS = tuple(kinds.BACKGROUND_KINDS)
@@ -44,6 +51,11 @@ class _Model(BaseModel):
         return v
 
 
+def distractor_shape_names() -> tuple[str, ...]:
+    """Kinds that can be drawn without a class of their own (not mesh: it needs assets)."""
+    return tuple(n for n in shape_names() if not get_shape(n).needs_spec)
+
+
 def _weights_ok(weights: dict, allowed: tuple, what: str) -> dict:
     bad = [k for k in weights if k not in allowed]
     if bad:
@@ -61,6 +73,42 @@ class ClassSpec(_Model):
     weight: float = Field(1.0, ge=0)  # share of objects drawn from this class
     color: tuple[int, int, int] | None = None  # label colour (palette); default palette if None
     group: str = "shapes"
+    # shape: mesh only: the files (a file, a folder or a glob, or a list of them), the real
+    # height in metres (file units never leak into the scene) and the file's up axis
+    assets: str | list[str] | None = None
+    height: Range | None = None
+    up: Literal["y", "z"] = "y"
+    rotation: Literal["random", "upright", "yaw"] | None = None  # default: objects.rotation
+
+    @model_serializer(mode="wrap")
+    def _only_what_applies(self, handler):
+        # fields a class does not use stay out of dataset.yaml, so datasets written before they
+        # existed still match (and resume) byte for byte
+        data = handler(self)
+        for key in ("assets", "height", "up") if self.shape != "mesh" else ():
+            data.pop(key, None)
+        if self.rotation is None:
+            data.pop("rotation", None)
+        return data
+
+    @model_validator(mode="after")
+    def _mesh_fields(self):
+        if self.shape == "mesh":
+            if not self.assets:
+                raise ValueError(
+                    f"class {self.name!r} has shape mesh but no assets: give a mesh "
+                    "file, a folder or a glob"
+                )
+            if self.height is None:
+                raise ValueError(
+                    f"class {self.name!r} has shape mesh but no height: give its "
+                    "real height in metres, e.g. height: [1.4, 1.7]"
+                )
+            if self.height[0] <= 0:
+                raise ValueError(f"class {self.name!r}: height must be > 0 metres")
+        elif self.assets is not None or self.height is not None:
+            raise ValueError(f"class {self.name!r}: assets and height are for shape mesh only")
+        return self
 
     @field_validator("shape")
     @classmethod
@@ -197,7 +245,7 @@ class DistractorsConfig(_Model):
     @field_validator("shapes")
     @classmethod
     def _shapes(cls, v):
-        return _weights_ok(v, shape_names(), "distractor shapes")
+        return _weights_ok(v, distractor_shape_names(), "distractor shapes")
 
 
 class PostFXConfig(_Model):

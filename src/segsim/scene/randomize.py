@@ -133,8 +133,8 @@ def _objects(rng, cfg: SceneConfig) -> tuple[list[SceneObject], list]:
     for _ in range(n):
         ci = int(_pick(rng, class_weights))
         spec = cfg.classes[ci]
-        shape = get_shape(spec.shape).sample(rng, cfg.sizes, uniform(rng, oc.scale))
-        R = _rotation(rng, oc.rotation)
+        shape = get_shape(spec.shape).sample(rng, cfg.sizes, uniform(rng, oc.scale), spec)
+        R = _rotation(rng, spec.rotation or oc.rotation)
         material = _material(rng, cfg.material, "material")
         centre = _place(rng, shape, R, cfg, placed, oc.area_radius)
         if centre is None:

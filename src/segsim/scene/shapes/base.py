@@ -17,7 +17,7 @@ from segsim.errors import SegsimError
 if TYPE_CHECKING:
     import trimesh
 
-    from segsim.scene.config import ShapeSizes
+    from segsim.scene.config import ClassSpec, ShapeSizes
 
 # Coarsest mesh whose silhouette stays this close (pixels) to the analytic shape; finer costs
 # render time on llvmpipe for no visible gain.
@@ -32,10 +32,19 @@ class Shape:
     name: ClassVar[str]
     fields: ClassVar[tuple[str, ...]]  # the dict's keys besides "type"
     levels: ClassVar[int] = 1  # mesh detail levels, coarse to fine
+    needs_spec: ClassVar[bool] = False  # samples from its class's own fields (not a distractor)
+    double_sided: ClassVar[bool] = False  # the renderer draws its back faces too
 
-    def sample(self, rng: np.random.Generator, sizes: ShapeSizes, scale: float) -> dict:
-        """Draw one shape from the config's size ranges, times `scale` (a fixed stream of draws:
-        changing the calls or their order changes every frame after)."""
+    def sample(
+        self,
+        rng: np.random.Generator,
+        sizes: ShapeSizes,
+        scale: float,
+        spec: ClassSpec | None = None,
+    ) -> dict:
+        """Draw one shape from the config's size ranges (or, for kinds that need them, from its
+        class's own fields in `spec`; None for distractors), times `scale`. A fixed stream of
+        draws: changing the calls or their order changes every frame after."""
         raise NotImplementedError
 
     def bounding_radius(self, shape: dict) -> float:

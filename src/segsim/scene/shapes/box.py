@@ -16,7 +16,7 @@ class Box(Shape):
     name = "box"
     fields = ("extents",)
 
-    def sample(self, rng, sizes, scale):
+    def sample(self, rng, sizes, scale, spec=None):
         return {
             "type": "box",
             "extents": [uniform(rng, sizes.box_extent) * scale for _ in range(3)],

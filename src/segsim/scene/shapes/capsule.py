@@ -23,7 +23,7 @@ class Capsule(Shape):
     fields = ("radius", "height")
     levels = len(COUNTS)
 
-    def sample(self, rng, sizes, scale):
+    def sample(self, rng, sizes, scale, spec=None):
         r = uniform(rng, sizes.capsule_radius) * scale
         return {
             "type": "capsule",

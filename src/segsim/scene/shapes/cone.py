@@ -11,7 +11,7 @@ from segsim.scene.shapes.cylinder import SECTIONS, RoundAxial
 class Cone(RoundAxial):
     name = "cone"
 
-    def sample(self, rng, sizes, scale):
+    def sample(self, rng, sizes, scale, spec=None):
         return {
             "type": "cone",
             "radius": uniform(rng, sizes.cone_radius) * scale,

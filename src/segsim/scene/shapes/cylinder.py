@@ -41,7 +41,7 @@ class RoundAxial(Shape):
 class Cylinder(RoundAxial):
     name = "cylinder"
 
-    def sample(self, rng, sizes, scale):
+    def sample(self, rng, sizes, scale, spec=None):
         return {
             "type": "cylinder",
             "radius": uniform(rng, sizes.cylinder_radius) * scale,

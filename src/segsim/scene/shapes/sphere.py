@@ -17,7 +17,7 @@ class Sphere(Shape):
     fields = ("radius",)
     levels = len(SUBDIVISIONS)
 
-    def sample(self, rng, sizes, scale):
+    def sample(self, rng, sizes, scale, spec=None):
         return {"type": "sphere", "radius": uniform(rng, sizes.sphere_radius) * scale}
 
     def bounding_radius(self, shape):

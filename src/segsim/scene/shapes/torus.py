@@ -22,7 +22,7 @@ class Torus(Shape):
     fields = ("radius", "tube")
     levels = len(SECTIONS)
 
-    def sample(self, rng, sizes, scale):
+    def sample(self, rng, sizes, scale, spec=None):
         big = uniform(rng, sizes.torus_radius) * scale
         return {
             "type": "torus",

@@ -1,0 +1,216 @@
+"""`shape: mesh`: the user's own mesh files as objects, at a real size, with the meta contract
+(path, sha256, file_to_object) checked by recomputing masks and depth from the meta alone."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import trimesh
+import trimesh.creation as tc
+
+from raycast import edge_band, raycast
+from render_fixtures import get_renderer
+from segsim.cli import main
+from segsim.dataset.meta import dumps_meta, frame_meta
+from segsim.errors import SegsimError
+from segsim.scene.config import load_scene_config
+from segsim.scene.geometry import random_rotation
+from segsim.scene.randomize import sample_scene
+from segsim.scene.shapes import get_shape
+
+Y_UP = np.array([[1.0, 0, 0, 0], [0, 0, 1, 0], [0, -1, 0, 0], [0, 0, 0, 1]])  # file y = world z
+
+
+def widget(units: float = 100.0) -> trimesh.Trimesh:
+    """A non-convex part: a post with a ring around it, y-up, in `units` per metre (cm)."""
+    post = tc.box(extents=(0.2, 0.2, 1.0))
+    ring = tc.torus(major_radius=0.35, minor_radius=0.08, major_sections=32, minor_sections=12)
+    ring.apply_translation((0, 0, 0.2))
+    part = trimesh.util.concatenate([post, ring])
+    part.apply_transform(Y_UP)
+    part.apply_scale(units)
+    return part
+
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory):
+    root = tmp_path_factory.mktemp("assets")
+    widget().export(root / "widget.obj")
+    cone = tc.cone(radius=0.3, height=0.8, sections=24)
+    cone.apply_transform(Y_UP)
+    cone.export(root / "cone.ply")
+    (root / "notes.txt").write_text("not a mesh")
+    return root
+
+
+def mesh_config(assets, **extra):
+    widget_class = {
+        "name": "widget",
+        "shape": "mesh",
+        "assets": str(assets),
+        "height": [0.6, 0.9],
+        "rotation": "yaw",
+        **extra,
+    }
+    return load_scene_config(
+        "shapes", overrides={"classes": [widget_class], "objects": {"count": [2, 4]}}
+    )
+
+
+def test_a_mesh_class_samples_files_at_their_real_size(assets):
+    cfg = mesh_config(assets)
+    seen = set()
+    for i in range(12):
+        scene = sample_scene(cfg, 3, i, 64, 64)
+        for obj in scene.labelled_objects():
+            s = obj.shape
+            seen.add(s["path"])
+            verts = trimesh.load(s["path"], force="mesh").vertices
+            f2o = np.asarray(s["file_to_object"])
+            local = verts @ f2o[:3, :3].T + f2o[:3, 3]
+            # centimetres in the file, metres in the scene: the height is what the config says
+            assert np.ptp(local[:, 2]) == pytest.approx(s["height"], rel=1e-9)
+            assert 0.6 * 0.8 <= s["height"] <= 0.9 * 1.25
+            world = local @ np.asarray(obj.object_to_world)[:3, :3].T + obj.object_to_world[:3, 3]
+            assert world[:, 2].min() >= -1e-6  # set on the ground (or above it), never into it
+            kind = get_shape("mesh")
+            assert np.linalg.norm(local, axis=1).max() <= kind.bounding_radius(s) * (1 + 1e-9)
+    assert {p.rsplit("/", 1)[-1] for p in seen} == {"widget.obj", "cone.ply"}
+
+
+def test_units_in_the_file_do_not_leak_into_the_scene(tmp_path):
+    for units, name in ((1000.0, "mm"), (1.0, "m")):
+        (tmp_path / name).mkdir()
+        widget(units).export(tmp_path / name / "widget.obj")
+    shapes = [
+        sample_scene(mesh_config(tmp_path / name), 0, 0, 32, 32).labelled_objects()[0].shape
+        for name in ("mm", "m")
+    ]
+    local = []
+    for s in shapes:
+        f2o = np.asarray(s["file_to_object"])
+        local.append(trimesh.load(s["path"], force="mesh").vertices @ f2o[:3, :3].T + f2o[:3, 3])
+    assert np.allclose(local[0], local[1], atol=1e-9)
+
+
+def test_support_below_the_centre_matches_the_vertices(assets):
+    rng = np.random.default_rng(5)
+    shape = sample_scene(mesh_config(assets), 1, 0, 32, 32).labelled_objects()[0].shape
+    f2o = np.asarray(shape["file_to_object"])
+    local = trimesh.load(shape["path"], force="mesh").vertices @ f2o[:3, :3].T + f2o[:3, 3]
+    for _ in range(20):
+        R = random_rotation(rng)
+        expected = -(local @ R.T)[:, 2].min()
+        assert get_shape("mesh").depth_below_centre(shape, R) == pytest.approx(expected, abs=1e-9)
+
+
+def test_the_meta_holds_the_contract_and_masks_recompute_from_it(assets):
+    cfg = mesh_config(assets)
+    checked = 0
+    for index in range(4):
+        scene = sample_scene(cfg, 7, index, 96, 80)
+        frame = get_renderer(96, 80).render(scene)
+        meta = json.loads(dumps_meta(frame_meta(scene, index, "train", 7)))
+        for obj in meta["objects"]:
+            if obj["shape"]["type"] == "mesh":
+                shape = obj["shape"]
+                assert set(shape) == {"type", "path", "sha256", "file_to_object"}
+                digest = hashlib.sha256(Path(shape["path"]).read_bytes()).hexdigest()
+                assert digest == shape["sha256"]
+        oracle = raycast(meta)
+        keep = ~edge_band(oracle["object_index"], width=1)
+        hit = keep & (oracle["depth"] > 0)
+        assert keep.mean() > 0.5
+        assert np.mean(frame.class_ids[keep] == oracle["class_ids"][keep]) >= 0.995
+        assert np.mean(frame.instance_ids[keep] == oracle["instance_ids"][keep]) >= 0.995
+        rel = np.abs(frame.depth[hit] - oracle["depth"][hit]) / oracle["depth"][hit]
+        assert np.mean(rel < 0.01) >= 0.995
+        checked += int((frame.class_ids == 1).sum() > 0)
+    assert checked >= 3  # the widgets were really in view
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"", "no triangles"),
+        (b"v 0 0 0\nv 1 0 0\nv 0 1 0\n", "no triangles"),  # a point cloud
+        (b"v nan 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nv 1 1 1\nf 1 2 3\nf 2 3 4\nf 3 4 5\n", "NaN"),
+        (b"\x00\x01garbage\xff" * 50, "mesh"),
+    ],
+)
+def test_broken_mesh_files_are_clear_errors(tmp_path, content, words):
+    (tmp_path / "bad.obj").write_bytes(content)
+    with pytest.raises(SegsimError, match=words) as err:
+        sample_scene(mesh_config(tmp_path), 0, 0, 32, 32)
+    assert "bad.obj" in str(err.value)
+
+
+def test_mesh_config_mistakes_name_the_field(tmp_path):
+    with pytest.raises(SegsimError, match="no such file or folder"):
+        sample_scene(mesh_config(tmp_path / "missing"), 0, 0, 32, 32)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SegsimError, match="names no mesh file"):
+        sample_scene(mesh_config(tmp_path / "empty"), 0, 0, 32, 32)
+    with pytest.raises(SegsimError, match="no height"):
+        load_scene_config(
+            "shapes",
+            overrides={"classes": [{"name": "w", "shape": "mesh", "assets": str(tmp_path)}]},
+        )
+    with pytest.raises(SegsimError, match="for shape mesh only"):
+        load_scene_config(
+            "shapes",
+            overrides={"classes": [{"name": "w", "shape": "box", "assets": str(tmp_path)}]},
+        )
+    with pytest.raises(SegsimError, match="distractor shapes"):
+        load_scene_config("shapes", overrides={"distractors": {"shapes": {"mesh": 1.0}}})
+
+
+def test_generate_with_a_users_mesh_class_from_the_cli(assets, tmp_path, capsys):
+    config = tmp_path / "mine.yaml"
+    config.write_text(
+        f"classes:\n  - {{name: widget, shape: mesh, assets: '{assets}', "
+        "height: [0.6, 0.9], rotation: yaw}\n"
+    )
+    out = tmp_path / "ds"
+    assert (
+        main(
+            [
+                "generate",
+                "--config",
+                str(config),
+                "--count",
+                "6",
+                "--size",
+                "48",
+                "--out",
+                str(out),
+                "--workers",
+                "1",
+                "-q",
+            ]
+        )
+        == 0
+    )
+    import yaml
+
+    info = yaml.safe_load((out / "dataset.yaml").read_text())
+    # the user's classes replace the preset's
+    assert [lab["name"] for lab in info["labels"]] == ["background", "widget"]
+    metas = [json.loads(p.read_text()) for p in sorted((out / "meta").rglob("*.json"))]
+    kinds = {o["shape"]["type"] for m in metas for o in m["objects"] if not o["distractor"]}
+    assert kinds == {"mesh"}
+    assert main(["verify", str(out)]) == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"classes:\n  - {{name: widget, shape: mesh, assets: '{tmp_path}/nothing*'}}\n")
+    capsys.readouterr()
+    assert (
+        main(
+            ["generate", "--config", str(bad), "--count", "2", "--out", str(tmp_path / "ds2"), "-q"]
+        )
+        == 2
+    )
+    assert "no height" in capsys.readouterr().err
