@@ -98,7 +98,7 @@ def test_unknown_kinds_are_clear_errors():
         load_scene_config("shapes", overrides={"distractors": {"shapes": {"teapot": 1.0}}})
     assert "distractors.shapes" in str(
         err.value
-    ) and "box, sphere, cylinder, cone, torus, capsule" in str(err.value)
+    ) and "box, sphere, cylinder, cone, torus, capsule, mesh" in str(err.value)
     for call in (
         lambda: get_shape("teapot"),
         lambda: bounding_radius({"type": "teapot"}),

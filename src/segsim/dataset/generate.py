@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from segsim.dataset.credits import uses_library, write_dataset_credits
 from segsim.dataset.info import build_info
 from segsim.dataset.layout import MANIFEST
 from segsim.dataset.manifest import write_manifest
@@ -35,6 +36,7 @@ from segsim.dataset.resume import complete_frames, prepare_folder, remove_stale_
 from segsim.dataset.splits import DEFAULT_FRACTIONS, check_fractions
 from segsim.errors import SegsimError
 from segsim.progress import progress_bar
+from segsim.scene.shapes.mesh import check_assets
 
 # "module:callable" building the per-process frame source; a string so spawned workers can
 # import it. The callable takes (cfg, width, height) and returns f(seed, index) -> (Scene, Frame),
@@ -131,6 +133,7 @@ def generate_dataset(
     """
     count, width, height, seed, workers = _check_args(count, width, height, seed, workers)
     fractions = check_fractions(fractions)
+    check_assets(cfg)  # a missing file or an empty selection fails before anything is written
     workers = workers or default_workers()
     root = Path(out)
     info = build_info(
@@ -159,6 +162,8 @@ def generate_dataset(
             done_times.append(time.perf_counter())
             advance(1)
     seconds = time.perf_counter() - t0
+    if uses_library(cfg):
+        write_dataset_credits(root)  # before the manifest: the manifest marks the end
     write_manifest(root, entries)
     return GenerateResult(
         root, count, len(todo), count - len(todo), seconds, info["splits"], steady_rate(done_times)

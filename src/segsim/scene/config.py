@@ -67,15 +67,26 @@ def _weights_ok(weights: dict, allowed: tuple, what: str) -> dict:
     return weights
 
 
+class LibrarySelection(_Model):
+    """Models of an asset library, by case-insensitive patterns (`segsim assets` lists them)."""
+
+    library: str = "sweethome3d"
+    category: str | list[str] | None = None  # e.g. "Living room"; a list: any of them
+    name: str | list[str] | None = None  # e.g. "*chair*" or ["*bin", "*trash*"]
+    exclude: str | list[str] | None = None  # name patterns left out, e.g. models of other classes
+
+
 class ClassSpec(_Model):
     name: str
     shape: str  # a registered kind (scene/shapes/)
     weight: float = Field(1.0, ge=0)  # share of objects drawn from this class
     color: tuple[int, int, int] | None = None  # label colour (palette); default palette if None
     group: str = "shapes"
-    # shape: mesh only: the files (a file, a folder or a glob, or a list of them), the real
-    # height in metres (file units never leak into the scene) and the file's up axis
+    # shape: mesh only: the files (a file, a folder or a glob, or a list of them) or a library
+    # selection, the real height in metres (file units never reach the scene; library models
+    # default to the size their catalog records) and the files' up axis
     assets: str | list[str] | None = None
+    library: LibrarySelection | None = None
     height: Range | None = None
     up: Literal["y", "z"] = "y"
     rotation: Literal["random", "upright", "yaw"] | None = None  # default: objects.rotation
@@ -85,7 +96,7 @@ class ClassSpec(_Model):
         # fields a class does not use stay out of dataset.yaml, so datasets written before they
         # existed still match (and resume) byte for byte
         data = handler(self)
-        for key in ("assets", "height", "up") if self.shape != "mesh" else ():
+        for key in ("assets", "library", "height", "up") if self.shape != "mesh" else ():
             data.pop(key, None)
         if self.rotation is None:
             data.pop("rotation", None)
@@ -94,20 +105,24 @@ class ClassSpec(_Model):
     @model_validator(mode="after")
     def _mesh_fields(self):
         if self.shape == "mesh":
-            if not self.assets:
+            if not self.assets and self.library is None:
                 raise ValueError(
                     f"class {self.name!r} has shape mesh but no assets: give a mesh "
-                    "file, a folder or a glob"
+                    "file, a folder or a glob, or a library selection"
                 )
-            if self.height is None:
+            if self.assets and self.library is not None:
+                raise ValueError(f"class {self.name!r}: give assets or library, not both")
+            if self.height is None and self.library is None:
                 raise ValueError(
                     f"class {self.name!r} has shape mesh but no height: give its "
                     "real height in metres, e.g. height: [1.4, 1.7]"
                 )
-            if self.height[0] <= 0:
+            if self.height is not None and self.height[0] <= 0:
                 raise ValueError(f"class {self.name!r}: height must be > 0 metres")
-        elif self.assets is not None or self.height is not None:
-            raise ValueError(f"class {self.name!r}: assets and height are for shape mesh only")
+        elif self.assets is not None or self.library is not None or self.height is not None:
+            raise ValueError(
+                f"class {self.name!r}: assets, library and height are for shape mesh only"
+            )
         return self
 
     @field_validator("shape")
@@ -241,11 +256,32 @@ class DistractorsConfig(_Model):
     count: IntRange = (0, 3)
     shapes: dict[str, float] = {"cone": 1.0, "torus": 1.0, "capsule": 1.0}
     scale: Range = (0.6, 1.0)
+    library: LibrarySelection | None = None  # models for the weight of shapes.mesh
 
     @field_validator("shapes")
     @classmethod
     def _shapes(cls, v):
-        return _weights_ok(v, distractor_shape_names(), "distractor shapes")
+        return _weights_ok(v, (*distractor_shape_names(), "mesh"), "distractor shapes")
+
+    @model_validator(mode="after")
+    def _mesh_needs_library(self):
+        if self.shapes.get("mesh", 0) > 0 and self.library is None:
+            raise ValueError(
+                "shapes has a mesh weight but no library: give distractors.library, "
+                'e.g. {category: "Kitchen"}'
+            )
+        return self
+
+    @model_serializer(mode="wrap")
+    def _only_what_applies(self, handler):
+        data = handler(self)  # no library: as before it existed, so dataset.yaml bytes hold
+        if self.library is None:
+            data.pop("library", None)
+        return data
+
+    def mesh_class(self) -> ClassSpec:
+        """The unlabelled class the library distractors are drawn as."""
+        return ClassSpec(name="distractor", shape="mesh", library=self.library, rotation="yaw")
 
 
 class PostFXConfig(_Model):

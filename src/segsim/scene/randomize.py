@@ -153,9 +153,10 @@ def _objects(rng, cfg: SceneConfig) -> tuple[list[SceneObject], list]:
     dc = cfg.distractors
     if any(w > 0 for w in dc.shapes.values()):
         for _ in range(int(rng.integers(dc.count[0], dc.count[1] + 1))):
-            kind = get_shape(_pick(rng, dc.shapes))
-            shape = kind.sample(rng, cfg.sizes, uniform(rng, dc.scale))
-            R = _rotation(rng, oc.rotation)
+            name = _pick(rng, dc.shapes)
+            spec = dc.mesh_class() if get_shape(name).needs_spec else None
+            shape = get_shape(name).sample(rng, cfg.sizes, uniform(rng, dc.scale), spec)
+            R = _rotation(rng, spec.rotation if spec else oc.rotation)
             material = _material(rng, cfg.material, "material")
             centre = _place(rng, shape, R, cfg, placed, oc.area_radius * 1.3)
             if centre is not None:
