@@ -172,6 +172,19 @@ class ObjectsConfig(_Model):
     rotation: Literal["random", "upright", "yaw"] = "random"
     overlap_tolerance: float = Field(0.15, ge=0, le=1)  # allowed bounding-sphere overlap fraction
     max_tries: int = Field(60, ge=1)
+    # sample: the rejection-sampled poses as they are; drop: those poses lifted by drop_height
+    # and settled onto the ground and onto each other by a rigid-body simulation (MuJoCo)
+    placement: Literal["sample", "drop"] = "sample"
+    drop_height: Range = (0.05, 0.5)
+    drop_steps: int = Field(400, ge=1, le=5000)
+
+    @model_serializer(mode="wrap")
+    def _only_what_applies(self, handler):
+        data = handler(self)  # sampled placement: as before drop existed (dataset.yaml bytes hold)
+        if self.placement == "sample":
+            for key in ("placement", "drop_height", "drop_steps"):
+                data.pop(key, None)
+        return data
 
 
 class TextureConfig(_Model):

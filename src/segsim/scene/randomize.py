@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import colorsys
 import math
+from dataclasses import replace
 from bisect import bisect_right
 from functools import lru_cache
 from itertools import accumulate
@@ -171,6 +172,23 @@ def _objects(rng, cfg: SceneConfig) -> tuple[list[SceneObject], list]:
     return objects, labelled
 
 
+def _drop(rng, cfg: SceneConfig, objects: list, labelled: list) -> tuple[list, list]:
+    """The sampled poses lifted by a drawn height each and settled by physics; `labelled` (the
+    first len(labelled) objects' centres and radii) follows them."""
+    from segsim.scene.physics import Body, settle
+
+    oc = cfg.objects
+    lifts = rng.uniform(oc.drop_height[0], oc.drop_height[1], len(objects))
+    bodies = []
+    for obj, lift in zip(objects, lifts.tolist(), strict=True):
+        m = np.asarray(obj.object_to_world, float)
+        bodies.append(Body(obj.shape, m[:3, :3], m[:3, 3] + np.array([0.0, 0.0, lift])))
+    poses = settle(bodies, steps=oc.drop_steps)
+    settled = [replace(o, object_to_world=p) for o, p in zip(objects, poses, strict=True)]
+    moved = [(p[:3, 3].copy(), r) for p, (_, r) in zip(poses, labelled, strict=False)]
+    return settled, moved
+
+
 def _camera(rng, cfg: SceneConfig, labelled: list, width: int, height: int) -> Camera:
     cc = cfg.camera
     if labelled:
@@ -282,6 +300,8 @@ def sample_scene(cfg: SceneConfig, seed: int, index: int, width: int, height: in
     """Scene number `index` of the dataset with this config and seed."""
     rng = np.random.default_rng([int(seed), int(index)])
     objects, labelled = _objects(rng, cfg)
+    if cfg.objects.placement == "drop":
+        objects, labelled = _drop(rng, cfg, objects, labelled)
     ground = _ground(rng, cfg)
     camera = _camera(rng, cfg, labelled, int(width), int(height))
     lights, ambient = _lights(rng, cfg)
