@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import colorsys
 import math
-from dataclasses import replace
 from bisect import bisect_right
+from dataclasses import replace
 from functools import lru_cache
 from itertools import accumulate
 
