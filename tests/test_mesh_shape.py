@@ -214,3 +214,68 @@ def test_generate_with_a_users_mesh_class_from_the_cli(assets, tmp_path, capsys)
         == 2
     )
     assert "no height" in capsys.readouterr().err
+
+
+ASSIMP = Path("/usr/share/assimp/models")
+
+
+@pytest.mark.skipif(
+    not ASSIMP.is_dir(), reason="Debian's assimp-testmodels (make setup installs it)"
+)
+@pytest.mark.parametrize(
+    "relative",
+    [
+        "invalid/empty.obj",
+        "invalid/malformed.obj",
+        "invalid/empty.ply",
+        "invalid/empty.off",
+        "invalid/OutOfMemory.off",
+        "invalid/empty.3ds",
+        "OFF/invalid.off",
+        "glTF2/BoxWithInfinites-glTF-Binary/BoxWithInfinites.glb",
+        "glTF2/MissingBin/BoxTextured.gltf",
+        "glTF2/wrongTypes/badArray.gltf",
+    ],
+)
+def test_deliberately_broken_files_of_assimp_are_one_line_errors(tmp_path, relative):
+    """assimp's own test models for broken input: each a SegsimError naming the file."""
+    from segsim.assets.meshfile import MeshFiles
+
+    with pytest.raises(SegsimError) as err:
+        MeshFiles().get(str(ASSIMP / relative))
+    assert Path(relative).name in err.value.problem and "\n" not in err.value.message
+
+
+def test_a_truncated_glb_is_an_error_and_the_cli_exits_2(tmp_path, capsys):
+    good = tmp_path / "box.glb"
+    tc.box().export(good)
+    data = good.read_bytes()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "box.glb").write_bytes(data[: len(data) // 2])
+    config = tmp_path / "c.yaml"
+    config.write_text(f"classes:\n  - {{name: b, shape: mesh, assets: '{bad}', height: [1, 1]}}\n")
+    out = tmp_path / "ds"
+    assert (
+        main(
+            [
+                "generate",
+                "--config",
+                str(config),
+                "--count",
+                "3",
+                "--size",
+                "32",
+                "--out",
+                str(out),
+                "--workers",
+                "1",
+                "-q",
+            ]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "box.glb" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (out / "manifest.jsonl").exists()  # nothing `segsim verify` would pass
+    assert main(["verify", str(out)]) != 0
