@@ -1,14 +1,18 @@
 """Triangle meshes from files (OBJ with MTL, glTF/GLB, PLY, STL, OFF), loaded once per process.
 
-A mesh is loaded with `trimesh.load(path, force="mesh")` (the call the meta's contract names,
-so anyone can recompute masks from a dataset) and checked: a file that is missing, does not
-parse, holds no triangles (a point cloud, a line set) or has non-finite vertices is a
-SegsimError naming the file. Loaded meshes sit in a bounded LRU, so a long run over hundreds of
+A mesh's vertices and faces are exactly those of `trimesh.load(path, force="mesh")` (the call
+the meta's contract names, so anyone can recompute masks from a dataset): that call is
+`load_scene(path).to_mesh()`, the parts of `scene.dump()` appended in order, which is what
+`_load` does itself so that it keeps the parts' own colours and textures (`look`, see
+appearance.py). A file that is missing, does not parse, holds no triangles (a point cloud, a
+line set) or has non-finite vertices is a SegsimError naming the file; a texture that will not
+decode is only a warning. Loaded meshes sit in a bounded LRU, so a long run over hundreds of
 assets keeps its memory flat.
 """
 
 from __future__ import annotations
 
+import functools
 import glob
 import hashlib
 from collections import OrderedDict
@@ -17,10 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from segsim.assets.appearance import FileLook, check_textures, file_look
 from segsim.errors import SegsimError
 
 MESH_SUFFIXES = (".obj", ".glb", ".gltf", ".ply", ".stl", ".off")
-CACHE_SIZE = 64  # loaded meshes kept per process
+CACHE_SIZE = 256  # loaded meshes kept per process (a library model takes about a megabyte)
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,12 @@ class MeshFile:
     vertices: np.ndarray  # V x 3 float64
     faces: np.ndarray  # F x 3 int64
     hull: np.ndarray  # vertices of its convex hull (for support and bounds)
+    parts: tuple = ()  # the dumped trimesh parts, whose vertices and faces these are
+
+    @functools.cached_property
+    def look(self) -> FileLook | None:
+        """The file's own colours and texture, built on first use (None: it has none)."""
+        return file_look(self.path, list(self.parts))
 
 
 def find_mesh_files(spec: str | list[str], field: str) -> list[str]:
@@ -77,30 +88,39 @@ def _load(path: str) -> MeshFile:
         raise SegsimError(f"mesh file not found: {p}", "check the class's assets path")
     fix = "re-export the model (it may be truncated or corrupt), or remove it from the assets"
     try:
-        mesh = trimesh.load(str(p), force="mesh")
+        scene = trimesh.load_scene(str(p))
+        check_textures(scene, str(p))  # before dump() copies the images, which decodes them
+        parts = tuple(g for g in scene.dump() if isinstance(g, trimesh.Trimesh))
     except Exception as e:  # trimesh and its loaders raise many types for broken files
         first = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
         raise SegsimError(f"cannot load mesh {p}: {first}", fix) from e
-    faces = np.asarray(getattr(mesh, "faces", np.zeros((0, 3))), np.int64)
-    vertices = np.asarray(getattr(mesh, "vertices", np.zeros((0, 3))), np.float64)
-    if faces.ndim != 2 or len(faces) == 0:
+    if parts:  # what to_mesh() (force="mesh") does with them
+        vertices, faces = trimesh.util.append_faces(
+            [g.vertices.copy() for g in parts], [g.faces.copy() for g in parts]
+        )
+    else:
+        vertices, faces = np.zeros((0, 3)), np.zeros((0, 3))
+    faces = np.asarray(faces, np.int64).reshape(-1, 3)
+    vertices = np.asarray(vertices, np.float64).reshape(-1, 3)
+    if len(faces) == 0:
         raise SegsimError(
             f"mesh {p} has no triangles (a point cloud, a line set, or an empty file)",
             "use a file with a triangle mesh in it",
         )
     # trimesh drops faces with NaN vertices on load: look at the file as written, too, so a
     # broken export is an error rather than a mesh with holes
-    raw = trimesh.load(str(p), force="mesh", process=False)
-    if not np.isfinite(vertices).all() or not np.isfinite(np.asarray(raw.vertices)).all():
+    raw = trimesh.load_scene(str(p), process=False)
+    finite = all(np.isfinite(np.asarray(g.vertices)).all() for g in raw.geometry.values())
+    if not np.isfinite(vertices).all() or not finite:
         raise SegsimError(f"mesh {p} has vertices that are NaN or infinite", fix)
     extent = np.ptp(vertices, axis=0)
     if not (extent > 0).sum() >= 2:
         raise SegsimError(f"mesh {p} is flat to a line or a point", "use a mesh with an area")
     try:
-        hull = np.asarray(mesh.convex_hull.vertices, np.float64)
+        hull = np.asarray(trimesh.Trimesh(vertices, faces).convex_hull.vertices, np.float64)
     except Exception:  # degenerate (flat) meshes have no 3D hull: every vertex will do
         hull = vertices
-    return MeshFile(str(p.resolve()), _sha256(p), vertices, faces, hull)
+    return MeshFile(str(p.resolve()), _sha256(p), vertices, faces, hull, parts)
 
 
 class MeshFiles:

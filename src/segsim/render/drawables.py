@@ -9,9 +9,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from segsim.assets.appearance import MIP_LEVELS
 from segsim.errors import SegsimError
 from segsim.render.context import mat3_bytes, mat4_bytes
-from segsim.render.meshes import MESHES, bounding_radius, detail_level, shape_to_unit
+from segsim.render.meshes import (
+    MESHES,
+    VERTEX_FORMAT,
+    bounding_radius,
+    detail_level,
+    shape_to_unit,
+)
 from segsim.scene.shapes import kind_of
 
 
@@ -87,46 +94,86 @@ def _max_scale(m: np.ndarray) -> float:
     return math.sqrt(max(sum(row[j] * row[j] for row in rows) for j in range(3)))
 
 
-class GpuMeshes:
-    """Vertex arrays of unit meshes at a detail level, one per program (LRU, as big as MESHES)."""
+class GpuMesh:
+    """One unit mesh at one level on the GPU: its buffers, its texture atlas if it has one
+    (shared by its levels), and a vertex array per program, made on first use."""
 
-    def __init__(self, ctx, programs):
+    def __init__(self, ctx, data, texture):
         self.ctx = ctx
-        self.programs = list(programs)
-        self._entries: OrderedDict[tuple, tuple] = OrderedDict()
+        self.vbo = ctx.buffer(data.vertices.tobytes())
+        self.ibo = ctx.buffer(data.indices.tobytes())
+        self.look = data.look
+        self.texture = texture
+        self.triangles = data.indices.size // 3
+        self._vaos: dict = {}
 
-    def get(self, key: tuple, level: int) -> dict:
-        """{program: vertex array} for the mesh `key` at `level`."""
+    def __getitem__(self, program):
+        vao = self._vaos.get(program)
+        if vao is None:
+            # a program binds the attributes it uses and skips the others (the shadow pass
+            # reads positions only, primitives' lit variants no colours or UVs)
+            fmt = " ".join(f"{n}f" if a in program.names else f"{4 * n}x" for a, n in VERTEX_FORMAT)
+            names = [a for a, _ in VERTEX_FORMAT if a in program.names]
+            vao = self.ctx.vertex_array(program.prog, [(self.vbo, fmt, *names)], self.ibo, 4)
+            self._vaos[program] = vao
+        return vao
+
+    def release(self):
+        for vao in self._vaos.values():
+            vao.release()
+        self.vbo.release()
+        self.ibo.release()
+
+
+class GpuMeshes:
+    """Unit meshes at a detail level on the GPU (LRU, as big as MESHES)."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self._entries: OrderedDict[tuple, tuple[GpuMesh, tuple]] = OrderedDict()
+        self._textures: dict[tuple, list] = {}  # unit key -> [texture, users]
+
+    def get(self, key: tuple, level: int) -> GpuMesh:
         full_key = (*key, level)
         entry = self._entries.get(full_key)
         if entry is not None:
             self._entries.move_to_end(full_key)
-            return entry[1]
+            return entry[0]
         data = MESHES.get(key, level)
-        vbo = self.ctx.buffer(data.vertices.tobytes())
-        ibo = self.ctx.buffer(data.indices.tobytes())
-        full = [(vbo, "3f 3f", "in_pos", "in_normal")]
-        positions = [(vbo, "3f 12x", "in_pos")]
-        # a program without normals (the shadow pass) binds only the positions
-        vaos = {
-            p: self.ctx.vertex_array(p.prog, full if "in_normal" in p.names else positions, ibo, 4)
-            for p in self.programs
-        }
-        self._entries[full_key] = ((vbo, ibo), vaos)
-        if len(self._entries) > MESHES.capacity:
-            _, old = self._entries.popitem(last=False)
-            _release(old)
-        return vaos
+        texture = None
+        if data.texture is not None:
+            if key not in self._textures:
+                self._textures[key] = [self._texture(data.texture), 0]
+            self._textures[key][1] += 1
+            texture = self._textures[key][0]
+        mesh = GpuMesh(self.ctx, data, texture)
+        self._entries[full_key] = (mesh, key)
+        # the GPU keeps what the CPU cache keeps (and the entry just made)
+        while len(self._entries) > 1:
+            oldest = next(iter(self._entries))
+            if oldest in MESHES and len(self._entries) <= MESHES.capacity:
+                break
+            self._drop(*self._entries.pop(oldest))
+        return mesh
+
+    def _texture(self, rgb: np.ndarray):
+        import moderngl
+
+        h, w = rgb.shape[:2]
+        tex = self.ctx.texture((w, h), 3, np.ascontiguousarray(rgb).tobytes(), alignment=1)
+        tex.build_mipmaps(0, MIP_LEVELS)  # coarser ones would mix the atlas's tiles
+        tex.filter = (moderngl.LINEAR_MIPMAP_LINEAR, moderngl.LINEAR)
+        tex.repeat_x = tex.repeat_y = False  # the shader wraps UVs into each tile itself
+        return tex
+
+    def _drop(self, mesh: GpuMesh, key: tuple):
+        mesh.release()
+        if mesh.texture is not None:
+            self._textures[key][1] -= 1
+            if self._textures[key][1] == 0:
+                self._textures.pop(key)[0].release()
 
     def release(self):
         for entry in self._entries.values():
-            _release(entry)
+            self._drop(*entry)
         self._entries.clear()
-
-
-def _release(entry: tuple):
-    buffers, vaos = entry
-    for vao in vaos.values():
-        vao.release()
-    for b in buffers:
-        b.release()

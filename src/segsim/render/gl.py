@@ -102,10 +102,7 @@ class Renderer:
         # gives about one texel per pixel of a caster; the argument is the maximum
         self.shadow = ShadowPass(ctx, int(min(shadow_map_size, max(self.width, self.height))))
         self.background = BackgroundPass(ctx, size)
-        programs = [*self.lit.variants.values(), self.shadow.program]
-        if self.targets.id_program is not None:
-            programs.append(self.targets.id_program)
-        self.meshes = GpuMeshes(ctx, programs)
+        self.meshes = GpuMeshes(ctx)
         # fbm-like noise for procedural textures, baked once and tileable; bilinear without
         # mipmaps, since the 1/f spectrum has little energy at the texel scale to alias
         self.noise_tex = ctx.texture((NOISE_SIZE, NOISE_SIZE), 1, fbm_tile(NOISE_SIZE).tobytes())

@@ -4,6 +4,12 @@ Each shape is drawn as a *unit* mesh (cached per process) times a scale matrix, 
 thousands of differently-sized shapes of a dataset share a handful of vertex buffers. The shape
 kinds (scene/shapes/) build the unit meshes with trimesh and choose the detail level per draw by
 how large the shape appears; this module turns them into interleaved vertex buffers and caches them.
+
+Every mesh has one vertex layout, VERTEX_FORMAT: position, normal, UV, colour and the atlas
+rectangle its UV wraps into. A unit mesh that carries its own look (a mesh file's colours and
+texture: `vertex_attributes` "color", "uv", "rect" and `metadata["texture"]`, see
+assets/appearance.py) fills them; any other gets colour 1 and UV 0, which only the file-look
+shader variants read.
 """
 
 from __future__ import annotations
@@ -16,26 +22,80 @@ import numpy as np
 from segsim.scene.geometry import bounding_radius  # noqa: F401  (re-exported for the renderer)
 from segsim.scene.shapes import get_shape, kind_of
 
-SHADOW_LEVEL = 0  # shadows never need pixel-exact outlines
+VERTEX_FORMAT = (("in_pos", 3), ("in_normal", 3), ("in_uv", 2), ("in_color", 3), ("in_rect", 4))
+VERTEX_FLOATS = sum(n for _, n in VERTEX_FORMAT)
+# what a mesh's own look needs from the shaders (kinds.FILE_LOOKS)
+LOOK_NONE, LOOK_COLOR, LOOK_IMAGE = None, "file_color", "file_image"
 
 
 @dataclass(frozen=True)
 class MeshData:
-    """Interleaved vertex data (x y z nx ny nz, float32) and triangle indices (uint32)."""
+    """Interleaved vertex data (VERTEX_FORMAT, float32), triangle indices (uint32), and the
+    mesh's own look: None, LOOK_COLOR (vertex colours) or LOOK_IMAGE (times `texture`, an
+    H x W x 3 uint8 atlas in GL row order, shared by the levels of one mesh)."""
 
     vertices: np.ndarray
     indices: np.ndarray
+    look: str | None = LOOK_NONE
+    texture: np.ndarray | None = None
 
 
 def _to_mesh_data(mesh) -> MeshData:
+    if "color" in mesh.vertex_attributes:
+        return _with_look(mesh)
     # Split vertices at sharp edges (box corners, cylinder rims) so normals there stay flat,
     # while curved surfaces keep smooth normals.
     smooth = mesh.smooth_shaded
     v = np.asarray(smooth.vertices, np.float32)
     n = np.asarray(smooth.vertex_normals, np.float32)
+    rest = np.zeros((len(v), VERTEX_FLOATS - 6), np.float32)
+    rest[:, 2:5] = 1.0  # colour white: the material's colour times exactly 1
     return MeshData(
-        np.ascontiguousarray(np.hstack([v, n]), np.float32),
+        np.ascontiguousarray(np.hstack([v, n, rest]), np.float32),
         np.ascontiguousarray(smooth.faces, np.uint32).ravel(),
+    )
+
+
+def _with_look(mesh) -> MeshData:
+    """Normals smoothed over the surface (vertices merged by position, split at sharp edges as
+    smooth_shaded does), not over the file's vertices, which are split at every UV seam; then
+    one vertex per (normal, attributes) pair."""
+    import trimesh
+
+    pos = np.asarray(mesh.vertices, np.float64)
+    faces = np.asarray(mesh.faces, np.int64)
+    points, inverse = np.unique(pos, axis=0, return_inverse=True)
+    merged = inverse.reshape(-1)[faces]
+    smooth = trimesh.Trimesh(points, merged, process=False).smooth_shaded
+    comps = smooth.metadata.get("original_components")
+    order = np.concatenate(comps).astype(np.int64) if comps is not None else np.arange(len(faces))
+    corner = np.empty_like(faces)
+    corner[order] = np.asarray(smooth.faces, np.int64)
+    if len(order) != len(faces) or not np.allclose(smooth.vertices[corner], points[merged]):
+        # smooth_shade reordered corners in a way we did not expect: plain smooth normals
+        corner = merged
+        normals = trimesh.Trimesh(points, merged, process=False).vertex_normals
+    else:
+        normals = smooth.vertex_normals
+    pairs, index = np.unique(
+        np.stack([corner.ravel(), faces.ravel()], axis=1), axis=0, return_inverse=True
+    )
+    a = mesh.vertex_attributes
+    texture = mesh.metadata.get("texture")
+    data = np.hstack(
+        [
+            pos[pairs[:, 1]],
+            np.asarray(normals, np.float64)[pairs[:, 0]],
+            np.asarray(a["uv"])[pairs[:, 1]],
+            np.asarray(a["color"])[pairs[:, 1]],
+            np.asarray(a["rect"])[pairs[:, 1]],
+        ]
+    )
+    return MeshData(
+        np.ascontiguousarray(data, np.float32),
+        np.ascontiguousarray(index.reshape(-1), np.uint32),
+        LOOK_IMAGE if texture is not None else LOOK_COLOR,
+        texture,
     )
 
 
@@ -49,17 +109,30 @@ def detail_level(shape: dict, px_per_metre: float) -> int:
     return kind_of(shape).detail_level(shape, px_per_metre)
 
 
+def shadow_level(shape: dict, texels_per_metre: float) -> int:
+    """Mesh detail in the shadow pass, which never needs pixel-exact outlines: a kind's coarsest
+    level, as its facets lie inside its surface and cannot shadow it; for kinds whose coarser
+    levels may stray outside (`shadow_by_error`: decimated mesh files) the coarsest within about
+    a texel of the shadow map, which the shadow offsets absorb."""
+    kind = kind_of(shape)
+    by_error = getattr(kind, "shadow_by_error", False)  # a Mesh attribute; others lack it
+    return kind.detail_level(shape, 0.5 * texels_per_metre if by_error else 0.0)
+
+
 def shape_to_unit(shape: dict) -> tuple[tuple, np.ndarray]:
     """Canonical shape dict -> (unit mesh key, 4x4 scale matrix mapping unit mesh to the shape)."""
     return kind_of(shape).unit_key_and_scale(shape)
 
 
 class MeshCache:
-    """Unit meshes by (shape key, level), least recently used evicted past `capacity`."""
+    """Unit meshes by (shape key, level), least recently used evicted past `capacity` entries
+    or `max_bytes` of vertex data (a mesh file at three levels of detail is a few MB)."""
 
-    def __init__(self, capacity: int = 96):
+    def __init__(self, capacity: int = 192, max_bytes: int = 256 << 20):
         self._items: OrderedDict[tuple, MeshData] = OrderedDict()
         self.capacity = capacity
+        self.max_bytes = max_bytes
+        self.bytes = 0
 
     def get(self, key: tuple, level: int) -> MeshData:
         full_key = (*key, level)
@@ -68,9 +141,22 @@ class MeshCache:
             return self._items[full_key]
         data = _build(key, level)
         self._items[full_key] = data
-        if len(self._items) > self.capacity:
-            self._items.popitem(last=False)
+        self.bytes += data_bytes(data)
+        while len(self._items) > 1 and (
+            len(self._items) > self.capacity or self.bytes > self.max_bytes
+        ):
+            _, old = self._items.popitem(last=False)
+            self.bytes -= data_bytes(old)
         return data
+
+    def __contains__(self, full_key: tuple) -> bool:
+        return full_key in self._items
+
+
+def data_bytes(data: MeshData) -> int:
+    """Memory of one entry (a texture shared by a mesh's levels counted in each)."""
+    extra = data.texture.nbytes if data.texture is not None else 0
+    return data.vertices.nbytes + data.indices.nbytes + extra
 
 
 MESHES = MeshCache()  # per process, shared by every Renderer in it

@@ -1,7 +1,7 @@
 """The draw passes of a frame, each with its programs and textures.
 
-Texture units: 1 shadow map, 2 object image, 3 background image or clutter, 4 noise
-(bound by the Renderer), 5 the MSAA colour (targets.py).
+Texture units: 1 shadow map, 2 object image (or a mesh file's texture atlas), 3 background
+image or clutter, 4 noise (bound by the Renderer), 5 the MSAA colour (targets.py).
 """
 
 from __future__ import annotations
@@ -15,17 +15,29 @@ from segsim.render.background import clutter_image, seed_offset
 from segsim.render.camera import light_view_projection
 from segsim.render.context import Program, mat3_bytes, mat4_bytes, shader
 from segsim.render.drawables import DrawItem
-from segsim.render.meshes import SHADOW_LEVEL, bounding_radius
+from segsim.render.meshes import bounding_radius, shadow_level
 from segsim.render.targets import LABELS_AFTER_COLOR
-from segsim.scene.kinds import BACKGROUND_KINDS, TEXTURE_KINDS, glsl_defines
+from segsim.scene.kinds import BACKGROUND_KINDS, FILE_LOOKS, TEXTURE_KINDS, glsl_defines
 
 MAX_LIGHTS = 4
 WITH_LABELS = ("common.glsl", "labels.glsl")
 
 
-def scene_vertex_shader() -> str:
-    """The vertex shader of the lit pass and the id pass."""
-    return shader("scene.vert.glsl", defines={"FILL_LIGHTS": MAX_LIGHTS - 1})
+def scene_vertex_shader(file_look: bool = False) -> str:
+    """The vertex shader of the lit pass and the id pass (with a mesh file's colours and UVs
+    passed on for the file-look variants)."""
+    return shader(
+        "scene.vert.glsl", defines={"FILL_LIGHTS": MAX_LIGHTS - 1, "FILE_LOOK": int(file_look)}
+    )
+
+
+def hue_matrix(turns: float) -> bytes:
+    """A rotation of sRGB colours about the grey axis by `turns` of hue (0: the identity)."""
+    if turns == 0:
+        return mat3_bytes(np.eye(3))
+    c, s = math.cos(2 * math.pi * turns), math.sin(2 * math.pi * turns)
+    cross = np.array([[0.0, -1, 1], [1, 0, -1], [-1, 1, 0]]) / math.sqrt(3)
+    return mat3_bytes(c * np.eye(3) + (1 - c) / 3 * np.ones((3, 3)) + s * cross)
 
 
 def frame_uniforms(scene, proj, shadow: tuple | None) -> dict[str, bytes]:
@@ -90,9 +102,11 @@ class ShadowPass:
         self.fbo.clear(depth=1.0)
         self.ctx.front_face = "ccw"
         self.program.write("u_light_vp", mat4_bytes(light_vp))
+        texels_per_metre = self.map_size / (2 * radius)
         for it in casters:
             self.program.write("u_model", it.model)
-            draw_mesh(self.ctx, it, meshes.get(it.key, SHADOW_LEVEL)[self.program])
+            level = shadow_level(it.obj.shape, texels_per_metre)
+            draw_mesh(self.ctx, it, meshes.get(it.key, level)[self.program])
         return light_vp, 2 * radius / self.map_size
 
     def release(self):
@@ -140,43 +154,56 @@ def texture_kind(tex) -> int:
 class LitPass:
     """Objects and ground in Blinn-Phong, with the labels beside the colour. One program per
     texture kind: llvmpipe executes both sides of uniform branches, so specialised shaders
-    cost only what they use."""
+    cost only what they use. The file-look variants (a mesh drawn in its file's own colours)
+    are compiled on first use."""
 
     def __init__(self, ctx, scene_vs: str):
         self.ctx = ctx
-        defines = {**glsl_defines(), **LABELS_AFTER_COLOR}
-        self.variants = {
-            kind: Program(
-                ctx, scene_vs, shader("lit.frag.glsl", WITH_LABELS, {**defines, "TEX_KIND": kind})
-            )
-            for kind in TEXTURE_KINDS.values()
-        }
-        for p in self.variants.values():
-            p.set("u_shadow_map", 1)
-            p.set("u_image", 2)
-            p.set("u_noise", 4)
+        self.variants = {kind: self._program(scene_vs, kind) for kind in TEXTURE_KINDS.values()}
         self.white = ctx.texture((1, 1), 3, b"\xff\xff\xff")
+
+    def _program(self, vs: str, kind: int) -> Program:
+        defines = {**glsl_defines(), **LABELS_AFTER_COLOR, "TEX_KIND": kind}
+        p = Program(self.ctx, vs, shader("lit.frag.glsl", WITH_LABELS, defines))
+        p.set("u_shadow_map", 1)
+        p.set("u_image", 2)
+        p.set("u_noise", 4)
+        return p
+
+    def variant(self, kind: int) -> Program:
+        if kind not in self.variants:
+            self.variants[kind] = self._program(scene_vertex_shader(file_look=True), kind)
+        return self.variants[kind]
+
+    @staticmethod
+    def kind_of(it: DrawItem, mesh) -> int:
+        """The program an object is drawn with: its file's own look where the mesh has one and
+        the object asks for it (shape "appearance", default "file"), else its material's."""
+        if mesh.look is not None and it.obj.shape.get("appearance", "file") == "file":
+            return FILE_LOOKS[mesh.look]
+        return texture_kind(it.obj.material.texture)
 
     def draw(
         self, scene, items: list[DrawItem], uniforms: dict[str, bytes], meshes, shadow_tex, images
     ):
 
         self.ctx.front_face = "cw"
-        kinds = {texture_kind(it.obj.material.texture) for it in items}
-        for kind in kinds:
+        gpu = [meshes.get(it.key, it.level) for it in items]
+        kinds = [self.kind_of(it, mesh) for it, mesh in zip(items, gpu, strict=True)]
+        for kind in set(kinds):
             for name, data in uniforms.items():
-                self.variants[kind].write(name, data)
+                self.variant(kind).write(name, data)
         shadow_tex.use(1)
         # grouped by program: a program switch costs llvmpipe more than a few hundred triangles
-        for kind, it in sorted(
-            ((texture_kind(it.obj.material.texture), it) for it in items),
-            key=lambda pair: (pair[1].obj is scene.ground, pair[0]),
+        for kind, it, mesh in sorted(
+            zip(kinds, items, gpu, strict=True),
+            key=lambda entry: (entry[1].obj is scene.ground, entry[0]),
         ):
             p = self.variants[kind]
-            self._set_material(p, kind, it, images)
-            draw_mesh(self.ctx, it, meshes.get(it.key, it.level)[p])
+            self._set_material(p, kind, it, images, mesh)
+            draw_mesh(self.ctx, it, mesh[p])
 
-    def _set_material(self, p: Program, kind: int, it: DrawItem, images):
+    def _set_material(self, p: Program, kind: int, it: DrawItem, images, mesh):
         m = it.obj.material
         tex = m.texture
         p.write("u_model", it.model)
@@ -187,7 +214,11 @@ class LitPass:
         p.set("u_shininess", float(m.shininess))
         p.set("u_class", int(it.obj.class_id))
         p.set("u_instance", int(it.obj.instance_id))
-        if tex is not None:
+        if kind in FILE_LOOKS.values():
+            p.write("u_hue", hue_matrix(float(it.obj.shape.get("hue_shift", 0.0))))
+            if mesh.texture is not None:
+                mesh.texture.use(2)
+        elif tex is not None:
             p.set("u_color2", tuple(float(c) for c in tex.color2))
             p.set("u_tex_scale", float(tex.scale))
             # stripe / gradient axis: tilted in the object's xz plane by `angle`

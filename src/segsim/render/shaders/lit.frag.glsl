@@ -23,6 +23,13 @@ uniform sampler2D u_image;
 uniform float u_specular;
 uniform float u_shininess;
 
+#if TEX_KIND == TEX_FILE_COLOR || TEX_KIND == TEX_FILE_IMAGE
+in vec2 v_uv;
+in vec3 v_color;               // sRGB, the file's colour (white under a texture)
+flat in vec4 v_rect;           // atlas rectangle (x, y, w, h) that fract(v_uv) maps into
+uniform mat3 u_hue;            // hue rotation of the file's colours (identity: none)
+#endif
+
 uniform bool u_shadows;
 uniform sampler2DShadow u_shadow_map;
 
@@ -42,6 +49,14 @@ vec3 albedo() {
     vec3 c = texture(u_image, p.yz).rgb * w.x + texture(u_image, p.xz).rgb * w.y
            + texture(u_image, p.xy).rgb * w.z;
     return c * u_color * 1.5;
+#elif TEX_KIND == TEX_FILE_COLOR
+    return clamp(u_hue * v_color, 0.0, 1.0);
+#elif TEX_KIND == TEX_FILE_IMAGE
+    // wrapped into the tile per pixel, so tiling textures tile; the gradients of the unwrapped
+    // UV pick the mip level, so the wrap leaves no seam
+    vec2 t = v_rect.xy + fract(v_uv) * v_rect.zw;
+    vec3 c = textureGrad(u_image, t, dFdx(v_uv) * v_rect.zw, dFdy(v_uv) * v_rect.zw).rgb;
+    return clamp(u_hue * (v_color * c), 0.0, 1.0);
 #else
     // TEX_CHECKER, TEX_STRIPES, TEX_NOISE, TEX_GRADIENT
     float f = pattern_factor(TEX_KIND, v_obj, normalize(v_obj_normal), u_tex_scale, u_tex_dir, u_tex_offset,

@@ -2,6 +2,15 @@
 // Shared by the lit pass and the id pass. OpenCV camera: x right, y down, z forward.
 in vec3 in_pos;
 in vec3 in_normal;
+#if FILE_LOOK
+// a mesh file's own look (the file-look variants of the lit pass only, see meshes.py)
+in vec2 in_uv;
+in vec3 in_color;
+in vec4 in_rect;
+out vec2 v_uv;
+out vec3 v_color;
+flat out vec4 v_rect;
+#endif
 
 uniform mat4 u_model;        // object_to_world @ unit-mesh scale
 uniform mat3 u_normal_mat;   // inverse transpose of u_model's 3x3
@@ -45,4 +54,9 @@ void main() {
         v_soft_light += u_fill_color[i] * max(dot(n, -u_fill_dir[i]), 0.0);
     }
     gl_Position = u_proj * cam;
+#if FILE_LOOK
+    v_uv = in_uv;
+    v_color = in_color;
+    v_rect = in_rect;
+#endif
 }

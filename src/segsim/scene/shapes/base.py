@@ -17,7 +17,8 @@ from segsim.errors import SegsimError
 if TYPE_CHECKING:
     import trimesh
 
-    from segsim.scene.config import ClassSpec, ShapeSizes
+    from segsim.scene.classes import ClassSpec
+    from segsim.scene.config import ShapeSizes
 
 # Coarsest mesh whose silhouette stays this close (pixels) to the analytic shape; finer costs
 # render time on llvmpipe for no visible gain.

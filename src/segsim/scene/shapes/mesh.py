@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from segsim.assets.lod import LOD_FROM, TARGETS, build_levels, cached_levels
 from segsim.assets.meshfile import MESH_FILES, find_mesh_files
 from segsim.draws import uniform
 from segsim.errors import SegsimError
@@ -155,7 +156,9 @@ def unit_transform(asset: Asset) -> np.ndarray:
     return m
 
 
+@functools.lru_cache(maxsize=4096)
 def _unit_hull(asset: Asset) -> np.ndarray:
+    """Hull vertices in the unit frame; cached apart from the file, which the LRU may drop."""
     n = unit_transform(asset)
     return MESH_FILES.get(asset.path).hull @ n[:3, :3].T + n[:3, 3]
 
@@ -172,6 +175,8 @@ class Mesh(Shape):
     fields = ("path", "sha256", "file_to_object")
     needs_spec = True
     double_sided = True  # files may be open or wound either way
+    levels = len(TARGETS) + 1  # coarse to fine: decimated (assets/lod.py), then the file itself
+    shadow_by_error = True  # decimated levels may stray outside the surface they shadow
 
     def sample(self, rng, sizes, scale, spec=None):
         if spec is None:
@@ -183,7 +188,7 @@ class Mesh(Shape):
             k = uniform(rng, spec.height) * scale / unit_height
         else:  # the catalog's own size
             k = scale
-        return mesh_shape(asset, k)
+        return {**mesh_shape(asset, k), **look_fields(rng, spec)}
 
     def describe(self, shape):
         out = super().describe(shape)
@@ -206,9 +211,91 @@ class Mesh(Shape):
         return key, np.diag([k, k, k, 1.0])
 
     def unit_mesh(self, key, level):
-        import trimesh
+        """The file at its unit size with its own look (see `look_mesh`); below the top level
+        a decimated version, where the file is big enough to have one."""
+        vertices, mesh = _unit_vertices(key)
+        lod = mesh_levels(key)[level] if level < self.levels - 1 else None
+        return look_mesh(vertices, mesh, lod)
 
-        asset = Asset(*key[1:5])
-        n = unit_transform(asset)
-        mesh = MESH_FILES.get(asset.path)
-        return trimesh.Trimesh(mesh.vertices @ n[:3, :3].T + n[:3, 3], mesh.faces, process=False)
+    def level_fits(self, shape, level, px_per_metre):
+        """Whether decimated level `level` strays from the file by at most LOD_TOLERANCE_PX on
+        screen (a level that does not exist never fits; the file itself always does)."""
+        if level >= self.levels - 1:
+            return True
+        lod = mesh_levels(self.unit_key_and_scale(shape)[0])[level]
+        return lod is not None and lod.error * shape["scale"] * px_per_metre <= LOD_TOLERANCE_PX
+
+
+# The renderer's side of a mesh: its file's own look and its levels of detail.
+
+LOD_TOLERANCE_PX = 0.5  # on-screen distance a decimated level may stray from the file
+
+
+def look_fields(rng, spec) -> dict:
+    """How the class wants its meshes drawn, as plain data in the shape dict for the renderer:
+    "appearance" ("file" or "random") and, when the class asks for a hue jitter, "hue_shift" in
+    turns; drawn only then, so classes without one keep their stream of draws."""
+    appearance = getattr(spec, "appearance", "file")
+    out = {"appearance": appearance}
+    jitter = float(getattr(spec, "hue_jitter", 0.0))
+    if appearance == "file" and jitter > 0:
+        out["hue_shift"] = float(rng.uniform(-jitter, jitter))
+    return out
+
+
+def _unit_vertices(key: tuple):
+    """(the file's vertices in the unit frame of mesh key `key`, the loaded MeshFile)."""
+    asset = Asset(*key[1:5])
+    n = unit_transform(asset)
+    mesh = MESH_FILES.get(asset.path)
+    return mesh.vertices @ n[:3, :3].T + n[:3, 3], mesh
+
+
+@functools.lru_cache(maxsize=256)
+def mesh_levels(key: tuple) -> tuple:
+    """The decimated levels of a unit mesh, coarse to fine (None where there is none): their
+    error is in unit-mesh metres, as the renderer draws them. Built once per machine and kept
+    in the asset cache (decimation takes up to a second for a big model; loading, milliseconds)."""
+    vertices, mesh = _unit_vertices(key)
+    if len(mesh.faces) <= LOD_FROM:
+        return build_levels(vertices, mesh.faces)  # nothing to decimate: no file either
+    return cached_levels(f"{mesh.sha256}-{repr(key[2:])}", vertices, mesh.faces)
+
+
+def look_mesh(vertices: np.ndarray, mesh, lod=None):
+    """A unit trimesh with the file's look as vertex attributes "color", "uv", "rect" and
+    `metadata["texture"]` (what render/meshes.py reads), or bare when the file has none. For a
+    decimated level each corner takes the look of its source face at its barycentric weights
+    (the rectangle of that face's tile as it is)."""
+    import trimesh
+
+    look = mesh.look
+    if lod is None and look is None:
+        return trimesh.Trimesh(vertices, mesh.faces, process=False)
+    if lod is None:
+        attrs = {"color": look.color, "uv": look.uv, "rect": look.rect}
+        return trimesh.Trimesh(
+            vertices[look.vertex_of],
+            look.faces,
+            vertex_attributes=attrs,
+            metadata={"texture": look.texture},
+            process=False,
+        )
+    if look is None:
+        return trimesh.Trimesh(lod.vertices, lod.faces, process=False)
+    corners = look.faces[lod.source_face]  # (m, 3) look vertices of each source face
+    w = lod.weights  # (m, 3 corners, 3 weights)
+    color = np.einsum("mcj,mjd->mcd", w, look.color[corners]).reshape(-1, 3)
+    uv = np.einsum("mcj,mjd->mcd", w, look.uv[corners]).reshape(-1, 2)
+    rect = np.repeat(look.rect[corners[:, 0]], 3, axis=0)
+    at = lod.faces.reshape(-1)
+    rows = np.hstack([at[:, None], color, uv, rect])
+    unique, index = np.unique(rows, axis=0, return_inverse=True)
+    attrs = {"color": unique[:, 1:4], "uv": unique[:, 4:6], "rect": unique[:, 6:10]}
+    return trimesh.Trimesh(
+        lod.vertices[unique[:, 0].astype(np.int64)],
+        index.reshape(-1, 3),
+        vertex_attributes=attrs,
+        metadata={"texture": look.texture},
+        process=False,
+    )
