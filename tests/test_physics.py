@@ -176,7 +176,8 @@ def test_same_drop_same_bits_in_this_and_a_fresh_process():
 def test_mesh_shape_rests_on_the_ground(tmp_path):
     import trimesh.creation as tc
 
-    from segsim.scene.config import ClassSpec, ShapeSizes
+    from segsim.scene.classes import ClassSpec
+    from segsim.scene.config import ShapeSizes
 
     path = tmp_path / "w.obj"
     tc.box(extents=(2.0, 1.0, 3.0)).export(path)
@@ -199,7 +200,8 @@ def test_mesh_shape_rests_on_the_ground(tmp_path):
 def test_flat_mesh_collides_as_a_thin_box(tmp_path):
     import trimesh
 
-    from segsim.scene.config import ClassSpec, ShapeSizes
+    from segsim.scene.classes import ClassSpec
+    from segsim.scene.config import ShapeSizes
     from segsim.scene.geometry import rot_x
 
     path = tmp_path / "sheet.obj"  # an upright sheet: no volume for a hull

@@ -10,7 +10,8 @@ import pytest
 from segsim.dataset.meta import dumps_meta, frame_meta
 from segsim.errors import SegsimError
 from segsim.render.meshes import MESHES, bounding_radius, detail_level, shape_to_unit
-from segsim.scene.config import ClassSpec, SceneConfig, load_scene_config
+from segsim.scene.classes import ClassSpec
+from segsim.scene.config import SceneConfig, load_scene_config
 from segsim.scene.geometry import depth_below_centre, random_rotation, rigid
 from segsim.scene.shapes import (
     SHAPES,

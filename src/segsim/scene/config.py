@@ -12,14 +12,11 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     field_validator,
     model_serializer,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from segsim import fileio
 from segsim.config import deep_merge, load_yaml, validate
@@ -27,119 +24,14 @@ from segsim.errors import SegsimError
 from segsim.fileio import IMAGE_SUFFIXES
 from segsim.labels import Label, LabelSet, default_color
 from segsim.scene import kinds
-from segsim.scene.shapes import get_shape, shape_names
+from segsim.scene.classes import ClassSpec, LibrarySelection, distractor_shape_names
+from segsim.scene.config_base import IntRange, Range, Section, weights_ok
 
 TEXTURE_KINDS = tuple(name for name in kinds.TEXTURE_KINDS if name)  # None: a plain colour
 BACKGROUND_KINDS = tuple(kinds.BACKGROUND_KINDS)
 
-Range = tuple[float, float]
-IntRange = tuple[int, int]
 
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _ordered_ranges(cls, v, info):
-        # every 2-tuple field is a [low, high] range
-        is_range = (
-            isinstance(v, tuple) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v)
-        )
-        if is_range and v[0] > v[1]:
-            raise ValueError(f"range must be [low, high] with low <= high, got {list(v)}")
-        return v
-
-
-def distractor_shape_names() -> tuple[str, ...]:
-    """Kinds that can be drawn without a class of their own (not mesh: it needs assets)."""
-    return tuple(n for n in shape_names() if not get_shape(n).needs_spec)
-
-
-def _weights_ok(weights: dict, allowed: tuple, what: str) -> dict:
-    bad = [k for k in weights if k not in allowed]
-    if bad:
-        raise ValueError(f"unknown {what} {bad}; allowed: {', '.join(allowed)}")
-    if any(w < 0 for w in weights.values()):
-        raise ValueError("weights must be >= 0")
-    if weights and sum(weights.values()) <= 0:
-        raise ValueError("at least one weight must be > 0")
-    return weights
-
-
-class LibrarySelection(_Model):
-    """Models of an asset library, by case-insensitive patterns (`segsim assets` lists them)."""
-
-    library: str = "sweethome3d"
-    category: str | list[str] | None = None  # e.g. "Living room"; a list: any of them
-    name: str | list[str] | None = None  # e.g. "*chair*" or ["*bin", "*trash*"]
-    exclude: str | list[str] | None = None  # name patterns left out, e.g. models of other classes
-
-
-class ClassSpec(_Model):
-    name: str
-    shape: str  # a registered kind (scene/shapes/)
-    weight: float = Field(1.0, ge=0)  # share of objects drawn from this class
-    color: tuple[int, int, int] | None = None  # label colour (palette); default palette if None
-    group: str = "shapes"
-    # shape: mesh only: the files (a file, a folder or a glob, or a list of them) or a library
-    # selection, the real height in metres (file units never reach the scene; library models
-    # default to the size their catalog records) and the files' up axis
-    assets: str | list[str] | None = None
-    library: LibrarySelection | None = None
-    height: Range | None = None
-    up: Literal["y", "z"] = "y"
-    rotation: Literal["random", "upright", "yaw"] | None = None  # default: objects.rotation
-
-    @model_serializer(mode="wrap")
-    def _only_what_applies(self, handler):
-        # fields a class does not use stay out of dataset.yaml, so datasets written before they
-        # existed still match (and resume) byte for byte
-        data = handler(self)
-        for key in ("assets", "library", "height", "up") if self.shape != "mesh" else ():
-            data.pop(key, None)
-        if self.rotation is None:
-            data.pop("rotation", None)
-        return data
-
-    @model_validator(mode="after")
-    def _mesh_fields(self):
-        if self.shape == "mesh":
-            if not self.assets and self.library is None:
-                raise ValueError(
-                    f"class {self.name!r} has shape mesh but no assets: give a mesh "
-                    "file, a folder or a glob, or a library selection"
-                )
-            if self.assets and self.library is not None:
-                raise ValueError(f"class {self.name!r}: give assets or library, not both")
-            if self.height is None and self.library is None:
-                raise ValueError(
-                    f"class {self.name!r} has shape mesh but no height: give its "
-                    "real height in metres, e.g. height: [1.4, 1.7]"
-                )
-            if self.height is not None and self.height[0] <= 0:
-                raise ValueError(f"class {self.name!r}: height must be > 0 metres")
-        elif self.assets is not None or self.library is not None or self.height is not None:
-            raise ValueError(
-                f"class {self.name!r}: assets, library and height are for shape mesh only"
-            )
-        return self
-
-    @field_validator("shape")
-    @classmethod
-    def _known_shape(cls, v):
-        names = shape_names()
-        if v not in names:
-            quoted = [repr(n) for n in names]
-            expected = " or ".join(filter(None, [", ".join(quoted[:-1]), quoted[-1]]))
-            # worded like pydantic's own Literal error
-            raise PydanticCustomError(
-                "shape_kind", "Input should be {expected}", {"expected": expected}
-            )
-        return v
-
-
-class ShapeSizes(_Model):
+class ShapeSizes(Section):
     """Canonical geometry ranges in metres, before objects.scale is applied."""
 
     box_extent: Range = (0.5, 1.1)  # each side drawn independently
@@ -164,7 +56,7 @@ class ShapeSizes(_Model):
         return v
 
 
-class ObjectsConfig(_Model):
+class ObjectsConfig(Section):
     count: IntRange = (2, 6)
     scale: Range = (0.8, 1.25)  # uniform scale on top of the shape sizes
     area_radius: float = Field(1.2, gt=0)  # object centres lie in a disc of this radius
@@ -187,7 +79,7 @@ class ObjectsConfig(_Model):
         return data
 
 
-class TextureConfig(_Model):
+class TextureConfig(Section):
     probability: float = Field(0.5, ge=0, le=1)
     kinds: dict[str, float] = {"checker": 1.0, "stripes": 1.0, "noise": 1.5, "gradient": 1.0}
     scale: Range = (2.0, 10.0)  # repeats per metre
@@ -196,10 +88,10 @@ class TextureConfig(_Model):
     @field_validator("kinds")
     @classmethod
     def _kinds(cls, v):
-        return _weights_ok(v, TEXTURE_KINDS, "texture kinds")
+        return weights_ok(v, TEXTURE_KINDS, "texture kinds")
 
 
-class MaterialConfig(_Model):
+class MaterialConfig(Section):
     hue: Range = (0.0, 1.0)
     saturation: Range = (0.0, 1.0)
     value: Range = (0.15, 1.0)
@@ -208,7 +100,7 @@ class MaterialConfig(_Model):
     texture: TextureConfig = TextureConfig()
 
 
-class LightsConfig(_Model):
+class LightsConfig(Section):
     count: IntRange = (1, 3)
     elevation_deg: Range = (15.0, 85.0)
     azimuth_deg: Range = (0.0, 360.0)
@@ -219,7 +111,7 @@ class LightsConfig(_Model):
     ambient_saturation: Range = (0.0, 0.3)
 
 
-class CameraConfig(_Model):
+class CameraConfig(Section):
     # The camera backs off until the objects' bounding sphere spans `framing` of the smaller
     # frame side, so objects stay large whatever the FOV; `distance` clamps the result.
     framing: Range = (0.75, 1.05)
@@ -234,7 +126,7 @@ class CameraConfig(_Model):
     far: float = Field(100.0, gt=0)
 
 
-class BackgroundConfig(_Model):
+class BackgroundConfig(Section):
     kinds: dict[str, float] = {
         "solid": 0.5,
         "gradient": 1.0,
@@ -251,10 +143,10 @@ class BackgroundConfig(_Model):
     @field_validator("kinds")
     @classmethod
     def _kinds(cls, v):
-        return _weights_ok(v, BACKGROUND_KINDS, "background kinds")
+        return weights_ok(v, BACKGROUND_KINDS, "background kinds")
 
 
-class GroundConfig(_Model):
+class GroundConfig(Section):
     probability: float = Field(0.5, ge=0, le=1)
     size: float = Field(30.0, gt=0)  # side of the (thin box) ground plane, metres
     material: MaterialConfig = MaterialConfig(
@@ -265,7 +157,7 @@ class GroundConfig(_Model):
     )
 
 
-class DistractorsConfig(_Model):
+class DistractorsConfig(Section):
     count: IntRange = (0, 3)
     shapes: dict[str, float] = {"cone": 1.0, "torus": 1.0, "capsule": 1.0}
     scale: Range = (0.6, 1.0)
@@ -274,7 +166,7 @@ class DistractorsConfig(_Model):
     @field_validator("shapes")
     @classmethod
     def _shapes(cls, v):
-        return _weights_ok(v, (*distractor_shape_names(), "mesh"), "distractor shapes")
+        return weights_ok(v, (*distractor_shape_names(), "mesh"), "distractor shapes")
 
     @model_validator(mode="after")
     def _mesh_needs_library(self):
@@ -297,7 +189,7 @@ class DistractorsConfig(_Model):
         return ClassSpec(name="distractor", shape="mesh", library=self.library, rotation="yaw")
 
 
-class PostFXConfig(_Model):
+class PostFXConfig(Section):
     probability: float = Field(0.8, ge=0, le=1)
     noise_std: Range = (0.0, 6.0)
     blur_probability: float = Field(0.3, ge=0, le=1)
@@ -308,7 +200,7 @@ class PostFXConfig(_Model):
     hue_shift: Range = (-8.0, 8.0)
 
 
-class SceneConfig(_Model):
+class SceneConfig(Section):
     name: str = "custom"
     description: str = ""
     classes: list[ClassSpec] = [
