@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -20,17 +19,6 @@ pytestmark = pytest.mark.skipif(
     not Path("/usr/share/sweethome3d/furniture").is_dir(),
     reason="Debian's sweethome3d-furniture is not installed (make setup installs it)",
 )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def cache(tmp_path_factory):
-    old = os.environ.get("SEGSIM_CACHE")
-    os.environ["SEGSIM_CACHE"] = str(tmp_path_factory.mktemp("cache"))
-    yield
-    if old is None:
-        os.environ.pop("SEGSIM_CACHE")
-    else:
-        os.environ["SEGSIM_CACHE"] = old
 
 
 @pytest.fixture(scope="module")
