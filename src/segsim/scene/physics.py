@@ -177,7 +177,7 @@ def _unit_hull(name: str, key: tuple, level: int) -> tuple[np.ndarray, float]:
 
     from segsim.scene.shapes import get_shape
 
-    verts = np.asarray(get_shape(name).unit_mesh(key, level).vertices, float)
+    verts = get_shape(name).collision_points(key, level)
     try:
         with np.errstate(invalid="ignore", divide="ignore"):  # a flat hull's centroid is 0 / 0
             hull = trimesh.convex.convex_hull(verts)

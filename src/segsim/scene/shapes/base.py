@@ -70,6 +70,10 @@ class Shape:
         """The unit mesh for a key from `unit_key_and_scale`, at a detail level."""
         raise NotImplementedError
 
+    def collision_points(self, key: tuple, level: int) -> np.ndarray:
+        """Points whose convex hull a physics engine collides the unit shape as."""
+        return np.asarray(self.unit_mesh(key, level).vertices, float)
+
     def level_fits(self, shape: dict, level: int, px_per_metre: float) -> bool:
         """Whether mesh `level` keeps the silhouette within tolerance at this scale."""
         return True

@@ -217,6 +217,9 @@ class Mesh(Shape):
         lod = mesh_levels(key)[level] if level < self.levels - 1 else None
         return look_mesh(vertices, mesh, lod)
 
+    def collision_points(self, key, level):
+        return _unit_hull(Asset(*key[1:5]))  # the file's hull: no look or decimation needed
+
     def level_fits(self, shape, level, px_per_metre):
         """Whether decimated level `level` strays from the file by at most LOD_TOLERANCE_PX on
         screen (a level that does not exist never fits; the file itself always does)."""
