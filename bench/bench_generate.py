@@ -85,7 +85,7 @@ def bare_rate(cfg, count: int, size: int, workers: int, seed: int = 0) -> tuple[
 
 
 def generate_rate(
-    cfg, count: int, size: int, workers: int, scratch: Path, seed: int = 0
+    cfg, count: int, size: int, workers: int, scratch: Path, seed: int = 0, preset: str = "shapes"
 ) -> tuple[float, float]:
     """(frames/s including process start-up, steady frames/s) of generate_dataset into a new
     folder under `scratch` (deleted by the caller once every run is done, see settle_disk)."""
@@ -94,7 +94,7 @@ def generate_rate(
     out = Path(tempfile.mkdtemp(prefix="ds-", dir=scratch))
     t0 = time.perf_counter()
     res = generate_dataset(
-        out, cfg, count, size, size, seed=seed, workers=workers, progress=False, preset="shapes"
+        out, cfg, count, size, size, seed=seed, workers=workers, progress=False, preset=preset
     )
     return count / (time.perf_counter() - t0), res.steady_frames_per_second
 

@@ -23,7 +23,17 @@ sys.path.insert(0, str(ROOT))
 from bench.common import RESULTS_DIR, machine  # noqa: E402
 
 # Cheap, independent figures first; then the recipe (minutes), whose model crossdomain scores.
-ORDER = ["render", "generate", "encode", "models", "infer", "serve", "recipe", "crossdomain"]
+ORDER = [
+    "render",
+    "generate",
+    "encode",
+    "objects",
+    "models",
+    "infer",
+    "serve",
+    "recipe",
+    "crossdomain",
+]
 
 
 def scripts() -> list[Path]:

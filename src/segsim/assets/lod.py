@@ -216,9 +216,10 @@ def _level(pv, pf, points, original: Surface) -> Level:
     return Level(pv, pf, source, weights, float(error))
 
 
-def cached_levels(name: str, vertices: np.ndarray, faces: np.ndarray) -> tuple[Level | None, ...]:
-    """build_levels, kept in the asset cache under a name derived from `name` (the file's
-    sha256 and what else decides the unit frame), so each model is decimated once per machine.
+def cached_levels(name: str, geometry) -> tuple[Level | None, ...]:
+    """build_levels of `geometry()` (vertices, faces), kept in the asset cache under a name
+    derived from `name` (the file's sha256 and what else decides the unit frame), so each model
+    is decimated once per machine and the file is not even loaded when its levels are there.
     Written atomically: workers that build the same levels at once each write a whole file."""
     from segsim.assets.cache import cache_dir
     from segsim.fileio import atomic_path
@@ -231,7 +232,7 @@ def cached_levels(name: str, vertices: np.ndarray, faces: np.ndarray) -> tuple[L
                 return tuple(_unpack(data, i) for i in range(len(TARGETS)))
         except (OSError, ValueError, KeyError):  # a damaged file: build again over it
             pass
-    levels = build_levels(vertices, faces)
+    levels = build_levels(*geometry())
     arrays = {}
     for i, level in enumerate(levels):
         if level is not None:

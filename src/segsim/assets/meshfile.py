@@ -146,3 +146,44 @@ class MeshFiles:
 
 
 MESH_FILES = MeshFiles()  # per process: workers load each asset once
+
+INFO_VERSION = 1  # bump when what MeshInfo holds, or how it is computed, changes
+
+
+@dataclass(frozen=True)
+class MeshInfo:
+    """What placing a mesh needs, without loading it: the file's sha256, the vertices of its
+    convex hull (the extremes of any linear map of the mesh lie among them) and its size."""
+
+    path: str
+    sha256: str
+    hull: np.ndarray
+    faces: int
+
+
+@functools.lru_cache(maxsize=4096)
+def mesh_info(path: str) -> MeshInfo:
+    """MeshInfo of a mesh file, from the asset cache when an earlier process loaded that very
+    file (same path, size and modification time), else from loading it (and checking it)."""
+    from segsim.assets.cache import cache_dir
+    from segsim.fileio import atomic_path
+
+    st = Path(path).stat() if Path(path).is_file() else None
+    if st is None:
+        return _info_of(MESH_FILES.get(path))  # raises the error naming the file
+    tag = f"{INFO_VERSION}:{Path(path).resolve()}:{st.st_size}:{st.st_mtime_ns}"
+    cached = cache_dir() / "meshinfo" / f"{hashlib.sha256(tag.encode()).hexdigest()[:32]}.npz"
+    if cached.is_file():
+        try:
+            with np.load(cached) as d:
+                return MeshInfo(str(d["path"]), str(d["sha256"]), d["hull"], int(d["faces"]))
+        except (OSError, ValueError, KeyError):  # a damaged entry: load the file again
+            pass
+    info = _info_of(MESH_FILES.get(path))
+    with atomic_path(cached, suffix=".tmp.npz") as tmp:
+        np.savez(tmp, path=info.path, sha256=info.sha256, hull=info.hull, faces=info.faces)
+    return info
+
+
+def _info_of(mesh: MeshFile) -> MeshInfo:
+    return MeshInfo(mesh.path, mesh.sha256, mesh.hull, len(mesh.faces))

@@ -99,8 +99,39 @@ def _with_look(mesh) -> MeshData:
     )
 
 
+MESHDATA_VERSION = 1  # bump when VERTEX_FORMAT or how vertex data is built changes
+
+
 def _build(key: tuple, level: int) -> MeshData:
-    return _to_mesh_data(get_shape(key[0]).unit_mesh(key, level))
+    """A primitive's unit mesh is built in milliseconds; a mesh file's vertex data (its look,
+    normals split at sharp edges, levels) takes far longer, so it is kept in the asset cache,
+    keyed by the file as it is on disk (path, size, modification time) and the unit frame."""
+    if key[0] != "mesh":
+        return _to_mesh_data(get_shape(key[0]).unit_mesh(key, level))
+    import hashlib
+    from pathlib import Path
+
+    from segsim.assets.cache import cache_dir
+    from segsim.fileio import atomic_path
+
+    st = Path(key[1]).stat()
+    tag = f"{MESHDATA_VERSION}:{key!r}:{level}:{st.st_size}:{st.st_mtime_ns}"
+    path = cache_dir() / "meshdata" / f"{hashlib.sha256(tag.encode()).hexdigest()[:32]}.npz"
+    if path.is_file():
+        try:
+            with np.load(path) as d:
+                look = str(d["look"]) or None
+                texture = d["texture"] if "texture" in d else None
+                return MeshData(d["vertices"], d["indices"], look, texture)
+        except (OSError, ValueError, KeyError):  # a damaged entry: build it again
+            pass
+    data = _to_mesh_data(get_shape(key[0]).unit_mesh(key, level))
+    arrays = {"vertices": data.vertices, "indices": data.indices, "look": data.look or ""}
+    if data.texture is not None:
+        arrays["texture"] = data.texture
+    with atomic_path(path, suffix=".tmp.npz") as tmp:
+        np.savez(tmp, **arrays)
+    return data
 
 
 def detail_level(shape: dict, px_per_metre: float) -> int:

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from segsim.assets.lod import LOD_FROM, TARGETS, build_levels, cached_levels
-from segsim.assets.meshfile import MESH_FILES, find_mesh_files
+from segsim.assets.lod import LOD_FROM, TARGETS, cached_levels
+from segsim.assets.meshfile import MESH_FILES, find_mesh_files, mesh_info
 from segsim.draws import uniform
 from segsim.errors import SegsimError
 from segsim.scene.shapes.base import Shape, register_shape
@@ -104,7 +104,7 @@ def mesh_shape(asset: Asset, scale: float = 1.0) -> dict:
     shape = {
         "type": "mesh",
         "path": asset.path,
-        "sha256": MESH_FILES.get(asset.path).sha256,
+        "sha256": mesh_info(asset.path).sha256,
         "file_to_object": f2o.tolist(),
         "asset_key": [asset.path, asset.up, asset.rotation, asset.size],
         "scale": scale,
@@ -137,7 +137,7 @@ def unit_transform(asset: Asset) -> np.ndarray:
     """File -> object frame before the per-object scale: stood up, centred, and sized (the
     catalog size in metres, or a height of 1 when the class gives only a height range)."""
     turn = UP_TO_Z[asset.up] @ (np.asarray(asset.rotation, float) if asset.rotation else np.eye(3))
-    turned = MESH_FILES.get(asset.path).vertices @ turn.T
+    turned = mesh_info(asset.path).hull @ turn.T  # the hull holds every extreme of the mesh
     lo, hi = turned.min(axis=0), turned.max(axis=0)
     extent = hi - lo
     if not extent[2] > 0:
@@ -160,7 +160,7 @@ def unit_transform(asset: Asset) -> np.ndarray:
 def _unit_hull(asset: Asset) -> np.ndarray:
     """Hull vertices in the unit frame; cached apart from the file, which the LRU may drop."""
     n = unit_transform(asset)
-    return MESH_FILES.get(asset.path).hull @ n[:3, :3].T + n[:3, 3]
+    return mesh_info(asset.path).hull @ n[:3, :3].T + n[:3, 3]
 
 
 def _asset_of(shape: dict) -> Asset:
@@ -259,10 +259,15 @@ def mesh_levels(key: tuple) -> tuple:
     """The decimated levels of a unit mesh, coarse to fine (None where there is none): their
     error is in unit-mesh metres, as the renderer draws them. Built once per machine and kept
     in the asset cache (decimation takes up to a second for a big model; loading, milliseconds)."""
-    vertices, mesh = _unit_vertices(key)
-    if len(mesh.faces) <= LOD_FROM:
-        return build_levels(vertices, mesh.faces)  # nothing to decimate: no file either
-    return cached_levels(f"{mesh.sha256}-{repr(key[2:])}", vertices, mesh.faces)
+    info = mesh_info(key[1])
+    if info.faces <= LOD_FROM:
+        return (None,) * len(TARGETS)  # nothing to decimate
+
+    def unit_geometry():
+        vertices, mesh = _unit_vertices(key)
+        return vertices, mesh.faces
+
+    return cached_levels(f"{info.sha256}-{repr(key[2:])}", unit_geometry)
 
 
 def look_mesh(vertices: np.ndarray, mesh, lod=None):
