@@ -34,7 +34,7 @@ SOLIMP = "0.99 0.999 0.001"  # impedance near 1: landing objects sink ~1 mm, not
 DEPENETRATE_STEPS = 10  # 5 contact time constants: a 15 mm overlap ends under 1 mm
 MIN_HULL_VOLUME = 1e-9  # m^3; flatter hulls (a sheet) collide as a thin box instead
 MIN_THICKNESS = 0.002  # m, the thin box's smallest side
-MAX_HULL_VERTICES = 256  # MuJoCo's hull cap: only mesh files reach it; MuJoCo hulls slowly
+MAX_HULL_VERTICES = 64  # MuJoCo re-hulls every mesh at each model compile: keep hulls small
 RING_SEGMENTS = (12, 64)  # capsules around a torus, fewest and most
 RING_TOLERANCE = 0.002  # m; 1 mm costs 30 % more time for tori
 # the mesh detail level whose facets stay within 1 mm of the true surface (the kinds' own
