@@ -9,10 +9,10 @@ import pytest
 
 from segsim.dataset.meta import dumps_meta, frame_meta
 from segsim.errors import SegsimError
-from segsim.render.meshes import MESHES, bounding_radius, detail_level, shape_to_unit
+from segsim.render.meshes import MESHES, detail_level, shape_to_unit
 from segsim.scene.classes import ClassSpec
 from segsim.scene.config import SceneConfig, load_scene_config
-from segsim.scene.geometry import depth_below_centre, random_rotation, rigid
+from segsim.scene.geometry import bounding_radius, depth_below_centre, random_rotation, rigid
 from segsim.scene.shapes import (
     SHAPES,
     Shape,

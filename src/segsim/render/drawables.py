@@ -12,13 +12,8 @@ import numpy as np
 from segsim.assets.appearance import MIP_LEVELS
 from segsim.errors import SegsimError
 from segsim.render.context import mat3_bytes, mat4_bytes
-from segsim.render.meshes import (
-    MESHES,
-    VERTEX_FORMAT,
-    bounding_radius,
-    detail_level,
-    shape_to_unit,
-)
+from segsim.render.meshes import MESHES, VERTEX_FORMAT, detail_level, shape_to_unit
+from segsim.scene.geometry import bounding_radius
 from segsim.scene.shapes import kind_of
 
 

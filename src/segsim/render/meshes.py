@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from segsim.scene.geometry import bounding_radius  # noqa: F401  (re-exported for the renderer)
 from segsim.scene.shapes import get_shape, kind_of
 
 VERTEX_FORMAT = (("in_pos", 3), ("in_normal", 3), ("in_uv", 2), ("in_color", 3), ("in_rect", 4))

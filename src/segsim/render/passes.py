@@ -15,8 +15,9 @@ from segsim.render.background import clutter_image, seed_offset
 from segsim.render.camera import light_view_projection
 from segsim.render.context import Program, mat3_bytes, mat4_bytes, shader
 from segsim.render.drawables import DrawItem
-from segsim.render.meshes import bounding_radius, shadow_level
+from segsim.render.meshes import shadow_level
 from segsim.render.targets import LABELS_AFTER_COLOR
+from segsim.scene.geometry import bounding_radius
 from segsim.scene.kinds import BACKGROUND_KINDS, FILE_LOOKS, TEXTURE_KINDS, glsl_defines
 
 MAX_LIGHTS = 4
