@@ -131,15 +131,38 @@ def hit_torus(o, d, radius, tube, steps=400, eps=1e-6):
     return (result / n).reshape(shape)  # back to the parameter of the unnormalised ray
 
 
-def hit_mesh(o, d, shape, chunk=64):
+def hit_mesh(o, d, shape):
     """A mesh shape as the meta's contract defines it: the file as trimesh.load(path,
-    force="mesh") returns it, mapped by file_to_object, then Moller-Trumbore ray-triangle tests
-    of every ray against every triangle (two-sided), `chunk` triangles at a time."""
+    force="mesh") returns it, mapped by file_to_object."""
     import trimesh
 
     mesh = trimesh.load(shape["path"], force="mesh")
+    return hit_triangles(o, d, _to_object(shape, mesh.vertices)[mesh.faces])
+
+
+def mesh_parts(shape):
+    """(class id, object-frame triangles) per part of a mesh whose parts have classes: the
+    geometry of trimesh.load(path, force="scene") by name, its scene-graph transform applied
+    before file_to_object, as the meta's contract says."""
+    import trimesh
+
+    scene = trimesh.load(shape["path"], force="scene")
+    class_of = {p["name"]: p["class_id"] for p in shape["parts"]}
+    for node in scene.graph.nodes_geometry:
+        transform, name = scene.graph[node]
+        geom = scene.geometry[name]
+        verts = geom.vertices @ transform[:3, :3].T + transform[:3, 3]
+        yield class_of[name], _to_object(shape, verts)[geom.faces]
+
+
+def _to_object(shape, vertices):
     f2o = np.asarray(shape["file_to_object"], float)
-    tri = (mesh.vertices @ f2o[:3, :3].T + f2o[:3, 3])[mesh.faces]  # F x 3 x 3
+    return np.asarray(vertices, float) @ f2o[:3, :3].T + f2o[:3, 3]
+
+
+def hit_triangles(o, d, tri, chunk=64):
+    """Moller-Trumbore ray-triangle tests of every ray against every triangle (two-sided),
+    `chunk` triangles at a time; t of the nearest hit per ray (inf: none)."""
     out_shape = d.shape[:-1]
     origins = np.broadcast_to(o, d.shape).reshape(-1, 3)
     dirs = d.reshape(-1, 3)
@@ -195,21 +218,31 @@ def raycast(meta: dict) -> dict:
     objects = list(meta["objects"]) + ([meta["ground"]] if meta.get("ground") else [])
     best = np.full((h, w), INF)
     index = np.full((h, w), -1)
+    part_class = np.full((h, w), -1)  # where a part with a class of its own is nearest
     for i, obj in enumerate(objects):
         w2o = np.linalg.inv(np.asarray(obj["object_to_world"], float))
         o = np.broadcast_to(w2o[:3, :3] @ origin + w2o[:3, 3], dirs.shape)
         d = dirs @ w2o[:3, :3].T
+        if "parts" in obj["shape"]:
+            for cid, tri in mesh_parts(obj["shape"]):
+                t = hit_triangles(o, d, tri)
+                closer = t < best
+                best, index = np.where(closer, t, best), np.where(closer, i, index)
+                part_class = np.where(closer, cid, part_class)
+            continue
         t = SHAPES[obj["shape"]["type"]](o, d, obj["shape"])
         closer = t < best
         best = np.where(closer, t, best)
         index = np.where(closer, i, index)
+        part_class = np.where(closer, -1, part_class)
     near, far = float(cam.get("near", 0.0)), float(cam.get("far", INF))
     hit = np.isfinite(best) & (best >= near) & (best <= far)
     class_lut = np.array([int(o["class_id"]) for o in objects] + [0])
     inst_lut = np.array([int(o["instance_id"]) for o in objects] + [0])
     index = np.where(hit, index, -1)
+    classes = np.where(hit & (part_class >= 0), part_class, class_lut[index])
     return {
-        "class_ids": class_lut[index].astype(np.uint8),
+        "class_ids": classes.astype(np.uint8),
         "instance_ids": inst_lut[index].astype(np.uint16),
         "depth": np.where(hit, best, 0).astype(np.float32),
         "object_index": index,

@@ -279,3 +279,94 @@ def test_a_truncated_glb_is_an_error_and_the_cli_exits_2(tmp_path, capsys):
     assert "box.glb" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (out / "manifest.jsonl").exists()  # nothing `segsim verify` would pass
     assert main(["verify", str(out)]) != 0
+
+
+@pytest.fixture(scope="module")
+def stool(tmp_path_factory):
+    """A glTF file with two named parts: a seat and three legs (one geometry, instanced)."""
+    seat = tc.cylinder(radius=0.35, height=0.08, sections=32)
+    seat.apply_translation((0, 0, 0.7))
+    leg = tc.cylinder(radius=0.04, height=0.7, sections=12)
+    scene = trimesh.Scene()
+    scene.add_geometry(seat, geom_name="seat_top", node_name="seat")
+    for i, a in enumerate((0.0, 2.1, 4.2)):
+        m = np.eye(4)
+        m[:3, 3] = (0.25 * np.cos(a), 0.25 * np.sin(a), 0.35)
+        scene.add_geometry(leg, geom_name="leg_geom", node_name=f"leg{i}", transform=m)
+    path = tmp_path_factory.mktemp("stool") / "stool.glb"
+    scene.export(path)
+    return path
+
+
+def parts_config(path):
+    return load_scene_config(
+        "shapes",
+        overrides={
+            "classes": [
+                {
+                    "name": "stool",
+                    "shape": "mesh",
+                    "assets": str(path),
+                    "height": [0.8, 0.8],
+                    "up": "z",
+                    "rotation": "yaw",
+                    "parts": {"leg*": "leg"},
+                },
+                {"name": "leg", "weight": 0},  # a label only: what the stool's legs are drawn as
+            ],
+            "objects": {"count": [2, 3]},
+            "distractors": {"count": [0, 0]},
+        },
+    )
+
+
+def test_parts_get_their_own_class_and_masks_recompute_from_the_meta(stool):
+    cfg = parts_config(stool)
+    assert [lab.name for lab in cfg.label_set().labels] == ["background", "stool", "leg"]
+    seen = set()
+    for index in range(3):
+        scene = sample_scene(cfg, 2, index, 96, 80)
+        frame = get_renderer(96, 80).render(scene)
+        meta = json.loads(dumps_meta(frame_meta(scene, index, "train", 2)))
+        for obj in meta["objects"]:
+            if obj["shape"]["type"] == "mesh":
+                parts = obj["shape"]["parts"]
+                assert {p["name"]: p["class_id"] for p in parts}["seat_top"] == 1
+                legs = [p for p in parts if p["name"].startswith("leg")]
+                assert legs and all(p["class_id"] == 2 for p in legs)
+        seen |= set(np.unique(frame.class_ids).tolist())
+        oracle = raycast(meta)
+        keep = ~(edge_band(oracle["object_index"], 1) | edge_band(oracle["class_ids"], 1))
+        assert np.mean(frame.class_ids[keep] == oracle["class_ids"][keep]) >= 0.995
+        assert np.mean(frame.instance_ids[keep] == oracle["instance_ids"][keep]) >= 0.995
+    assert {1, 2} <= seen  # seats and legs were both in view, with their own classes
+    # one object, two labels: the legs share the stool's instance id
+    scene = sample_scene(cfg, 2, 0, 96, 80)
+    frame = get_renderer(96, 80).render(scene)
+    for inst in set(np.unique(frame.instance_ids).tolist()) - {0}:
+        assert set(np.unique(frame.class_ids[frame.instance_ids == inst]).tolist()) <= {1, 2}
+
+
+def test_part_mistakes_are_clear_errors(stool):
+    with pytest.raises(SegsimError, match="not in classes"):
+        load_scene_config(
+            "shapes",
+            overrides={
+                "classes": [
+                    {
+                        "name": "stool",
+                        "shape": "mesh",
+                        "assets": str(stool),
+                        "height": [1, 1],
+                        "parts": {"leg*": "leg"},
+                    }
+                ]
+            },
+        )
+    with pytest.raises(SegsimError, match="weight: 0"):
+        load_scene_config("shapes", overrides={"classes": [{"name": "leg"}]})
+    with pytest.raises(SegsimError, match="parts are for shape mesh only"):
+        load_scene_config(
+            "shapes",
+            overrides={"classes": [{"name": "box", "shape": "box", "parts": {"a": "box"}}]},
+        )

@@ -147,7 +147,7 @@ class MeshFiles:
 
 MESH_FILES = MeshFiles()  # per process: workers load each asset once
 
-INFO_VERSION = 1  # bump when what MeshInfo holds, or how it is computed, changes
+INFO_VERSION = 2  # bump when what MeshInfo holds, or how it is computed, changes
 
 
 @dataclass(frozen=True)
@@ -159,6 +159,8 @@ class MeshInfo:
     sha256: str
     hull: np.ndarray
     faces: int
+    part_names: tuple[str, ...] = ()  # the file's parts, as trimesh.load(path, force="scene") names
+    # their geometry, in the order their faces come in the whole mesh
 
 
 @functools.lru_cache(maxsize=4096)
@@ -176,14 +178,23 @@ def mesh_info(path: str) -> MeshInfo:
     if cached.is_file():
         try:
             with np.load(cached) as d:
-                return MeshInfo(str(d["path"]), str(d["sha256"]), d["hull"], int(d["faces"]))
+                names = tuple(str(n) for n in d["part_names"])
+                return MeshInfo(str(d["path"]), str(d["sha256"]), d["hull"], int(d["faces"]), names)
         except (OSError, ValueError, KeyError):  # a damaged entry: load the file again
             pass
     info = _info_of(MESH_FILES.get(path))
     with atomic_path(cached, suffix=".tmp.npz") as tmp:
-        np.savez(tmp, path=info.path, sha256=info.sha256, hull=info.hull, faces=info.faces)
+        np.savez(
+            tmp,
+            path=info.path,
+            sha256=info.sha256,
+            hull=info.hull,
+            faces=info.faces,
+            part_names=np.array(info.part_names, dtype=str),
+        )
     return info
 
 
 def _info_of(mesh: MeshFile) -> MeshInfo:
-    return MeshInfo(mesh.path, mesh.sha256, mesh.hull, len(mesh.faces))
+    names = tuple(str(p.metadata.get("name", i)) for i, p in enumerate(mesh.parts))
+    return MeshInfo(mesh.path, mesh.sha256, mesh.hull, len(mesh.faces), names)

@@ -28,6 +28,7 @@ class DrawItem:
     centre: tuple  # world position of the object's origin
     radius: float  # world radius of a sphere about `centre` holding the whole object
     double_sided: bool = False  # draw back faces too (meshes from files)
+    class_id: int = 0  # what the label targets get: the object's class, or its part's
 
 
 def draw_items(scene) -> list[DrawItem]:
@@ -38,7 +39,7 @@ def draw_items(scene) -> list[DrawItem]:
     w2c_z = np.asarray(cam.world_to_camera, float)[2].tolist()
     focal = float(max(cam.K[0][0], cam.K[1][1]))
     for obj in objs:
-        key, scale = shape_to_unit(obj.shape)
+        _, scale = shape_to_unit(obj.shape)
         o2w = np.asarray(obj.object_to_world, float)
         model = o2w @ scale
         normal_mat = _inverse_transpose3(model)
@@ -49,19 +50,23 @@ def draw_items(scene) -> list[DrawItem]:
         z = sum(w * c for w, c in zip(w2c_z[:3], centre, strict=True)) + w2c_z[3] - radius
         px_per_metre = focal * grow / z if z > cam.near else np.inf
         shape_scale = (float(scale[0, 0]), float(scale[1, 1]), float(scale[2, 2]))
-        items.append(
-            DrawItem(
-                key,
-                detail_level(obj.shape, px_per_metre),
-                mat4_bytes(model),
-                mat3_bytes(normal_mat),
-                shape_scale,
-                obj,
-                tuple(centre),
-                radius,
-                kind_of(obj.shape).double_sided,
+        level = detail_level(obj.shape, px_per_metre)
+        kind = kind_of(obj.shape)
+        for part_key, part_class in kind.draw_groups(obj.shape):
+            items.append(
+                DrawItem(
+                    part_key,
+                    level,
+                    mat4_bytes(model),
+                    mat3_bytes(normal_mat),
+                    shape_scale,
+                    obj,
+                    tuple(centre),
+                    radius,
+                    kind.double_sided,
+                    int(obj.class_id if part_class is None else part_class),
+                )
             )
-        )
     return items
 
 

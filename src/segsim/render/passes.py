@@ -137,7 +137,7 @@ def ids_pass(ctx, program: Program, items: list[DrawItem], uniforms: dict[str, b
     for it in items:
         program.write("u_model", it.model)
         program.write("u_normal_mat", it.normal_mat)
-        program.set("u_class", int(it.obj.class_id))
+        program.set("u_class", it.class_id)
         program.set("u_instance", int(it.obj.instance_id))
         draw_mesh(ctx, it, meshes.get(it.key, it.level)[program])
 
@@ -213,7 +213,7 @@ class LitPass:
         p.set("u_color", tuple(float(c) for c in m.color))
         p.set("u_specular", float(m.specular))
         p.set("u_shininess", float(m.shininess))
-        p.set("u_class", int(it.obj.class_id))
+        p.set("u_class", it.class_id)
         p.set("u_instance", int(it.obj.instance_id))
         if kind in FILE_LOOKS.values():
             p.write("u_hue", hue_matrix(float(it.obj.shape.get("hue_shift", 0.0))))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator, model_serializer, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_serializer, model_validator
 from pydantic_core import PydanticCustomError
 
 from segsim.scene.config_base import Range, Section
@@ -28,7 +28,7 @@ class LibrarySelection(Section):
 
 class ClassSpec(Section):
     name: str
-    shape: str  # a registered kind (scene/shapes/)
+    shape: str | None = None  # a registered kind (scene/shapes/); None: a label only, for parts
     weight: float = Field(1.0, ge=0)  # share of objects drawn from this class
     color: tuple[int, int, int] | None = None  # label colour (palette); default palette if None
     group: str = "shapes"
@@ -42,13 +42,19 @@ class ClassSpec(Section):
     appearance: Literal["file", "random"] = "file"  # mesh: the file's own look, or a random one
     hue_jitter: float = Field(0.0, ge=0, le=0.5)  # mesh, file look: hue shift per object, turns
     rotation: Literal["random", "upright", "yaw"] | None = None  # default: objects.rotation
+    # mesh: part-name patterns (OBJ groups / materials, glTF nodes) -> the class those parts
+    # are labelled as; unmapped parts take this class
+    parts: dict[str, str] | None = None
+    # set by SceneConfig: this class's id and, per parts pattern, its class id
+    _class_id: int = PrivateAttr(0)
+    _part_ids: tuple = PrivateAttr(())
 
     @model_serializer(mode="wrap")
     def _only_what_applies(self, handler):
         # fields a class does not use stay out of dataset.yaml, so datasets written before they
         # existed still match (and resume) byte for byte
         data = handler(self)
-        mesh_only = ("assets", "library", "height", "up", "appearance", "hue_jitter")
+        mesh_only = ("assets", "library", "height", "up", "appearance", "hue_jitter", "parts")
         for key in mesh_only if self.shape != "mesh" else ():
             data.pop(key, None)
         if self.rotation is None:
@@ -57,6 +63,15 @@ class ClassSpec(Section):
 
     @model_validator(mode="after")
     def _mesh_fields(self):
+        if self.shape is None:
+            if self.weight != 0:
+                raise ValueError(
+                    f"class {self.name!r} has no shape: a class without one only labels mesh "
+                    "parts, so give it weight: 0 (or give it a shape)"
+                )
+            return self
+        if self.parts is not None and self.shape != "mesh":
+            raise ValueError(f"class {self.name!r}: parts are for shape mesh only")
         if self.shape == "mesh":
             if not self.assets and self.library is None:
                 raise ValueError(
@@ -82,7 +97,7 @@ class ClassSpec(Section):
     @classmethod
     def _known_shape(cls, v):
         names = shape_names()
-        if v not in names:
+        if v is not None and v not in names:
             quoted = [repr(n) for n in names]
             expected = " or ".join(filter(None, [", ".join(quoted[:-1]), quoted[-1]]))
             # worded like pydantic's own Literal error

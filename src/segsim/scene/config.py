@@ -232,6 +232,16 @@ class SceneConfig(Section):
             raise ValueError("at most 254 classes (ids are uint8, 255 = ignore)")
         if sum(c.weight for c in v) <= 0:
             raise ValueError("at least one class weight must be > 0")
+        ids = {c.name: i for i, c in enumerate(v, start=1)}
+        for i, c in enumerate(v, start=1):
+            c._class_id = i
+            unknown = sorted(set((c.parts or {}).values()) - set(ids))
+            if unknown:
+                raise ValueError(
+                    f"class {c.name!r}: parts name classes {unknown} that are not in classes; "
+                    "list them (a class with weight 0 and no shape only labels parts)"
+                )
+            c._part_ids = tuple((pattern, ids[name]) for pattern, name in (c.parts or {}).items())
         return v
 
     def label_set(self) -> LabelSet:

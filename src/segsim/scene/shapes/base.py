@@ -70,6 +70,11 @@ class Shape:
         """The unit mesh for a key from `unit_key_and_scale`, at a detail level."""
         raise NotImplementedError
 
+    def draw_groups(self, shape: dict) -> list[tuple[tuple, int | None]]:
+        """(unit mesh key, class id or None for the object's own) of each draw the shape takes:
+        one for most kinds; a mesh whose parts have classes of their own, one per class."""
+        return [(self.unit_key_and_scale(shape)[0], None)]
+
     def collision_points(self, key: tuple, level: int) -> np.ndarray:
         """Points whose convex hull a physics engine collides the unit shape as."""
         return np.asarray(self.unit_mesh(key, level).vertices, float)

@@ -188,13 +188,30 @@ class Mesh(Shape):
             k = uniform(rng, spec.height) * scale / unit_height
         else:  # the catalog's own size
             k = scale
-        return {**mesh_shape(asset, k), **look_fields(rng, spec)}
+        shape = {**mesh_shape(asset, k), **look_fields(rng, spec)}
+        if spec.parts:
+            shape["parts"] = part_classes(asset.path, spec)
+        return shape
 
     def describe(self, shape):
         out = super().describe(shape)
-        if "asset" in shape:
-            out["asset"] = shape["asset"]
+        for extra in ("asset", "parts"):
+            if extra in shape:
+                out[extra] = shape[extra]
         return out
+
+    def draw_groups(self, shape):
+        key = self.unit_key_and_scale(shape)[0]
+        if "parts" not in shape:
+            return [(key, None)]
+        groups: dict[int, list[int]] = {}
+        for i, part in enumerate(shape["parts"]):
+            groups.setdefault(int(part["class_id"]), []).append(i)
+        return [(key + (tuple(idx),), cid) for cid, idx in groups.items()]
+
+    def detail_level(self, shape, px_per_metre):
+        # part-labelled meshes are drawn whole: decimation may merge parts across a border
+        return self.levels - 1 if "parts" in shape else super().detail_level(shape, px_per_metre)
 
     def bounding_radius(self, shape):
         hull = _unit_hull(_asset_of(shape))
@@ -213,9 +230,17 @@ class Mesh(Shape):
     def unit_mesh(self, key, level):
         """The file at its unit size with its own look (see `look_mesh`); below the top level
         a decimated version, where the file is big enough to have one."""
-        vertices, mesh = _unit_vertices(key)
-        lod = mesh_levels(key)[level] if level < self.levels - 1 else None
-        return look_mesh(vertices, mesh, lod)
+        base = key[:5]
+        vertices, mesh = _unit_vertices(base)
+        lod = mesh_levels(base)[level] if level < self.levels - 1 else None
+        whole = look_mesh(vertices, mesh, lod)
+        if len(key) == 5:
+            return whole
+        counts = [len(p.faces) for p in mesh.parts]  # faces come part by part, in file order
+        face_part = np.repeat(np.arange(len(counts)), counts)
+        if lod is not None:
+            face_part = face_part[lod.source_face]
+        return select_faces(whole, np.isin(face_part, key[5]))
 
     def collision_points(self, key, level):
         return _unit_hull(Asset(*key[1:5]))  # the file's hull: no look or decimation needed
@@ -305,5 +330,41 @@ def look_mesh(vertices: np.ndarray, mesh, lod=None):
         index.reshape(-1, 3),
         vertex_attributes=attrs,
         metadata={"texture": look.texture},
+        process=False,
+    )
+
+
+def part_classes(path: str, spec) -> list[dict]:
+    """Every part of the file (by the name trimesh gives its geometry) with its class id: the
+    first of the class's `parts` patterns that matches its name, else the class's own."""
+    import fnmatch
+
+    out = []
+    for name in mesh_info(path).part_names:
+        cid = next(
+            (
+                c
+                for pattern, c in spec._part_ids
+                if fnmatch.fnmatchcase(name.casefold(), pattern.casefold())
+            ),
+            spec._class_id,
+        )
+        out.append({"name": name, "class_id": int(cid)})
+    return out
+
+
+def select_faces(mesh, keep: np.ndarray):
+    """The faces of a trimesh where `keep`, with only the vertices (and vertex attributes) they
+    use; metadata (the texture) as it is."""
+    import trimesh
+
+    faces = np.asarray(mesh.faces)[keep]
+    used, remap = np.unique(faces, return_inverse=True)
+    attrs = {k: np.asarray(v)[used] for k, v in mesh.vertex_attributes.items()}
+    return trimesh.Trimesh(
+        np.asarray(mesh.vertices)[used],
+        remap.reshape(-1, 3),
+        vertex_attributes=attrs,
+        metadata=dict(mesh.metadata),
         process=False,
     )
