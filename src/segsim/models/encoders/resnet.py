@@ -94,6 +94,7 @@ class ResNetEncoder(nn.Module):
         # Channels of each returned feature map, shallowest first.
         self.out_channels = (64, 64 * e, 128 * e, 256 * e, 512 * e)
         self.output_stride = 16 if dilate_last else 32
+        self.strides = (2, 4, 8, 16, self.output_stride)
         self._init_weights()
 
     def _make_layer(self, block, width, blocks, stride=1, dilate=False):
