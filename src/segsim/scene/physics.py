@@ -32,6 +32,9 @@ ANGULAR_DAMPING = 8.0  # 1/s, times the inertia: spheres and cylinders stop roll
 SOLREF = "0.01 1"  # contact time constant 2 timesteps (the stiffest MuJoCo keeps stable)
 SOLIMP = "0.99 0.999 0.001"  # impedance near 1: landing objects sink ~1 mm, not centimetres
 DEPENETRATE_STEPS = 10  # 5 contact time constants: a 15 mm overlap ends under 1 mm
+# bodies slower than this (MuJoCo's velocity units) sleep, costing no steps until touched: at
+# 1e-4 poses stay within 0.4 mm of never sleeping, for a third of the stepping time
+SLEEP_TOLERANCE = 1e-4
 MIN_HULL_VOLUME = 1e-9  # m^3; flatter hulls (a sheet) collide as a thin box instead
 MIN_THICKNESS = 0.002  # m, the thin box's smallest side
 MAX_HULL_VERTICES = 64  # MuJoCo re-hulls every mesh at each model compile: keep hulls small
@@ -101,7 +104,8 @@ def _model_xml(mujoco, bodies: list[Body], ground_z: float = 0.0) -> str:
     # implicitly, so strong damping cannot go unstable
     option = (
         f'<option timestep="{TIMESTEP!r}" integrator="implicitfast" solver="Newton" '
-        'iterations="30" ls_iterations="10" cone="pyramidal"><flag multiccd="enable"/></option>'
+        f'iterations="30" ls_iterations="10" cone="pyramidal" sleep_tolerance='
+        f'"{SLEEP_TOLERANCE!r}"><flag multiccd="enable" sleep="enable"/></option>'
     )
     default = (
         f'<default><geom density="{DENSITY!r}" friction="{FRICTION!r} 0.005 0.0001" '
@@ -131,7 +135,8 @@ def _geoms(shape: dict, i: int) -> tuple[list[str], str | None]:
         if name == "torus":
             return _ring(positive(shape, "radius"), positive(shape, "tube")), None
         key, scale = kind.unit_key_and_scale(shape)
-        hull, unit_volume = _unit_hull(name, key, kind.detail_level(shape, PX_PER_METRE))
+        level = kind.detail_level(shape, PX_PER_METRE)
+        hull, unit_volume = _unit_hull(name, key, level)
     except SegsimError:
         raise
     except Exception as exc:  # a kind without geometry, or geometry that cannot be read
@@ -140,15 +145,17 @@ def _geoms(shape: dict, i: int) -> tuple[list[str], str | None]:
             "use a kind with a unit mesh, or place it without physics",
         ) from None
     S = np.asarray(scale, float)
-    verts = hull @ S[:3, :3].T + S[:3, 3]
-    lo, hi = verts.min(axis=0), verts.max(axis=0)
     if unit_volume * abs(np.linalg.det(S[:3, :3])) < MIN_HULL_VOLUME:
+        verts = hull @ S[:3, :3].T + S[:3, 3]
+        lo, hi = verts.min(axis=0), verts.max(axis=0)
         size = np.maximum((hi - lo) / 2, MIN_THICKNESS / 2)
         return [f'type="box" size="{_floats(size)}" pos="{_floats((lo + hi) / 2)}"'], None
-    mesh = (
-        f'<mesh name="m{i}" vertex="{_floats(verts.ravel())}" inertia="convex" '
-        f'maxhullvert="{MAX_HULL_VERTICES}"/>'
-    )
+    diagonal = not np.any(S[:3, :3] - np.diag(S.diagonal()[:3])) and not np.any(S[:3, 3])
+    if diagonal:  # MuJoCo scales the unit hull itself: its vertex text is formatted once
+        vertex = f'vertex="{_hull_text(name, key, level)}" scale="{_floats(S.diagonal()[:3])}"'
+    else:
+        vertex = f'vertex="{_floats((hull @ S[:3, :3].T + S[:3, 3]).ravel())}"'
+    mesh = f'<mesh name="m{i}" {vertex} inertia="convex" maxhullvert="{MAX_HULL_VERTICES}"/>'
     return [f'type="mesh" mesh="m{i}"'], mesh
 
 
@@ -186,8 +193,32 @@ def _unit_hull(name: str, key: tuple, level: int) -> tuple[np.ndarray, float]:
             points, volume = verts, 0.0
     except Exception:  # qhull refuses flat or degenerate point sets: no volume to collide with
         points, volume = verts, 0.0
+    if volume > 0 and len(points) > MAX_HULL_VERTICES:
+        points = _mujoco_hull_vertices(points)
     points.setflags(write=False)
     return points, volume
+
+
+def _mujoco_hull_vertices(points: np.ndarray) -> np.ndarray:
+    """The at most MAX_HULL_VERTICES points MuJoCo's own hull of `points` keeps: MuJoCo would
+    cut every drop's hull down to these at each compile, so a unit shape is cut once."""
+    mujoco = _mujoco()
+    model = mujoco.MjModel.from_xml_string(
+        f'<mujoco><asset><mesh name="m" vertex="{_floats(points.ravel())}" '
+        f'maxhullvert="{MAX_HULL_VERTICES}"/></asset>'
+        '<worldbody><geom type="mesh" mesh="m"/></worldbody></mujoco>'
+    )
+    graph, adr = model.mesh_graph, int(model.mesh_graphadr[0])
+    if adr < 0:
+        return points
+    count = int(graph[adr])
+    ids = np.sort(graph[adr + 2 + count : adr + 2 + 2 * count])  # vert_globalid: input order
+    return np.ascontiguousarray(points[ids])
+
+
+@functools.lru_cache(maxsize=256)
+def _hull_text(name: str, key: tuple, level: int) -> str:
+    return _floats(_unit_hull(name, key, level)[0].ravel())
 
 
 def _set_damping(model) -> None:
