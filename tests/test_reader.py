@@ -337,4 +337,4 @@ def test_flat_folder_splits_are_marked_made_up_and_all_pairs_lists_every_pair(tm
 def test_layouts_are_registered_in_detection_order():
     from segsim.dataset.reader import LAYOUTS
 
-    assert list(LAYOUTS) == ["segsim", "voc", "folder"]
+    assert list(LAYOUTS) == ["segsim", "voc", "cityscapes", "carla", "folder"]

@@ -16,7 +16,7 @@ from segsim.errors import SegsimError
 def _register() -> None:
     # Each module adds its commands to `app`. Imports inside the modules stay lazy, so
     # `segsim --help` does not pay for torch or GL.
-    from segsim.commands import assets, demo, generate, infer, serve, train  # noqa: F401
+    from segsim.commands import assets, data, demo, generate, infer, serve, train  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:
