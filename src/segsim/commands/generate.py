@@ -33,15 +33,26 @@ def generate(
     set_: list[str] = typer.Option(
         [], "--set", help="Override one config field, e.g. --set objects.count=[2,8] (repeatable)."
     ),
-    size: int = typer.Option(
-        256, "--size", help="Square frame size in pixels (see --width/--height)."
+    size: int | None = typer.Option(
+        None,
+        "--size",
+        help="Square frame size in pixels (default 256; the street preset: 512x256; see "
+        "--width/--height).",
     ),
     width: int | None = typer.Option(None, "--width", help="Frame width (default: --size)."),
     height: int | None = typer.Option(None, "--height", help="Frame height (default: --size)."),
     seed: int = typer.Option(
         0, "--seed", help="Dataset seed; frame i depends on (config, seed, i) only."
     ),
-    workers: int = typer.Option(0, "--workers", "-w", help="Render processes (0 = all cores)."),
+    workers: int = typer.Option(
+        0, "--workers", "-w", help="Render processes (0 = all cores); with --ray, Ray actors."
+    ),
+    ray: str | None = typer.Option(
+        None,
+        "--ray",
+        help="Render on a Ray cluster: auto (this node's) or host:port; --out must be on "
+        "storage every node shares (docs/ray.md). Needs the ray extra.",
+    ),
     fractions: str = typer.Option("0.8,0.1,0.1", "--splits", help="train,val,test fractions."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ):
@@ -54,7 +65,8 @@ def generate(
     from segsim.scene.config import load_scene_config
 
     cfg = load_scene_config(preset, config, parse_overrides(set_) if set_ else None)
-    w, h = width or size, height or size
+    default = (512, 256) if cfg.street is not None else (256, 256)  # street: 2:1 frames
+    w, h = width or size or default[0], height or size or default[1]
     result = generate_dataset(
         out,
         cfg,
@@ -66,6 +78,7 @@ def generate(
         fractions=_parse_fractions(fractions),
         progress=not quiet,
         preset=preset,
+        ray=ray,
     )
     msg = (
         f"{out}: {result.count} frames ({', '.join(f'{k} {v}' for k, v in result.splits.items())})"
@@ -78,6 +91,8 @@ def generate(
             result.steady_frames_per_second and result.rendered >= 20
         ):  # too few frames: no steady rate
             msg += f" ({result.steady_frames_per_second:.0f} frames/s once the workers were up)"
+    if result.retried:
+        msg += f"; {result.retried} Ray actors replaced after they died (their batches redone)"
     typer.echo(msg)
 
 

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from segsim.dataset import ray_pool
 from segsim.dataset.credits import uses_library, write_dataset_credits
 from segsim.dataset.info import build_info
 from segsim.dataset.layout import MANIFEST
@@ -72,6 +73,7 @@ class GenerateResult:
     seconds: float  # wall time of the rendering part, process start-up included
     splits: dict[str, int] = field(default_factory=dict)
     steady_frames_per_second: float = 0.0  # once every worker is up: see steady_rate()
+    retried: int = 0  # Ray actors replaced after they (or their node) died, batches resent
 
     @property
     def frames_per_second(self) -> float:
@@ -126,15 +128,20 @@ def generate_dataset(
     *,
     preset: str | None = None,
     frame_source: str = DEFAULT_FRAME_SOURCE,
+    ray: str | None = None,
+    ray_runtime_env: dict | None = None,
 ) -> GenerateResult:
     """Write (or finish) a dataset of `count` frames drawn from `cfg` into folder `out`.
 
     workers: processes to render with (None or 0: all cores; 1: in this process).
+    ray: render in Ray actors instead (dataset/ray_pool.py): a cluster address ("auto",
+    "host:port", "ray://host:port"); `workers` is then the number of actors (None or 0: one
+    per CPU of the cluster) and `out` must be on storage every node shares.
     """
     count, width, height, seed, workers = _check_args(count, width, height, seed, workers)
     fractions = check_fractions(fractions)
     check_assets(cfg)  # a missing file or an empty selection fails before anything is written
-    workers = workers or default_workers()
+    workers = workers or (None if ray is not None else default_workers())
     root = Path(out)
     info = build_info(
         labels=cfg.label_set().to_dict(),
@@ -146,18 +153,24 @@ def generate_dataset(
         count=count,
         fractions=fractions,
     )
+    undo = ray_pool.folder_undo(root) if ray is not None else None
     prepare_folder(root, info)
     remove_stale_temps(root)
+    init_args = (frame_source, cfg, width, height, seed, fractions, str(root))
+    # before the manifest goes: a bad cluster leaves the folder as it was
+    cluster = None
+    if ray is not None:
+        cluster = ray_pool.open_cluster(ray, workers, init_args, undo, ray_runtime_env)
     (root / MANIFEST).unlink(missing_ok=True)  # rewritten at the end, when every frame is there
 
     entries = complete_frames(root, count, fractions)
     todo = [i for i in range(count) if i not in entries]
-    init_args = (frame_source, cfg, width, height, seed, fractions, str(root))
+    frames = cluster.frames(todo) if cluster else render_frames(todo, workers, init_args)
     t0, done_times = time.perf_counter(), []
     with progress_bar(
         progress, "[bold]generating", count, unit="frames", completed=len(entries), decimals=0
     ) as advance:
-        for i, split, sums in render_frames(todo, workers, init_args):
+        for i, split, sums in frames:
             entries[i] = (split, sums)
             done_times.append(time.perf_counter())
             advance(1)
@@ -166,5 +179,12 @@ def generate_dataset(
         write_dataset_credits(root)  # before the manifest: the manifest marks the end
     write_manifest(root, entries)
     return GenerateResult(
-        root, count, len(todo), count - len(todo), seconds, info["splits"], steady_rate(done_times)
+        root,
+        count,
+        len(todo),
+        count - len(todo),
+        seconds,
+        info["splits"],
+        steady_rate(done_times),
+        retried=cluster.retried if cluster else 0,
     )
