@@ -104,6 +104,10 @@ def test_keys_change_the_canvas_and_the_hud(page):
     legend = pg.locator("#legend li.label").all_text_contents()
     names = pg.evaluate("() => window.segsimViewer.labels.map(l => l.name)")
     assert legend == names and len(names) >= 2
+    # the fake scene walks free; a street (a real model trained on it) walks on the ground
+    assert hud(pg, "walk") in (
+        ("free", "on the ground") if os.environ.get("SEGSIM_VIEWER_MODEL") else ("free",)
+    )
     start = canvas(pg)
     pos0 = pg.evaluate("() => window.segsimViewer.lastHeader.camera_position")
 
@@ -175,6 +179,30 @@ def test_keys_change_the_canvas_and_the_hud(page):
     pg.keyboard.press("0")
     settle(pg)
     assert hud(pg, "group") == "all"
+    assert canvas(pg) == truth
+
+    # F1-F7 do what 1-7 do, and the browser's own F-key actions are prevented: F5 would reload
+    pg.evaluate("() => { window.notReloaded = true; }")
+    pg.keyboard.press("F2")
+    settle(pg)
+    assert hud(pg, "group").startswith("2:")
+    group2 = canvas(pg)
+    pg.keyboard.press("2")
+    settle(pg)
+    assert hud(pg, "group").startswith("2:") and canvas(pg) == group2
+    pg.keyboard.press("F5")
+    pg.wait_for_timeout(300)
+    assert pg.evaluate("() => window.notReloaded === true")
+    prevented = pg.evaluate(
+        """() => ["F1", "F3", "F6", "F7"].map((code) => {
+            const ev = new KeyboardEvent("keydown", { code, key: code, cancelable: true });
+            window.dispatchEvent(ev);
+            return ev.defaultPrevented;
+        })"""
+    )
+    assert prevented == [True] * 4
+    pg.keyboard.press("0")
+    settle(pg)
     assert canvas(pg) == truth
 
     # + raises the overlay opacity

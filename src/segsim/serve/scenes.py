@@ -22,14 +22,43 @@ class SceneSource(Protocol):
     description: str
 
     def scene(self, index: int): ...  # -> segsim.scene.spec.Scene, pure in (seed, index)
+    # optional: make_rig(scene) -> CameraRig, how the viewer walks (default: free, level)
     def render(self, scene): ...  # -> object with .rgb (HxWx3 uint8), .class_ids (HxW uint8)
     def close(self) -> None: ...
+
+
+WALKS = ("free", "ground")
+BLOCKING_GROUPS = ("construction",)  # what a walker on the ground cannot pass through
+
+
+def make_rig(scene, labels: LabelSet, walk: str = "free", up=(0.0, 0.0, 1.0)):
+    """The camera rig a viewer walks a scene with. `free`: walk level wherever the camera
+    looks, through anything (objects on a floor); `ground`: at eye height on the ground, never
+    into an object of the BLOCKING_GROUPS (buildings, walls, fences), as in a street."""
+    from segsim.serve.camera_rig import CameraRig, GroundRig, obstacles
+
+    if walk == "ground":
+        groups = labels.groups()
+        blocking = [i for g in BLOCKING_GROUPS for i in groups.get(g, [])]
+        return GroundRig(scene.camera.world_to_camera, obstacles(scene, blocking))
+    return CameraRig(scene.camera.world_to_camera, up=up, level=True)
 
 
 class PresetSceneSource:
     up = (0.0, 0.0, 1.0)  # segsim scenes are z-up (scene/randomize.py)
 
-    def __init__(self, preset: str, seed: int, width: int, height: int, msaa: int = 0):
+    def __init__(
+        self,
+        preset: str,
+        seed: int,
+        width: int,
+        height: int,
+        msaa: int = 0,
+        walk: str | None = None,
+    ):
+        """`walk`: how the viewer's camera moves (WALKS); default `ground` for street scenes
+        (a config with `street:`), else `free`."""
+        from segsim.errors import SegsimError
         from segsim.scene.config import load_scene_config
 
         self.cfg = load_scene_config(preset)
@@ -41,8 +70,20 @@ class PresetSceneSource:
             height,
             msaa,
         )
+        if walk is None:
+            walk = "ground" if getattr(self.cfg, "street", None) is not None else "free"
+        if walk not in WALKS:
+            raise SegsimError(
+                f"walk must be one of {', '.join(WALKS)}, got {walk!r}",
+                "use walk='ground' for streets or 'free'",
+                param="walk",
+            )
+        self.walk = walk
         self.description = f"preset {preset}, seed {seed}, {width}x{height}"
         self._renderer = None
+
+    def make_rig(self, scene):
+        return make_rig(scene, self.labels, self.walk, self.up)
 
     def scene(self, index: int):
         from segsim.scene.randomize import sample_scene

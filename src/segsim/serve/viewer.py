@@ -111,6 +111,7 @@ class ViewerHub:
             if src is None
             else {
                 "description": src.description,
+                "walk": getattr(src, "walk", "free"),
                 "width": src.width,
                 "height": src.height,
                 "labels": src.labels.names,
@@ -160,6 +161,9 @@ class ViewerSession:
         self.rig = self._rig()
 
     def _rig(self) -> CameraRig:
+        make = getattr(self.hub.source, "make_rig", None)
+        if make is not None:  # e.g. walking on a street's ground among its buildings
+            return make(self.base)
         return CameraRig(
             self.base.camera.world_to_camera, up=getattr(self.hub.source, "up", None), level=True
         )

@@ -63,6 +63,7 @@ function setMeta(meta) {
   $("model-line").textContent = `${m.name} · ${m.backend}` + (m.input_size ? ` · ${m.input_size.join("×")}` : "");
   if (meta.scene) {
     $("hud-scene").textContent = meta.scene.description;
+    $("hud-walk").textContent = meta.scene.walk === "ground" ? "on the ground" : "free";
     if (!meta.scene.labels_match_model)
       toast(`the scene's labels differ from the model's; mIoU uses the ${meta.scene.shared_labels} shared ones`);
   }
@@ -215,6 +216,7 @@ function buildLegend() {
     head.className = "group";
     head.dataset.group = gi;
     head.textContent = `${gi < 9 ? gi + 1 : " "} ${g.name}`;
+    if (gi < 7) head.title = `${gi + 1} or F${gi + 1} isolates ${g.name}`;
     ol.appendChild(head);
     for (const id of g.ids) {
       const lab = S.labels[id];
@@ -252,7 +254,9 @@ function hideToast() { $("toast").hidden = true; }
 // --- input ---------------------------------------------------------------------------------
 function redraw() { compose(); updateHud(); }
 
-const GROUP_KEYS = { F1: 0, F2: 1, F3: 2, F4: 3 };
+// F1-F7 isolate the first seven label groups, as 1-7 do (the Unity tool's keys); the browser's
+// own F-key actions (help, find, reload, caret browsing) are prevented while the viewer has them
+const GROUP_KEYS = { F1: 0, F2: 1, F3: 2, F4: 3, F5: 4, F6: 5, F7: 6 };
 
 function onKeyDown(e) {
   if (e.ctrlKey || e.metaKey || e.altKey) return;
@@ -270,8 +274,8 @@ function onKeyDown(e) {
     S.opacity = Math.min(1, Math.round((S.opacity + 0.1) * 10) / 10); redraw();
   } else if (key === "-" || key === "_" || code === "NumpadSubtract") {
     S.opacity = Math.max(0, Math.round((S.opacity - 0.1) * 10) / 10); redraw();
-  } else if (/^(Digit|Numpad)[0-9]$/.test(code) || key in GROUP_KEYS) {
-    const n = key in GROUP_KEYS ? GROUP_KEYS[key] + 1 : Number(code.slice(-1));
+  } else if (/^(Digit|Numpad)[0-9]$/.test(code) || code in GROUP_KEYS) {
+    const n = code in GROUP_KEYS ? GROUP_KEYS[code] + 1 : Number(code.slice(-1));
     if (n === 0) S.group = -1;
     else if (n <= S.groups.length) S.group = n - 1;
     else toast(`there is no group ${n}; this model has ${S.groups.length}`, 2500);
