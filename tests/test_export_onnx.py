@@ -115,3 +115,39 @@ def test_export_command_prints_the_agreement(tmp_path, capsys):
         == 2
     )
     assert ckpt.is_file()
+
+
+# Every architecture, small, through the real export: its parity check runs ONNX Runtime and
+# PyTorch at the training size and at two other odd sizes, so a height or width baked into the
+# graph (a skipped resize, adaptive pooling's traced kernel, an unpool's shape) fails here.
+# The three with hand-written dynamic ops (matrix adaptive pooling, scatter unpooling) run
+# always; the rest only with the slow tests, as each export takes several seconds.
+ARCHS = [
+    ("pspnet", {"encoder": "resnet18", "output_stride": 16, "channels": 32}),
+    ("segnet", {"width": 8}),
+    ("enet", {}),
+    pytest.param("fcn", {"encoder": "resnet18", "head_channels": 32}, marks=pytest.mark.slow),
+    pytest.param("upernet", {"encoder": "resnet18", "channels": 32}, marks=pytest.mark.slow),
+    pytest.param("gcn", {"encoder": "resnet18", "kernel_size": 7}, marks=pytest.mark.slow),
+    pytest.param(
+        "fpn",
+        {"encoder": "resnet18", "pyramid_channels": 32, "segmentation_channels": 32},
+        marks=pytest.mark.slow,
+    ),
+    pytest.param("linknet", {"encoder": "resnet18"}, marks=pytest.mark.slow),
+    pytest.param(
+        "unetplusplus",
+        {"encoder": "resnet18", "decoder_channels": [32, 16, 16, 8, 8]},
+        marks=pytest.mark.slow,
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), ARCHS)
+def test_architecture_exports_with_dynamic_size(tmp_path, name, kwargs):
+    ckpt = write_checkpoint(tmp_path / f"{name}.ckpt", model_name=name, kwargs=kwargs)
+    r = export_onnx(ckpt, tmp_path / f"{name}.onnx")
+    assert r["ok"], r
+    shapes = [s["input_shape"] for s in r["samples"]]
+    assert len({tuple(s[2:]) for s in shapes}) == 3 and any(s[2] % 2 for s in shapes)
+    assert all(s["argmax_agreement_pct"] >= 99.9 for s in r["samples"]), r["samples"]
