@@ -46,10 +46,12 @@ def test_unknown_kwarg_lists_the_accepted_ones():
 
 
 @pytest.mark.parametrize("model", ["unet", "deeplabv3plus"])
-def test_unknown_encoder_lists_the_resnets(model):
+def test_unknown_encoder_lists_the_encoders(model):
     with pytest.raises(SegsimError) as e:
-        create_model(model, num_classes=4, encoder="resnet101")
-    assert all(n in e.value.fix for n in ("resnet18", "resnet34", "resnet50"))
+        create_model(model, num_classes=4, encoder="resnet200")
+    assert all(
+        n in e.value.fix for n in ("resnet18", "resnet101", "mobilenetv3_large", "xception65")
+    )
 
 
 @pytest.mark.parametrize("bad", [0, -3, 2.5, "4", True])

@@ -3,7 +3,9 @@ from the ImageNet URLs (the download itself is replaced by a fake: tests run off
 
 The reference names, counts and sizes below were taken from torchvision's published models
 (len(resnet18().state_dict()) == 122 with `fc`, parameter totals 11,689,512 / 21,797,672 /
-25,557,032 / 5,483,032 including the classification heads), not from this code.
+25,557,032 / 44,549,160 / 60,192,808 / 5,483,032 including the classification heads), not from
+this code. ResNet-101/152 entry counts: resnet50's 320 plus 18 per extra bottleneck (3 convs
+and 3 BatchNorms of 5 entries each): 17 more blocks -> 626, 34 more -> 932.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ TORCHVISION = {
     "resnet18": (122 - 2, 11_689_512 - (512 * 1000 + 1000)),
     "resnet34": (218 - 2, 21_797_672 - (512 * 1000 + 1000)),
     "resnet50": (320 - 2, 25_557_032 - (2048 * 1000 + 1000)),
+    "resnet101": (626 - 2, 44_549_160 - (2048 * 1000 + 1000)),
+    "resnet152": (932 - 2, 60_192_808 - (2048 * 1000 + 1000)),
 }
 
 RESNET18_KEYS = [
@@ -47,12 +51,21 @@ RESNET50_KEYS = [
     "layer4.2.conv3.weight",
     "layer4.1.bn2.running_var",
 ]
+# the deepest blocks of each stage: layer3 has 23 blocks in resnet101, 36 in resnet152
+RESNET101_KEYS = [
+    "layer3.22.conv3.weight",
+    "layer3.22.bn3.num_batches_tracked",
+    "layer4.2.bn3.bias",
+]
+RESNET152_KEYS = ["layer2.7.conv2.weight", "layer3.35.bn3.running_var", "layer4.2.conv3.weight"]
 SHAPES = {
     ("resnet18", "layer2.0.downsample.0.weight"): (128, 64, 1, 1),
     ("resnet18", "layer4.1.conv2.weight"): (512, 512, 3, 3),
     ("resnet50", "layer1.0.conv1.weight"): (64, 64, 1, 1),
     ("resnet50", "layer1.0.downsample.0.weight"): (256, 64, 1, 1),
     ("resnet50", "layer4.2.conv3.weight"): (2048, 512, 1, 1),
+    ("resnet101", "layer3.22.conv2.weight"): (256, 256, 3, 3),
+    ("resnet152", "layer2.7.conv3.weight"): (512, 128, 1, 1),
 }
 
 
@@ -64,11 +77,21 @@ def test_resnet_encoder_has_torchvisions_size(arch):
     assert sum(p.numel() for p in encoder.parameters()) == params
 
 
-@pytest.mark.parametrize("arch,keys", [("resnet18", RESNET18_KEYS), ("resnet50", RESNET50_KEYS)])
+@pytest.mark.parametrize(
+    "arch,keys",
+    [
+        ("resnet18", RESNET18_KEYS),
+        ("resnet50", RESNET50_KEYS),
+        ("resnet101", RESNET101_KEYS),
+        ("resnet152", RESNET152_KEYS),
+    ],
+)
 def test_resnet_encoder_has_torchvisions_names(arch, keys):
     state = ResNetEncoder(arch).state_dict()
     assert [k for k in keys if k not in state] == []
     assert not any(k.startswith("fc.") for k in state)
+    if arch == "resnet101":  # one block past the end of each stage does not exist
+        assert "layer3.23.conv1.weight" not in state and "layer2.4.conv1.weight" not in state
     if arch == "resnet18":  # BasicBlock has no third conv and layer1 needs no downsample
         assert "layer1.0.conv3.weight" not in state and "layer1.0.downsample.0.weight" not in state
 
@@ -190,6 +213,8 @@ def test_missing_and_unreadable_files_are_user_errors(tmp_path):
         ("resnet18", "resnet18-f37072fd.pth"),
         ("resnet34", "resnet34-b627a593.pth"),
         ("resnet50", "resnet50-11ad3fa6.pth"),
+        ("resnet101", "resnet101-63fe2227.pth"),
+        ("resnet152", "resnet152-394f9c45.pth"),
     ],
 )
 def test_imagenet_goes_to_torchvisions_url(monkeypatch, arch, filename):

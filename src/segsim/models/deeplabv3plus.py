@@ -1,17 +1,17 @@
-"""DeepLabV3+ (Chen et al. 2018): a ResNet encoder at output stride 16 (layer4 dilated instead
-of strided), atrous spatial pyramid pooling over its last features, and a decoder that joins
-the ASPP output with the stride-4 low-level features before the final upsampling. Bilinear
-resizing to the skip's and the input's exact size makes any H x W work."""
+"""DeepLabV3+ (Chen et al. 2018): any encoder (`create_encoder`) at output stride 16 or 8 (the
+last strides dilated instead), atrous spatial pyramid pooling over its last features, and a
+decoder that joins the ASPP output with the stride-4 low-level features before the final
+upsampling. Bilinear resizing to the skip's and the input's exact size makes any H x W work.
+The paper's encoder is `xception65`; ResNet-50 stays the default for its ImageNet weights."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from segsim.models.common import ConvBNReLU, check_weights_spec, upsample_to
-from segsim.models.encoders.resnet import ResNetEncoder
-from segsim.models.registry import register_model
-from segsim.models.weights import load_encoder_weights
+from segsim.models.common import ConvBNReLU, upsample_to
+from segsim.models.encoders import create_encoder
+from segsim.models.registry import check_choice, register_model
 
 
 class ASPPPooling(nn.Module):
@@ -51,12 +51,11 @@ class DeepLabV3Plus(nn.Module):
         aspp_channels: int = 256,
         atrous_rates=(6, 12, 18),
         low_level_channels: int = 48,
+        output_stride: int = 16,
     ):
         super().__init__()
-        check_weights_spec(encoder_weights)
-        self.encoder = load_encoder_weights(
-            ResNetEncoder(encoder, dilate_last=True), encoder_weights
-        )
+        check_choice("output_stride", output_stride, (8, 16))
+        self.encoder = create_encoder(encoder, output_stride, weights=encoder_weights)
         chans = self.encoder.out_channels
         self.aspp = ASPP(chans[-1], aspp_channels, tuple(atrous_rates))
         self.low_level = ConvBNReLU(chans[1], low_level_channels, kernel=1)
@@ -76,11 +75,23 @@ class DeepLabV3Plus(nn.Module):
 
 @register_model(
     "deeplabv3plus",
-    "DeepLabV3+: ResNet encoder at output stride 16, ASPP (rates 6/12/18), low-level skip decoder",
+    "DeepLabV3+: any encoder at output stride 16 or 8, ASPP, stride-4 low-level skip decoder",
 )
 def deeplabv3plus(
-    num_classes: int, encoder: str = "resnet50", encoder_weights=None, atrous_rates=(6, 12, 18)
+    num_classes: int,
+    encoder: str = "resnet50",
+    encoder_weights=None,
+    atrous_rates=(6, 12, 18),
+    output_stride: int = 16,
 ) -> DeepLabV3Plus:
+    """DeepLabV3+.
+
+    Options:
+        encoder: backbone: resnet18/34/50/101/152, mobilenetv3_large or xception65 (the paper's)
+        encoder_weights: null, imagenet (torchvision's, downloaded once; not xception65) or a .pth
+        atrous_rates: ASPP dilation rates at output stride 16; double them at 8, e.g. [12,24,36]
+        output_stride: 16, or 8 (finer and slower: the last two encoder stages dilated)
+    """
     from segsim.errors import SegsimError
 
     rates = tuple(atrous_rates)
@@ -90,5 +101,9 @@ def deeplabv3plus(
             "e.g. atrous_rates=[6,12,18]",
         )
     return DeepLabV3Plus(
-        num_classes, encoder=encoder, encoder_weights=encoder_weights, atrous_rates=rates
+        num_classes,
+        encoder=encoder,
+        encoder_weights=encoder_weights,
+        atrous_rates=rates,
+        output_stride=output_stride,
     )

@@ -25,6 +25,15 @@ _BUILTIN_MODULES = (
     "segsim.models.unet",
     "segsim.models.deeplabv3plus",
     "segsim.models.lraspp",
+    "segsim.models.pspnet",
+    "segsim.models.fcn",
+    "segsim.models.upernet",
+    "segsim.models.segnet",
+    "segsim.models.enet",
+    "segsim.models.gcn",
+    "segsim.models.fpn",
+    "segsim.models.linknet",
+    "segsim.models.unetplusplus",
 )
 
 

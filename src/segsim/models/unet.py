@@ -1,4 +1,4 @@
-"""U-Net with a ResNet encoder (Ronneberger et al. 2015; the decoder follows
+"""U-Net on any encoder of `create_encoder` (Ronneberger et al. 2015; the decoder follows
 segmentation_models.pytorch): each decoder stage upsamples x2, concatenates the encoder skip at
 that scale and applies two conv-BN-ReLU. The input is zero-padded to a multiple of 32 and the
 logits cropped back, so any H x W works."""
@@ -9,10 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segsim.models.common import ConvBNReLU, check_weights_spec, pad_to_multiple
-from segsim.models.encoders.resnet import ResNetEncoder
+from segsim.models.common import ConvBNReLU, pad_to_multiple
+from segsim.models.encoders import create_encoder
 from segsim.models.registry import register_model
-from segsim.models.weights import load_encoder_weights
 
 
 class DecoderBlock(nn.Module):
@@ -59,8 +58,7 @@ class UNet(nn.Module):
         decoder_channels=(256, 128, 64, 32, 16),
     ):
         super().__init__()
-        check_weights_spec(encoder_weights)
-        self.encoder = load_encoder_weights(ResNetEncoder(encoder), encoder_weights)
+        self.encoder = create_encoder(encoder, 32, weights=encoder_weights)
         self.decoder = UNetDecoder(self.encoder.out_channels, tuple(decoder_channels))
         self.head = nn.Conv2d(self.decoder.out_channels, num_classes, 3, padding=1)
 
@@ -72,7 +70,29 @@ class UNet(nn.Module):
 
 @register_model(
     "unet",
-    "U-Net with a ResNet-18/34/50 encoder (torchvision names; encoder_weights=imagenet|PATH)",
+    "U-Net on any encoder (ResNet-18..152, MobileNetV3-Large, Xception-65), concatenated skips",
 )
-def unet(num_classes: int, encoder: str = "resnet34", encoder_weights=None) -> UNet:
-    return UNet(num_classes, encoder=encoder, encoder_weights=encoder_weights)
+def unet(
+    num_classes: int,
+    encoder: str = "resnet34",
+    encoder_weights=None,
+    decoder_channels=(256, 128, 64, 32, 16),
+) -> UNet:
+    """U-Net.
+
+    Options:
+        encoder: backbone: resnet18/34/50/101/152, mobilenetv3_large or xception65
+        encoder_weights: null, imagenet (torchvision's, downloaded once; not xception65) or a .pth
+        decoder_channels: channels of the 5 decoder stages, deepest first
+    """
+    from segsim.errors import SegsimError
+
+    chans = tuple(decoder_channels)
+    if len(chans) != 5 or not all(isinstance(c, int) and c >= 1 for c in chans):
+        raise SegsimError(
+            f"decoder_channels must be 5 positive integers, got {decoder_channels!r}",
+            "e.g. decoder_channels=[256,128,64,32,16]",
+        )
+    return UNet(
+        num_classes, encoder=encoder, encoder_weights=encoder_weights, decoder_channels=chans
+    )

@@ -89,6 +89,14 @@ def unet_small(
     stem_stride: int = 2,
     channels_last: bool = True,
 ) -> UNetSmall:
+    """The compact default U-Net.
+
+    Options:
+        width: channels of the first stage, doubled at each downsampling (4..128)
+        depth: number of downsamplings after the stem (2..6)
+        stem_stride: 2 (fast, the default) or 1 (full-resolution features, several times slower)
+        channels_last: keep weights and activations channels-last (faster on CPU)
+    """
     from segsim.errors import SegsimError
 
     if not (

@@ -21,6 +21,8 @@ IMAGENET_URLS = {
     "resnet18": "https://download.pytorch.org/models/resnet18-f37072fd.pth",
     "resnet34": "https://download.pytorch.org/models/resnet34-b627a593.pth",
     "resnet50": "https://download.pytorch.org/models/resnet50-11ad3fa6.pth",
+    "resnet101": "https://download.pytorch.org/models/resnet101-63fe2227.pth",
+    "resnet152": "https://download.pytorch.org/models/resnet152-394f9c45.pth",
     "mobilenet_v3_large": "https://download.pytorch.org/models/mobilenet_v3_large-8738ca79.pth",
 }
 
@@ -29,6 +31,12 @@ _HEAD_PREFIXES = ("fc.", "classifier.")
 
 
 def _download_imagenet(arch: str) -> dict:
+    if arch == "xception65":
+        raise SegsimError(
+            "torchvision has no ImageNet weights for encoder 'xception65'",
+            "train it from scratch (leave out encoder_weights), pass encoder_weights=PATH to a "
+            "state dict in segsim's xception65 names, or pick a ResNet or mobilenetv3_large",
+        )
     if arch not in IMAGENET_URLS:
         raise SegsimError(
             f"no ImageNet weights known for encoder {arch!r}",

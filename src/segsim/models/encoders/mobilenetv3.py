@@ -2,8 +2,11 @@
 module tree (`features.0.0.weight`, `features.4.block.2.fc1.weight`, ...) so torchvision's
 ImageNet state dict loads as-is (its `classifier.*` head is dropped).
 
-Like torchvision's LR-ASPP backbone, the last stage is dilated (output stride 16) and the
-encoder returns (stride-8 features of features.4, stride-16 features of features.16).
+`forward` returns the encoder contract's 5 maps at strides 2, 4, 8, 16, 32, tapped where
+torchvision's segmentation models tap it: the output of the first block at each new stride
+(`features.0, 2, 4, 7`) and the last conv (`features.16`), so LR-ASPP on maps 2 and 4 is
+torchvision's LR-ASPP. `output_stride=16` dilates the last stage instead of striding it (as
+torchvision's `dilated=True`), `8` the last two; the parameters do not change.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from segsim.models.registry import check_choice
 
 
 def make_divisible(v: float, divisor: int = 8) -> int:
@@ -80,39 +85,55 @@ class InvertedResidual(nn.Module):
 
 
 RE, HS = nn.ReLU, nn.Hardswish
-# (in, kernel, expanded, out, SE, activation, stride, dilation) -- torchvision's large config
-# with dilated=True (the segmentation variant), reduced_tail=False.
+# (in, kernel, expanded, out, SE, activation, stride) -- torchvision's large config,
+# reduced_tail=False; the dilation of each block follows from the output stride asked for.
 LARGE_SETTING = [
-    (16, 3, 16, 16, False, RE, 1, 1),
-    (16, 3, 64, 24, False, RE, 2, 1),
-    (24, 3, 72, 24, False, RE, 1, 1),
-    (24, 5, 72, 40, True, RE, 2, 1),
-    (40, 5, 120, 40, True, RE, 1, 1),
-    (40, 5, 120, 40, True, RE, 1, 1),
-    (40, 3, 240, 80, False, HS, 2, 1),
-    (80, 3, 200, 80, False, HS, 1, 1),
-    (80, 3, 184, 80, False, HS, 1, 1),
-    (80, 3, 184, 80, False, HS, 1, 1),
-    (80, 3, 480, 112, True, HS, 1, 1),
-    (112, 3, 672, 112, True, HS, 1, 1),
-    (112, 5, 672, 160, True, HS, 2, 2),
-    (160, 5, 960, 160, True, HS, 1, 2),
-    (160, 5, 960, 160, True, HS, 1, 2),
+    (16, 3, 16, 16, False, RE, 1),
+    (16, 3, 64, 24, False, RE, 2),
+    (24, 3, 72, 24, False, RE, 1),
+    (24, 5, 72, 40, True, RE, 2),
+    (40, 5, 120, 40, True, RE, 1),
+    (40, 5, 120, 40, True, RE, 1),
+    (40, 3, 240, 80, False, HS, 2),
+    (80, 3, 200, 80, False, HS, 1),
+    (80, 3, 184, 80, False, HS, 1),
+    (80, 3, 184, 80, False, HS, 1),
+    (80, 3, 480, 112, True, HS, 1),
+    (112, 3, 672, 112, True, HS, 1),
+    (112, 5, 672, 160, True, HS, 2),
+    (160, 5, 960, 160, True, HS, 1),
+    (160, 5, 960, 160, True, HS, 1),
 ]
 
 
-class MobileNetV3LargeEncoder(nn.Module):
-    name = "mobilenet_v3_large"
-    low_index = 4  # last block at stride 8 (torchvision's LR-ASPP "low" tap)
+# Blocks whose output is returned: first block at strides 2, 4, 8, 16 and the last conv.
+TAPS = (0, 2, 4, 7, 16)
 
-    def __init__(self):
+
+class MobileNetV3LargeEncoder(nn.Module):
+    name = "mobilenet_v3_large"  # torchvision's architecture name (its ImageNet file)
+
+    def __init__(self, output_stride: int = 32):
         super().__init__()
+        check_choice("output_stride", output_stride, (8, 16, 32))
         layers = [ConvNormAct(3, 16, 3, stride=2, act=HS)]
-        layers += [InvertedResidual(*cfg) for cfg in LARGE_SETTING]
+        stride, dilation, strides = 2, 1, [2]
+        for cin, kernel, expanded, cout, use_se, act, block_stride in LARGE_SETTING:
+            if block_stride > 1 and stride * block_stride > output_stride:
+                # torchvision's dilated blocks already use the new dilation where they stop striding
+                dilation *= block_stride
+            else:
+                stride *= block_stride
+            layers.append(
+                InvertedResidual(cin, kernel, expanded, cout, use_se, act, block_stride, dilation)
+            )
+            strides.append(stride)
         layers.append(ConvNormAct(160, 960, 1, act=HS))
+        strides.append(stride)
         self.features = nn.Sequential(*layers)
-        self.low_channels = 40
-        self.high_channels = 960
+        self.output_stride = output_stride
+        self.out_channels = (16, 24, 40, 80, 960)
+        self.strides = tuple(strides[i] for i in TAPS)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out")
@@ -122,7 +143,10 @@ class MobileNetV3LargeEncoder(nn.Module):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        low = self.features[: self.low_index + 1](x)
-        high = self.features[self.low_index + 1 :](low)
-        return low, high
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        out = []
+        for i, layer in enumerate(self.features):
+            x = layer(x)
+            if i in TAPS:
+                out.append(x)
+        return out

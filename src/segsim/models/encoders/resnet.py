@@ -1,11 +1,12 @@
-"""ResNet-18/34/50 feature encoders with torchvision's exact parameter and buffer names.
+"""ResNet-18/34/50/101/152 feature encoders with torchvision's exact parameter and buffer names.
 
 `conv1`, `bn1`, `layer1.0.conv1`, `layer1.0.downsample.0` ... match torchvision.models.ResNet
 one for one (only `fc` is dropped), so a torchvision state dict -- in particular its ImageNet
 weights -- loads with `load_state_dict` as-is. torchvision itself is not a dependency.
 
 `forward` returns the feature pyramid [stride 2, 4, 8, 16, 32] that U-Net style decoders need;
-`dilate_last=True` trades the last stride for dilation (output stride 16) as DeepLab does.
+`output_stride=16` trades layer4's stride for dilation, `8` layer3's and layer4's, as DeepLab does
+(torchvision's `replace_stride_with_dilation`; the parameters do not change).
 """
 
 from __future__ import annotations
@@ -71,13 +72,20 @@ RESNET_SPECS = {
     "resnet18": (BasicBlock, (2, 2, 2, 2)),
     "resnet34": (BasicBlock, (3, 4, 6, 3)),
     "resnet50": (Bottleneck, (3, 4, 6, 3)),
+    "resnet101": (Bottleneck, (3, 4, 23, 3)),
+    "resnet152": (Bottleneck, (3, 8, 36, 3)),
 }
 
 
 class ResNetEncoder(nn.Module):
-    def __init__(self, name: str = "resnet18", dilate_last: bool = False):
+    def __init__(
+        self, name: str = "resnet18", dilate_last: bool = False, output_stride: int | None = None
+    ):
         super().__init__()
         check_choice("encoder", name, tuple(RESNET_SPECS))
+        if output_stride is None:
+            output_stride = 16 if dilate_last else 32
+        check_choice("output_stride", output_stride, (8, 16, 32))
         block, layers = RESNET_SPECS[name]
         self.name = name
         self.inplanes = 64
@@ -88,13 +96,13 @@ class ResNetEncoder(nn.Module):
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.layer1 = self._make_layer(block, 64, layers[0])
         self.layer2 = self._make_layer(block, 128, layers[1], stride=2)
-        self.layer3 = self._make_layer(block, 256, layers[2], stride=2)
-        self.layer4 = self._make_layer(block, 512, layers[3], stride=2, dilate=dilate_last)
+        self.layer3 = self._make_layer(block, 256, layers[2], stride=2, dilate=output_stride == 8)
+        self.layer4 = self._make_layer(block, 512, layers[3], stride=2, dilate=output_stride < 32)
         e = block.expansion
         # Channels of each returned feature map, shallowest first.
         self.out_channels = (64, 64 * e, 128 * e, 256 * e, 512 * e)
-        self.output_stride = 16 if dilate_last else 32
-        self.strides = (2, 4, 8, 16, self.output_stride)
+        self.output_stride = output_stride
+        self.strides = tuple(min(s, output_stride) for s in (2, 4, 8, 16, 32))
         self._init_weights()
 
     def _make_layer(self, block, width, blocks, stride=1, dilate=False):
