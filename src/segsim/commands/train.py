@@ -23,6 +23,7 @@ def _flag_overrides(**flags) -> dict:
         "max_minutes": ("trainer", "max_minutes"),
         "loss": ("loss", "name"),
         "workers": ("data", "num_workers"),
+        "stream": ("stream", "preset"),
     }
     out: dict = {}
     for key, value in flags.items():
@@ -44,6 +45,12 @@ def train(
     ),
     data: Path | None = typer.Option(
         None, "--data", "-d", help="Dataset folder (segsim, Pascal VOC, or images/ + masks/)."
+    ),
+    stream: str | None = typer.Option(
+        None,
+        "--stream",
+        help="Train on frames rendered on the fly from this scene preset (stream.*), instead "
+        "of --data; validation uses a fixed split generated once.",
     ),
     out: Path = typer.Option(
         ..., "--out", "-o", help="Run folder: checkpoints, logs, curves, config.yaml."
@@ -100,6 +107,7 @@ def train(
         loss=loss,
         workers=workers,
         encoder_weights=encoder_weights,
+        stream=stream,
     )
     merged = deep_merge(parse_overrides(overrides or []), flags)
     base = config
@@ -107,9 +115,13 @@ def train(
     if resume and base is None and saved.is_file():
         base = saved  # a resumed run keeps its own config unless told otherwise
     cfg = load_train_config(base, merged)
-    if not cfg.data.root:
-        raise SegsimError("no training data given", "pass --data DIR")
+    if not cfg.data.root and not (cfg.stream.preset or cfg.stream.scene_config):
+        raise SegsimError("no training data given", "pass --data DIR or --stream PRESET")
+    if cfg.data.root and cfg.stream.preset:
+        raise SegsimError("--data and --stream both given", "pass one of them")
     summary = run_training(cfg, out, resume=resume, progress=not quiet)
+    if summary.get("global_rank"):
+        return  # DDP: rank 0 reports for every process
     best = summary["best_val_miou"]
     typer.echo(
         f"{summary['run']}: {summary['epochs_done']} epochs, {summary['steps']} steps in "
@@ -118,23 +130,49 @@ def train(
         if best is not None
         else f"{summary['run']}: no validation ran"
     )
+    if summary.get("eval_data"):
+        typer.echo(f"fixed val/test frames: {summary['eval_data']} (segsim evaluate --data)")
 
 
 @app.command()
-def models():
-    """List the registered models (name and description) and the losses."""
+def models(
+    name: str | None = typer.Argument(
+        None, help="A model's name: print its options with defaults and what each does."
+    ),
+):
+    """List the registered models (name and description) and the losses; with NAME, that
+    model's options."""
+    from segsim.models.encoders import ENCODERS
+    from segsim.models.options import format_default, model_options
     from segsim.models.registry import DEFAULT_MODEL, list_models, model_kwargs
     from segsim.train.losses import list_losses
 
     entries = list_models()
+    if name is not None:
+        options = model_options(name)  # an unknown name is a SegsimError listing the models
+        typer.echo(f"{name}: {entries[name]}")
+        if not options:
+            typer.echo("  (no options)")
+        width = max((len(o.name) + len(format_default(o.default)) for o in options), default=0)
+        for o in options:
+            setting = f"{o.name}={format_default(o.default)}"
+            typer.echo(f"  {setting:<{width + 1}}  {o.description}".rstrip())
+        if any(o.name == "encoder" for o in options):
+            typer.echo(f"encoders: {', '.join(ENCODERS)}")
+        typer.echo(
+            "(set as model.kwargs.<option>=value; training controls: model.freeze_encoder, "
+            "model.freeze_bn, optim.encoder_lr_mult)"
+        )
+        return
     width = max(len(n) for n in entries)
-    for name, desc in entries.items():
-        star = "*" if name == DEFAULT_MODEL else " "
-        typer.echo(f"{star} {name:<{width}}  {desc}")
-        opts = ", ".join(f"{k}={v!r}" for k, v in model_kwargs(name).items())
+    for model_name, desc in entries.items():
+        star = "*" if model_name == DEFAULT_MODEL else " "
+        typer.echo(f"{star} {model_name:<{width}}  {desc}")
+        opts = ", ".join(f"{k}={format_default(v)}" for k, v in model_kwargs(model_name).items())
         if opts:
             typer.echo(f"  {'':<{width}}  options: {opts}")
     typer.echo(
-        "(* = default; pass options as model.kwargs.<name>=value)\n"
+        "(* = default; pass options as model.kwargs.<name>=value; "
+        "`segsim models NAME` describes them)\n"
         f"losses: {', '.join(list_losses())}"
     )

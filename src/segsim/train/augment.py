@@ -28,6 +28,7 @@ def build_train_transform(
     import albumentations as A
 
     h, w = size
+    cfg = effective(cfg)
     if not cfg.enabled:
         return A.Compose(
             [
@@ -79,11 +80,35 @@ def build_train_transform(
                 p=cfg.color_jitter,
             )
         )
+    if cfg.grayscale > 0:
+        ops.append(A.ToGray(p=cfg.grayscale))
     if cfg.blur > 0:
         ops.append(A.GaussianBlur(blur_limit=(3, 5), sigma_limit=(0.3, 1.5), p=cfg.blur))
+    if cfg.motion_blur > 0:
+        ops.append(A.MotionBlur(blur_limit=(3, 7), p=cfg.motion_blur))
     if cfg.noise > 0:
         ops.append(A.GaussNoise(std_range=(0.02, 0.08), p=cfg.noise))
+    if cfg.jpeg > 0:  # last, as a camera's or a website's encoder is
+        lo, hi = cfg.jpeg_quality
+        ops.append(A.ImageCompression(quality_range=(lo, hi), p=cfg.jpeg))
     return A.Compose(ops)
+
+
+STRONG = {
+    "color_jitter": 0.8,
+    "blur": 0.3,
+    "noise": 0.3,
+    "grayscale": 0.1,
+    "jpeg": 0.5,
+    "motion_blur": 0.2,
+}
+
+
+def effective(cfg: AugmentConfig) -> AugmentConfig:
+    """The config with `strong`'s probabilities applied (each raised to at least STRONG's)."""
+    if not cfg.strong:
+        return cfg
+    return cfg.model_copy(update={k: max(getattr(cfg, k), v) for k, v in STRONG.items()})
 
 
 def crop_source_size(

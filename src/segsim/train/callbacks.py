@@ -20,8 +20,24 @@ class TimeBudget(Callback):
         self._step_t0 = None
         self._step_s = 0.0  # running mean of one training step
 
+    def on_train_start(self, trainer, pl_module):
+        if trainer.world_size > 1:  # the schedule's first steps read the same time on every rank
+            self.clock.shared = self.clock.before
+
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         self._step_t0 = time.monotonic()
+
+    def _decide(self, trainer, pl_module, stop: bool) -> bool:
+        """Under DDP one decision for all ranks (any rank out of time stops them all, at the same
+        step, or the others would wait forever for its gradients) and one shared clock."""
+        if trainer.world_size <= 1:
+            return stop
+        import torch
+
+        both = torch.tensor([self.clock.elapsed(), float(stop)], device=pl_module.device)
+        both = trainer.strategy.reduce(both, reduce_op="max")
+        self.clock.shared = float(both[0])
+        return bool(both[1] > 0)
 
     def on_validation_start(self, trainer, pl_module):
         self._val_t0 = time.monotonic()
@@ -41,16 +57,18 @@ class TimeBudget(Callback):
         if self._step_t0 is not None:
             dt = time.monotonic() - self._step_t0
             self._step_s = dt if self._step_s == 0 else 0.9 * self._step_s + 0.1 * dt
-        if (
+        stop = (
             self.clock.budget_s is not None
             and self.clock.elapsed() + self._val_estimate(trainer) >= self.clock.budget_s
-        ):
+        )
+        if self._decide(trainer, pl_module, stop):
             self.clock.stopped_by = "time budget"
             trainer.should_stop = True
 
     def on_train_epoch_start(self, trainer, pl_module):
         # a resumed run whose budget is already spent stops at once
-        if self.clock.budget_s is not None and self.clock.elapsed() >= self.clock.budget_s:
+        stop = self.clock.budget_s is not None and self.clock.elapsed() >= self.clock.budget_s
+        if self._decide(trainer, pl_module, stop):
             self.clock.stopped_by = "time budget"
             trainer.should_stop = True
 

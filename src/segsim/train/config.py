@@ -20,9 +20,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
 
+class MixSource(_Strict):
+    """One more dataset to train on beside data.root (train/mixing.py)."""
+
+    root: str
+    weight: float = Field(1.0, gt=0)  # share of each epoch's samples, against data.mix_weight
+    layout: Literal["auto", "segsim", "voc", "cityscapes", "carla", "folder"] = "auto"
+    palette: str | list | dict | None = None
+    split: str = "train"
+
+
 class DataConfig(_Strict):
     root: str | None = None  # set by --data
-    layout: Literal["auto", "segsim", "voc", "folder"] = "auto"
+    layout: Literal["auto", "segsim", "voc", "cityscapes", "carla", "folder"] = "auto"
     palette: str | list | dict | None = None  # label spec (or a path to one) for colour masks
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)  # flat images/ + masks/ only
     split_seed: int = 0
@@ -34,11 +44,17 @@ class DataConfig(_Strict):
     cache_max_mb: int = Field(3072, ge=0)
     num_workers: int | Literal["auto"] = "auto"
     val_max_images: int | None = Field(None, ge=1)  # validate on the first N val frames only
+    # More datasets mixed into training (validation stays on data.root); each sample is drawn
+    # from a dataset by weight, data.root having mix_weight. Label sets must match data.root's.
+    mix: list[MixSource] = Field(default_factory=list)
+    mix_weight: float = Field(1.0, gt=0)
 
 
 class ModelConfig(_Strict):
     name: str | None = None  # None -> the registry's DEFAULT_MODEL
     kwargs: dict[str, Any] = Field(default_factory=dict)
+    freeze_encoder: bool = False  # no gradient for model.encoder's parameters
+    freeze_bn: bool = False  # every BatchNorm in eval mode: running stats and affine fixed
 
 
 class InputConfig(_Strict):
@@ -86,6 +102,15 @@ class AugmentConfig(_Strict):
     hue: float = Field(0.03, ge=0, le=0.5)
     blur: float = Field(0.0, ge=0, le=1)
     noise: float = Field(0.0, ge=0, le=1)
+    # For transfer to photos (off by default: the generator already randomizes these per frame)
+    grayscale: float = Field(0.0, ge=0, le=1)  # probability of a grey-scale image
+    jpeg: float = Field(0.0, ge=0, le=1)  # probability of JPEG re-compression
+    jpeg_quality: tuple[int, int] = (30, 95)
+    motion_blur: float = Field(0.0, ge=0, le=1)
+    # strong: a preset of the above for training meant to work on photos (it raises, never
+    # lowers, the probabilities: colour jitter 0.8, blur 0.3, noise 0.3, grey 0.1, JPEG 0.5,
+    # motion blur 0.2)
+    strong: bool = False
 
 
 class LossConfig(_Strict):
@@ -103,6 +128,8 @@ class OptimConfig(_Strict):
     weight_decay: float = Field(1e-4, ge=0)
     momentum: float = Field(0.9, ge=0, lt=1)  # sgd only
     nesterov: bool = True
+    # The encoder's learning rate as a fraction of lr (its own param group; schedules scale both)
+    encoder_lr_mult: float = Field(1.0, gt=0, le=1)
 
 
 class ScheduleConfig(_Strict):
@@ -139,6 +166,43 @@ class TrainerConfig(_Strict):
     deterministic: bool = True
     progress: bool = True
     plot: bool = True
+    # Data parallel (Lightning DDP: gloo on CPU, NCCL on GPU). devices: processes per node on
+    # CPU, GPUs per node on GPU; launched by Lightning itself, by torchrun or by SLURM.
+    devices: int | Literal["auto"] = 1
+    num_nodes: int = Field(1, ge=1)
+    strategy: Literal["auto", "ddp"] = "auto"  # auto: ddp whenever more than one process
+
+    @field_validator("devices")
+    @classmethod
+    def _devices(cls, v):
+        if v != "auto" and v < 1:
+            raise ValueError("devices must be at least 1 (or auto)")
+        return v
+
+
+class StreamConfig(_Strict):
+    """Training frames rendered on the fly (`segsim train --stream PRESET`): never one twice."""
+
+    preset: str | None = None  # set by --stream
+    scene_config: str | None = None  # YAML overriding the preset's fields (as generate --config)
+    seed: int = Field(0, ge=0)  # scene seed of the training frames and of the fixed eval split
+    size: int = Field(256, ge=8, le=8192)  # rendered frame side in pixels
+    steps_per_epoch: int = Field(200, ge=1)  # batches per process between validations
+    # The fixed validation/test split, generated once (cached) with `seed`; its small train
+    # share only feeds loss.class_weights=auto.
+    eval_count: int = Field(400, ge=2, lt=1 << 24)
+    eval_fractions: tuple[float, float, float] = (0.1, 0.45, 0.45)
+    eval_dir: str | None = None  # default: $SEGSIM_CACHE/stream-eval/<key>
+
+    @field_validator("eval_fractions")
+    @classmethod
+    def _fractions(cls, v):
+        if min(v) < 0 or abs(sum(v) - 1) > 1e-6 or v[0] <= 0 or v[1] <= 0:
+            raise ValueError(
+                "eval_fractions (train, val, test) must be >= 0, sum to 1, with a "
+                "train and a val share, e.g. [0.1, 0.45, 0.45]"
+            )
+        return v
 
 
 class TrainConfig(_Strict):
@@ -150,6 +214,7 @@ class TrainConfig(_Strict):
     optim: OptimConfig = Field(default_factory=OptimConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     trainer: TrainerConfig = Field(default_factory=TrainerConfig)
+    stream: StreamConfig = Field(default_factory=StreamConfig)
 
 
 def load_train_config(

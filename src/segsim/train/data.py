@@ -125,23 +125,60 @@ def to_tensors(image: np.ndarray, mask: np.ndarray):
     return img, torch.from_numpy(np.ascontiguousarray(mask))
 
 
+def rank_and_world() -> tuple[int, int]:
+    """(rank, world size) of the running torch.distributed group, else (0, 1). Read when a
+    loader is iterated: loaders are built before Lightning starts DDP."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
 class EpochSampler(Sampler):
     """Shuffles with numpy.random.default_rng([seed, epoch]) and yields (epoch, index), so the
     order and each sample's augmentation depend on (seed, epoch) only. Lightning calls
-    set_epoch() before every epoch (resume included)."""
+    set_epoch() before every epoch (resume included).
 
-    def __init__(self, n: int, seed: int):
-        self.n, self.seed, self.epoch = n, seed, 0
+    Under DDP rank r of R takes positions r, r+R, ... of that one order: shards never overlap
+    and are the same length on every rank (the n % R left over wait for another epoch's
+    order), as DDP needs the same number of steps everywhere. With `batch_size`, a lone last
+    sample is left out (a batch of one breaks BatchNorm)."""
+
+    def __init__(self, n: int, seed: int, batch_size: int | None = None):
+        self.n, self.seed, self.epoch, self.batch_size = n, seed, 0, batch_size
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
+    def per_rank(self, world: int) -> int:
+        m = self.n // world
+        return m - 1 if self.batch_size and m % self.batch_size == 1 else m
+
     def __len__(self) -> int:
-        return self.n
+        return self.per_rank(rank_and_world()[1])
 
     def __iter__(self):
+        rank, world = rank_and_world()
         order = np.random.default_rng([self.seed, self.epoch]).permutation(self.n)
-        return iter([(self.epoch, int(i)) for i in order])
+        mine = order[rank::world][: self.per_rank(world)]
+        return iter([(self.epoch, int(i)) for i in mine])
+
+
+class ShardSampler(Sampler):
+    """Evaluation order: rank r of R scores frames r, r+R, ...: every frame exactly once over
+    all ranks, so the confusion matrices summed over ranks are the single-process one."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __len__(self) -> int:
+        rank, world = rank_and_world()
+        return len(range(rank, self.n, world))
+
+    def __iter__(self):
+        rank, world = rank_and_world()
+        return iter(range(rank, self.n, world))
 
 
 def pad_collate(batch, ignore_index: int = 255):
@@ -198,6 +235,15 @@ def make_loaders(cfg: TrainConfig, index: DatasetIndex, progress: bool = True):
         index, train_pairs, cache, progress, "train frames", prepare=train_prepare
     )
     val_store = FrameStore(index, val_pairs, cache, progress, "val frames", prepare=val_prepare)
+    if cfg.data.mix:  # more datasets in training, by weight (train/mixing.py)
+        from segsim.train.mixing import mix_stores
+
+        train_store = mix_stores(
+            cfg,
+            index,
+            train_store,
+            lambda ix, pairs, what: FrameStore(ix, pairs, cache, progress, what, train_prepare),
+        )
     ignore = index.labels.ignore_index
     transform = augment.build_train_transform(cfg.augment, size, ignore)
     workers = resolve_workers(cfg.data.num_workers)
@@ -213,12 +259,40 @@ def make_loaders(cfg: TrainConfig, index: DatasetIndex, progress: bool = True):
     train = DataLoader(
         TrainDataset(train_store, transform, cfg.trainer.seed),
         batch_size=bs,
-        sampler=EpochSampler(len(train_store), cfg.trainer.seed),
-        drop_last=len(train_store) % bs == 1,  # a batch of one breaks BatchNorm
+        sampler=EpochSampler(len(train_store), cfg.trainer.seed, batch_size=bs),
         **common,
     )
-    val = DataLoader(EvalDataset(val_store), batch_size=bs, shuffle=False, **common)
+    val = DataLoader(
+        EvalDataset(val_store), batch_size=bs, sampler=ShardSampler(len(val_store)), **common
+    )
     return train, val, train_store
+
+
+def make_eval_loader(
+    cfg: TrainConfig, index: DatasetIndex, split: str, progress: bool = True, workers=None
+):
+    """A validation loader (as make_loaders builds it) over `split` of `index` alone: what
+    streamed training validates on, the frames rendered once into a fixed folder. `workers`
+    (default data.num_workers) decode and resize the frames."""
+    pairs = index.split(split)
+    if cfg.data.val_max_images:
+        pairs = pairs[: cfg.data.val_max_images]
+    size = tuple(cfg.input.size)
+    prepare = (
+        functools.partial(_model_size_image, size=size) if cfg.input.val_mode == "whole" else None
+    )
+    cache = should_cache(cfg, index, [(len(pairs), prepare)])
+    store = FrameStore(index, pairs, cache, progress, f"{split} frames", prepare=prepare)
+    workers = resolve_workers(cfg.data.num_workers if workers is None else workers)
+    return DataLoader(
+        EvalDataset(store),
+        batch_size=cfg.trainer.batch_size,
+        sampler=ShardSampler(len(store)),
+        num_workers=workers,
+        pin_memory=torch.cuda.is_available(),
+        persistent_workers=workers > 0,
+        collate_fn=_Collate(index.labels.ignore_index),
+    )
 
 
 def _model_size_image(image: np.ndarray, mask: np.ndarray, size: tuple[int, int]):

@@ -13,6 +13,7 @@ import torch
 from segsim.labels import LabelSet
 from segsim.metrics import confusion_matrix, metrics_from_confusion
 from segsim.models.checkpoint import SEGSIM_KEY, make_info
+from segsim.models.freeze import apply_freezing, parameter_groups, set_batchnorm_eval
 from segsim.train.config import TrainConfig, dump_config
 from segsim.train.losses import build_loss
 
@@ -27,6 +28,9 @@ class Clock:
         self.before = 0.0  # seconds spent in earlier sessions of this run
         self.t0: float | None = None
         self.stopped_by: str | None = None  # "time budget" once it ran out
+        # Under DDP the largest elapsed time over ranks, set each step (TimeBudget): every
+        # rank's schedule must see one value, or the replicas' learning rates drift apart.
+        self.shared: float | None = None
 
     def start(self) -> None:
         self.t0 = time.monotonic()
@@ -35,7 +39,9 @@ class Clock:
         return self.before + (time.monotonic() - self.t0 if self.t0 is not None else 0.0)
 
     def fraction(self) -> float:
-        return self.elapsed() / self.budget_s if self.budget_s else 0.0
+        if not self.budget_s:
+            return 0.0
+        return (self.shared if self.shared is not None else self.elapsed()) / self.budget_s
 
 
 def adamw(params, lr: float, device) -> torch.optim.AdamW:
@@ -78,6 +84,10 @@ class SegModule(L.LightningModule):
     ):
         super().__init__()
         self.model = model
+        self.freeze_bn = cfg.model.freeze_bn
+        apply_freezing(model, cfg.model.freeze_encoder, cfg.model.freeze_bn)
+        # a model without an encoder and encoder_lr_mult != 1: raise now, not when fit starts
+        parameter_groups(model, cfg.optim.lr, cfg.optim.weight_decay, cfg.optim.encoder_lr_mult)
         self.model_name, self.model_kwargs = model_name, dict(model_kwargs)
         self.labels, self.cfg = labels, cfg
         self.num_classes, self.ignore_index = labels.num_classes, labels.ignore_index
@@ -121,8 +131,18 @@ class SegModule(L.LightningModule):
         )
 
     # --- training ----------------------------------------------------------------------------
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if mode and getattr(self, "freeze_bn", False):
+            set_batchnorm_eval(self.model)  # whoever switches to training, BatchNorm stays frozen
+        return self
+
     def on_train_start(self) -> None:
         self.clock.start()
+
+    def on_train_epoch_start(self) -> None:
+        if self.freeze_bn:
+            set_batchnorm_eval(self.model)  # in case a loop set modules' training flags directly
 
     def training_step(self, batch, batch_idx):
         images, masks = batch
@@ -145,12 +165,29 @@ class SegModule(L.LightningModule):
         )
         return loss
 
+    def _summed(self, *values):
+        """Confusion matrices and sums added up over DDP ranks (as is in one process): split-wide
+        metrics come from the whole split's confusion matrix, not an average of per-rank ones.
+        Every rank calls it at the same point (a collective)."""
+        trainer = self._trainer
+        if trainer is None or trainer.world_size <= 1:
+            return values
+        # cloned: the reduction works in place, and the running sums are read twice an epoch
+        return tuple(
+            trainer.strategy.reduce(torch.as_tensor(v, device=self.device).clone(), reduce_op="sum")
+            for v in values
+        )
+
+    def _empty_cm(self):
+        return torch.zeros((self.num_classes, self.num_classes), dtype=torch.int64)
+
     def _train_metrics(self) -> dict:
         if self._train_cm is None:
             return {}
-        m = metrics_from_confusion(self._train_cm, self.labels.names)
+        cm, loss_sum, loss_n = self._summed(self._train_cm, self._loss_sum, float(self._loss_n))
+        m = metrics_from_confusion(cm, self.labels.names)
         return {
-            "train_loss": float(self._loss_sum) / max(self._loss_n, 1),
+            "train_loss": float(loss_sum) / max(float(loss_n), 1),
             "train_miou": m["miou"],
             "train_pixel_accuracy": m["pixel_accuracy"],
         }
@@ -198,10 +235,14 @@ class SegModule(L.LightningModule):
         return out
 
     def on_validation_epoch_end(self) -> None:
-        if self._val_cm is None:
+        distributed = self._trainer is not None and self.trainer.world_size > 1
+        if self._val_cm is None and not distributed:
             return
-        m = metrics_from_confusion(self._val_cm, self.labels.names)
-        val_loss = float(self._val_loss_sum) / max(self._val_loss_n, 1)
+        # a rank with no validation frames still takes part in the sum
+        cm = self._val_cm if self._val_cm is not None else self._empty_cm().to(self.device)
+        cm, loss_sum, loss_n = self._summed(cm, self._val_loss_sum, float(self._val_loss_n))
+        m = metrics_from_confusion(cm, self.labels.names)
+        val_loss = float(loss_sum) / max(float(loss_n), 1)
         self._val_cm = None
         self._val_loss_sum = self._val_loss_n = 0.0
         self.log("val/miou", m["miou"], prog_bar=True)
@@ -240,15 +281,9 @@ class SegModule(L.LightningModule):
     # --- optimizer and schedule --------------------------------------------------------------
     def configure_optimizers(self):
         o = self.cfg.optim
-        decay, no_decay = [], []
-        for p in self.model.parameters():
-            if p.requires_grad:
-                # no weight decay on norms and biases: decaying them only hurts
-                (no_decay if p.ndim <= 1 else decay).append(p)
-        groups = [
-            {"params": decay, "weight_decay": o.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
-        ]
+        # head first, then the encoder at lr * encoder_lr_mult; no decay on norms and biases.
+        # LambdaLR scales every group's own initial lr, so the schedule keeps their ratio.
+        groups = parameter_groups(self.model, o.lr, o.weight_decay, o.encoder_lr_mult)
         if o.name == "adamw":
             opt = adamw(groups, o.lr, self.device)
         else:

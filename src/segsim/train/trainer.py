@@ -35,6 +35,10 @@ def _quiet_lightning() -> None:
     )
     warnings.filterwarnings("ignore", message=".*Checkpoint directory .* exists and is not empty.*")
     warnings.filterwarnings("ignore", message=".*tensorboardX.*")
+    # the stream's length is exact for any worker count (train/stream.py shards by batch)
+    warnings.filterwarnings("ignore", message=".*IterableDataset.*has `__len__` defined.*")
+    # epoch metrics are summed over ranks by the module itself before they are logged
+    warnings.filterwarnings("ignore", message=".*sync_dist=True.*")
 
 
 def resolve_devices(cfg: TrainConfig) -> tuple[str, str, bool, object]:
@@ -68,6 +72,39 @@ def resolve_devices(cfg: TrainConfig) -> tuple[str, str, bool, object]:
     return ("gpu" if on_gpu else "cpu"), precision, channels_last, deterministic
 
 
+def resolve_parallel(cfg: TrainConfig, accelerator: str) -> tuple[int, int, object, int]:
+    """(devices, num_nodes, strategy, world size): Lightning DDP (gloo on CPU, NCCL on GPU)
+    whenever more than one process trains, or when trainer.strategy=ddp asks for it."""
+    import torch
+
+    from segsim.cpus import available_cpus
+
+    t = cfg.trainer
+    gpu = accelerator == "gpu"
+    have, what = (torch.cuda.device_count(), "CUDA GPUs") if gpu else (available_cpus(), "cores")
+    devices = t.devices if t.devices != "auto" else (have if gpu else 1)
+    if devices > have:
+        raise SegsimError(
+            f"trainer.devices={devices} but this machine has {have} {what}",
+            f"use trainer.devices={have} or fewer (more machines: trainer.num_nodes)",
+            param="trainer.devices",
+        )
+    world = devices * t.num_nodes
+    if world == 1 and t.strategy == "auto":
+        return devices, t.num_nodes, "auto", 1
+    from lightning.pytorch.strategies import DDPStrategy
+
+    return devices, t.num_nodes, DDPStrategy(process_group_backend="nccl" if gpu else "gloo"), world
+
+
+def _launch_rank() -> int:
+    """This process's global rank as its launcher (Lightning, torchrun, SLURM) set it, read
+    before DDP starts: only rank 0 writes the run's files."""
+    from lightning.fabric.utilities.rank_zero import rank_zero_only
+
+    return int(getattr(rank_zero_only, "rank", 0) or 0)
+
+
 def open_training_data(cfg: TrainConfig):
     from segsim.dataset.reader import open_dataset
 
@@ -97,6 +134,14 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
     from segsim.train.data import class_pixel_counts, make_loaders
     from segsim.train.losses import class_weights_from_counts
     from segsim.train.module import SegModule
+    from segsim.train.stream import (
+        StreamPosition,
+        ensure_eval_split,
+        is_stream,
+        load_stream_scene,
+        make_stream_loaders,
+        stream_class_counts,
+    )
 
     _quiet_lightning()
     out = Path(out).expanduser()
@@ -117,15 +162,29 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
     if cfg.model.name is None:
         cfg = cfg.model_copy(update={"model": cfg.model.model_copy(update={"name": DEFAULT_MODEL})})
     accelerator, precision, channels_last, deterministic = resolve_devices(cfg)
+    devices, num_nodes, strategy, world = resolve_parallel(cfg, accelerator)
     L.seed_everything(cfg.trainer.seed, workers=True, verbose=False)
 
-    index = open_training_data(cfg)
+    stream = is_stream(cfg)
+    if stream and (cfg.data.root or cfg.data.mix):
+        raise SegsimError(
+            "both a dataset (data.root / data.mix) and a stream were given",
+            "train on dataset folders (data.*) or straight from the renderer (stream.*)",
+        )
+    if stream:
+        from segsim.dataset.reader import open_dataset
+
+        scene_cfg = load_stream_scene(cfg)
+        eval_root = ensure_eval_split(cfg, scene_cfg, progress=progress and _launch_rank() == 0)
+        index = open_dataset(eval_root)
+    else:
+        index = open_training_data(cfg)
     labels = index.labels
     if resume:
         saved = read_checkpoint(last)["segsim"]
         if saved["labels"] != labels.to_dict():
             raise SegsimError(
-                f"the label set of {cfg.data.root} differs from the one {out} was trained on",
+                f"the label set of {index.root} differs from the one {out} was trained on",
                 "resume with the same training data, or start a new run",
             )
         if saved["model"]["name"] != cfg.model.name:
@@ -134,17 +193,34 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
                 "resume with the same model, or start a new run",
             )
     out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / "config.yaml", yaml.safe_dump(dump_config(cfg), sort_keys=False))
+    if _launch_rank() == 0:
+        write_atomic(out / "config.yaml", yaml.safe_dump(dump_config(cfg), sort_keys=False))
 
-    train_loader, val_loader, train_store = make_loaders(cfg, index, progress=progress)
+    bs = cfg.trainer.batch_size
+    if stream:
+        train_loader, val_loader = make_stream_loaders(
+            cfg, index, scene_cfg, progress=progress, processes=devices
+        )
+        steps_per_epoch = cfg.stream.steps_per_epoch
+    else:
+        train_loader, val_loader, train_store = make_loaders(cfg, index, progress=progress)
+        # the sampler shards by rank once DDP runs; plan the schedule for that shard now
+        steps_per_epoch = -(-train_loader.sampler.per_rank(world) // bs)
+    if world > 1 and len(val_loader.sampler) < world:
+        raise SegsimError(
+            f"{len(val_loader.sampler)} validation frames for {world} processes",
+            "validate on at least one frame per process, or train with fewer trainer.devices",
+        )
     weights = cfg.loss.class_weights
     if weights == "auto":
-        counts = class_pixel_counts(train_store, labels.num_classes, labels.ignore_index)
+        if stream:
+            counts = stream_class_counts(index, labels.num_classes, labels.ignore_index)
+        else:
+            counts = class_pixel_counts(train_store, labels.num_classes, labels.ignore_index)
         weights = class_weights_from_counts(counts, cfg.loss.weighting)
     model = create_model(cfg.model.name, labels.num_classes, **cfg.model.kwargs)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    steps_per_epoch = len(train_loader)
     module = SegModule(
         model,
         cfg.model.name,
@@ -162,12 +238,17 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
         monitor="val/miou",
         mode="max",
         save_top_k=1,
-        save_last=True,
         auto_insert_metric_name=False,
         enable_version_counter=False,
     )
-    checkpoint.CHECKPOINT_NAME_LAST = "last"
-    callbacks = [checkpoint, TimeBudget(module.clock)]
+    # last.ckpt its own callback: Lightning's save_last only refreshes it when the best improves,
+    # which would leave --resume (and a streamed run's next frames) behind the run
+    latest = ModelCheckpoint(
+        dirpath=out, filename="last", monitor=None, save_top_k=1, enable_version_counter=False
+    )
+    callbacks = [checkpoint, latest, TimeBudget(module.clock)]
+    if stream:
+        callbacks.append(StreamPosition(train_loader))
     if cfg.trainer.early_stopping:
         callbacks.append(
             EarlyStopping(monitor="val/miou", mode="max", patience=cfg.trainer.early_stopping)
@@ -182,7 +263,9 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
     ]
     trainer = L.Trainer(
         accelerator=accelerator,
-        devices=1,
+        devices=devices,
+        num_nodes=num_nodes,
+        strategy=strategy,
         precision=precision,
         max_epochs=cfg.trainer.epochs,
         gradient_clip_val=cfg.trainer.grad_clip,
@@ -198,18 +281,25 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
         use_distributed_sampler=False,
     )
     t0 = time.monotonic()
-    trainer.fit(module, train_loader, val_loader, ckpt_path=str(last) if resume else None)
+    try:
+        trainer.fit(module, train_loader, val_loader, ckpt_path=str(last) if resume else None)
+    finally:
+        if stream:  # a renderer in this process (data.num_workers=0) gives its context back
+            train_loader.dataset.release()
     wall = time.monotonic() - t0
 
     history = module.history
-    write_atomic(out / "history.json", json.dumps(history, indent=1))
     best_path = out / BEST_CHECKPOINT
-    best_metrics = read_checkpoint(best_path)["segsim"]["metrics"] if best_path.is_file() else {}
-    write_atomic(out / "metrics.json", json.dumps(best_metrics, indent=1))
-    if cfg.trainer.plot and history:
-        from segsim.train.plots import plot_history
+    best_metrics = {}
+    if trainer.is_global_zero and best_path.is_file():
+        best_metrics = read_checkpoint(best_path)["segsim"]["metrics"]
+    if trainer.is_global_zero:  # one writer; checkpoints and logs are rank 0's already
+        write_atomic(out / "history.json", json.dumps(history, indent=1))
+        write_atomic(out / "metrics.json", json.dumps(best_metrics, indent=1))
+        if cfg.trainer.plot and history:
+            from segsim.train.plots import plot_history
 
-        plot_history(history, out / "curves.png")
+            plot_history(history, out / "curves.png")
     return {
         "run": str(out),
         "best_checkpoint": str(best_path),
@@ -227,4 +317,8 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
         ),
         "model": cfg.model.name,
         "num_classes": labels.num_classes,
+        "world_size": world,
+        "global_rank": int(trainer.global_rank),
+        # streamed runs: the fixed folder their val/test frames are in (`segsim evaluate --data`)
+        "eval_data": str(index.root) if stream else None,
     }
