@@ -7,7 +7,7 @@ SYSTEM_PY := /usr/bin/python3
 PY ?= $(shell $(SYSTEM_PY) -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null && echo $(SYSTEM_PY) || echo python3)
 VENV := .venv
 BIN := $(VENV)/bin
-DEB_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri chromium python3-venv g++ python3-dev sweethome3d-furniture assimp-testmodels blender-data
+DEB_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri chromium python3-venv g++ python3-dev sweethome3d-furniture assimp-testmodels blender-data mate-backgrounds
 TORCH_WHEEL := torch==2.13.0
 
 .PHONY: setup test test-fast lint bench demo clean deb

@@ -1,19 +1,31 @@
-"""Does a model trained on segsim's `shapes` hold up off its own renderer?
+"""The transfer report: does a model trained on segsim hold up on images segsim did not draw?
 
 Three test sets of the same task (background, cube, sphere, cylinder), scored with one
-confusion matrix each:
+confusion matrix each, every one drawn with seeds no training set uses:
 
-  in-domain      the dataset's own test split (segsim's GL renderer, its own backgrounds)
+  in-domain      segsim's GL renderer, the `shapes` preset as it is (or, with --model and
+                 --data, the dataset's own test split)
   photo-bg       segsim's GL renderer, but every background a crop of a real photograph
   other-render   a different renderer -- the numpy ray caster of tests/raycast.py, which shares
                  no code with segsim.render -- with its own shading (wrap-lit, hemisphere
                  ambient, 3D solid textures, supersampled), and real-photo backgrounds
 
 The photographs are the ones scikit-image ships (astronaut, cat, coffee, rocket, motorcycle,
-brick, grass, gravel, ...): real photos that are never in the training data. Scenes are drawn
-with seeds the training set never used.
+brick, grass, gravel, ...): real photos that are never in the training data (the photos
+library that training draws from never reads scikit-image's folder; checked below).
+
+Two modes:
 
     python bench/bench_crossdomain.py --model bench/out/recipe/run [--count 48]
+        scores one trained model on the three sets (records `crossdomain`)
+
+    python bench/bench_crossdomain.py --report --minutes 4.75 [--count 2000 --size 256]
+        the transfer report (records `transfer`): for each training variant -- `shapes` as it
+        is, `transfer` (every randomization for transfer on: photo backgrounds and textures,
+        distractors in front and photo cut-outs, objects cut by the frame and empty frames,
+        sensor effects, strong augmentation) and the ablations (`transfer` with one of them
+        off in turn) -- generate its dataset (seed 0), train it for the same --minutes, and
+        score it on the three sets. `--variants a,b` runs some only.
 """
 
 from __future__ import annotations
@@ -161,29 +173,135 @@ def score(pred_fn, frames, labels) -> dict:
     return acc.compute(labels.names)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument(
-        "--model", default="bench/out/recipe/run", help="checkpoint, run folder or .onnx"
-    )
-    ap.add_argument(
-        "--data", default="bench/out/recipe/data", help="the dataset the model was trained on"
-    )
-    ap.add_argument("--count", type=int, default=48, help="frames per off-domain test set")
-    ap.add_argument("--size", type=int, default=256)
-    ap.add_argument(
-        "--picture", default="docs/crossdomain.png", help="grid of image | truth | prediction"
-    )
-    args = ap.parse_args()
+# Every randomization for transfer on (scene config overrides of `shapes`); each ablation
+# turns one of them off. The shapes preset itself is unchanged until these are measured.
+_OFF = {"solid": 0.0, "gradient": 0.0, "checker": 0.0, "stripes": 0.0, "noise": 0.0}
+TRANSFER = {
+    "background": {"kinds": {"photo": 4.0}},  # beside the preset's procedural kinds (sum 6.5)
+    "material": {"texture": {"probability": 0.6, "kinds": {"photo": 2.0}}},
+    # the preset leaves the ground's kinds to the defaults, so a map here replaces them: all of
+    # them, plus photos
+    "ground": {
+        "material": {
+            "texture": {
+                "kinds": {
+                    "checker": 1.0,
+                    "stripes": 1.0,
+                    "noise": 1.5,
+                    "gradient": 1.0,
+                    "photo": 2.0,
+                }
+            }
+        }
+    },
+    "distractors": {
+        "count": [2, 8],
+        "shapes": {"cone": 1.0, "torus": 1.0, "capsule": 1.0},
+        "in_front": 0.3,
+        "cards": [0, 3],
+    },
+    "visibility": {"empty": 0.05, "partial": 0.25},
+    "postfx": {"sensor": {}},
+}
+ABLATIONS = {
+    "no photo backgrounds": {"background": {"kinds": {"photo": 0.0}}},
+    "no photo textures": {
+        "material": {"texture": {"kinds": {"photo": 0.0}}},
+        "ground": {"material": {"texture": {"kinds": {"photo": 0.0}}}},
+    },
+    "no extra distractors": {"distractors": {"count": [0, 3], "in_front": 0.0, "cards": [0, 0]}},
+    "no visibility knobs": {"visibility": {"empty": 0.0, "partial": 0.0}},
+    "no sensor effects": {"postfx": {"sensor": None}},
+    "no strong augmentation": "train",  # the training side: augment.strong off
+}
 
+
+def variants() -> dict[str, tuple[dict | None, bool]]:
+    """{name: (scene overrides of `shapes` or None for the preset, strong augmentation)}."""
+    from segsim.config import deep_merge
+
+    out = {"shapes (preset)": (None, False), "transfer": (TRANSFER, True)}
+    for name, off in ABLATIONS.items():
+        if off == "train":
+            out[f"transfer, {name}"] = (TRANSFER, False)
+        else:
+            out[f"transfer, {name}"] = (deep_merge(TRANSFER, off), True)
+    return out
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name).strip("-")
+
+
+def check_held_out(photos_dir: Path) -> None:
+    """The photos library (what training draws from) never holds scikit-image's photographs."""
+    import skimage
+
+    from segsim.assets.photos import SOURCES, source_photos
+
+    sk = str(Path(skimage.__file__).parent)
+    for source in SOURCES:
+        for p in source_photos(source):
+            if p.origin.startswith(sk) or p.origin.startswith(str(photos_dir)):
+                raise SystemExit(f"held-out photo {p.origin} is in the photos library")
+
+
+def make_test_sets(count: int, size: int, folder: Path, with_in_domain: bool) -> tuple[dict, float]:
+    """{set name: [(rgb, class ids)]} for the off-domain sets (and a rendered in-domain set)."""
     from segsim.dataset.meta import frame_meta
-    from segsim.infer.evaluate import evaluate
-    from segsim.infer.predictor import Predictor
     from segsim.render.gl import Renderer
     from segsim.scene.config import load_scene_config
     from segsim.scene.randomize import sample_scene
+
+    t0 = time.time()
+    rng = np.random.default_rng(HELD_OUT_SEED)
+    photos = [
+        cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in sorted(folder.glob("*.png"))
+    ]
+    # The same scene distribution as training, but photographs behind and no ground plane.
+    # (Weight dicts merge key by key, so every other kind is set to 0 explicitly.)
+    kinds = {k: 0.0 for k in load_scene_config("shapes").background.kinds} | {"image": 1.0}
+    cfg = load_scene_config(
+        "shapes",
+        overrides={
+            "background": {"kinds": kinds, "image_dir": str(folder)},
+            "ground": {"probability": 0.0},
+        },
+    )
+    plain = load_scene_config("shapes")
+    renderer = Renderer(size, size)
+    sets: dict = {"in-domain": [], "photo-bg": [], "other-render": []}
+    for i in range(count):
+        if with_in_domain:
+            frame = renderer.render(sample_scene(plain, HELD_OUT_SEED + 1, i, size, size))
+            sets["in-domain"].append((frame.rgb, frame.class_ids))
+        scene = sample_scene(cfg, HELD_OUT_SEED, i, size, size)
+        frame = renderer.render(scene)
+        sets["photo-bg"].append((frame.rgb, frame.class_ids))
+        meta = frame_meta(scene, i, "test", HELD_OUT_SEED)
+        sets["other-render"].append(other_render(meta, photo_crop(photos, rng, size), rng))
+    renderer.release()
+    if not with_in_domain:
+        del sets["in-domain"]
+    return sets, time.time() - t0
+
+
+def _miou_row(figure: str, m: dict, n: int, **extra) -> dict:
+    return {
+        "figure": figure,
+        "unit": "mIoU",
+        "median": m["miou"],
+        "min": m["miou"],
+        "max": m["miou"],
+        "n": 1,
+        "frames": n,
+        **extra,
+    }
+
+
+def score_model(args) -> int:
+    from segsim.infer.evaluate import evaluate
+    from segsim.infer.predictor import Predictor
 
     if not Path(args.model).exists():
         print(
@@ -193,36 +311,8 @@ def main() -> int:
         return 2
     predictor = Predictor.load(args.model)
     labels = predictor.labels
-    t0 = time.time()
-    rng = np.random.default_rng(HELD_OUT_SEED)
     with tempfile.TemporaryDirectory() as tmp:
-        folder = photo_folder(Path(tmp) / "photos")
-        photos = [
-            cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB)
-            for p in sorted(folder.glob("*.png"))
-        ]
-        # The same scene distribution as training, but photographs behind and no ground plane.
-        # (Weight dicts merge key by key, so every other kind is set to 0 explicitly.)
-        kinds = {k: 0.0 for k in load_scene_config("shapes").background.kinds} | {"image": 1.0}
-        cfg = load_scene_config(
-            "shapes",
-            overrides={
-                "background": {"kinds": kinds, "image_dir": str(folder)},
-                "ground": {"probability": 0.0},
-            },
-        )
-        renderer = Renderer(args.size, args.size)
-        photo_bg, other = [], []
-        for i in range(args.count):
-            scene = sample_scene(cfg, HELD_OUT_SEED, i, args.size, args.size)
-            frame = renderer.render(scene)
-            photo_bg.append((frame.rgb, frame.class_ids))
-            meta = frame_meta(scene, i, "test", HELD_OUT_SEED)
-            other.append(other_render(meta, photo_crop(photos, rng, args.size), rng))
-        renderer.release()
-    made = time.time() - t0
-
-    sets = {"photo-bg": photo_bg, "other-render": other}
+        sets, made = make_test_sets(args.count, args.size, photo_folder(Path(tmp) / "p"), False)
     if Path(args.data).exists():
         sets = {"in-domain": None, **sets}  # scored by segsim evaluate's own code
     rows = []
@@ -239,22 +329,15 @@ def main() -> int:
                     len(frames),
                 )
             key = name + (" + flip TTA" if tta else "")
-            rows.append(
-                {
-                    "figure": f"test mIoU, {key} ({n} frames)",
-                    "unit": "mIoU",
-                    "median": m["miou"],
-                    "min": m["miou"],
-                    "max": m["miou"],
-                    "n": 1,
-                }
-            )
+            rows.append(_miou_row(f"test mIoU, {key} ({n} frames)", m, n))
             per = ", ".join(
                 f"{c} {v['iou']:.3f}" for c, v in m["per_class"].items() if v["iou"] is not None
             )
             print(f"{key:<28} mIoU {m['miou']:.3f}  ({per})")
     if args.picture:
-        write_picture(Path(args.picture), [photo_bg[:3], other[:3]], predictor, labels)
+        write_picture(
+            Path(args.picture), [sets["photo-bg"][:3], sets["other-render"][:3]], predictor, labels
+        )
     record(
         "crossdomain",
         rows,
@@ -264,6 +347,144 @@ def main() -> int:
         f"bundled {', '.join(PHOTOS)}. Picture: `{args.picture}`.",
     )
     return 0
+
+
+def train_variant(name, overrides, strong, args, work: Path) -> tuple[Path, dict, float]:
+    """Generate the variant's training set (seed 0) and train it for --minutes."""
+    import shutil
+
+    from segsim.dataset.generate import generate_dataset
+    from segsim.errors import SegsimError
+    from segsim.scene.config import load_scene_config
+    from segsim.train.config import load_train_config
+    from segsim.train.trainer import train
+
+    data, run = work / _slug(name) / "data", work / _slug(name) / "run"
+    cfg = load_scene_config("shapes", overrides=overrides)
+    t0 = time.time()
+
+    def generate():
+        generate_dataset(data, cfg, args.train_count, args.size, args.size, seed=0,
+                         progress=False, preset="shapes")  # fmt: skip
+
+    try:
+        generate()  # resumes (or reuses) the frames of an earlier run with the same settings
+    except SegsimError:
+        shutil.rmtree(data)  # another variant's settings, or half written: start over
+        generate()
+    gen_s = time.time() - t0
+    if run.exists():
+        shutil.rmtree(run)
+    # the budget: --minutes of the trainer's clock, or (--epochs) a fixed number of steps,
+    # which a shared, loaded machine cannot skew
+    budget = (
+        {"max_minutes": None, "epochs": args.epochs}
+        if args.epochs
+        else {"max_minutes": args.minutes, "epochs": 10_000}
+    )
+    tcfg = load_train_config(
+        None,
+        {
+            "data": {"root": str(data)},
+            "augment": {"strong": strong},
+            "trainer": {"progress": False, "plot": False, "early_stopping": None, **budget},
+        },
+    )
+    summary = train(tcfg, run, progress=False)
+    return run, summary, gen_s
+
+
+def report(args) -> int:
+    from segsim.infer.predictor import Predictor
+    from segsim.scene.config import load_scene_config
+
+    work = Path(args.work)
+    chosen = variants()
+    if args.variants:
+        wanted = [v.strip() for v in args.variants.split(",")]
+        unknown = [v for v in wanted if v not in chosen]
+        if unknown:
+            print(f"unknown variants {unknown}; known: {list(chosen)}", file=sys.stderr)
+            return 2
+        chosen = {k: chosen[k] for k in wanted}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = photo_folder(Path(tmp) / "held-out-photos")
+        load_scene_config("shapes", overrides=TRANSFER)  # builds the photos library once
+        check_held_out(folder)
+        sets, made = make_test_sets(args.count, args.size, folder, True)
+    rows, table = [], []
+    for name, (overrides, strong) in chosen.items():
+        t0 = time.time()
+        run, summary, gen_s = train_variant(name, overrides, strong, args, work)
+        predictor = Predictor.load(run)
+        scores = {}
+        for set_name, frames in sets.items():
+            m = score(predictor.predict, frames, predictor.labels)
+            scores[set_name] = m["miou"]
+            rows.append(
+                _miou_row(
+                    f"{name}: {set_name} mIoU", m, len(frames), variant=name, set=set_name,
+                    train_minutes=round(summary["train_minutes"], 3), steps=summary["steps"],
+                )
+            )  # fmt: skip
+        table.append((name, scores, summary))
+        print(
+            f"{name:<42} " + "  ".join(f"{k} {v:.3f}" for k, v in scores.items())
+            + f"  ({summary['steps']} steps, {summary['train_minutes']:.2f} min training, "
+            f"{gen_s:.0f} s generating, {time.time() - t0:.0f} s in all)",
+            flush=True,
+        )  # fmt: skip
+    print()
+    print("| variant | " + " | ".join(sets) + " | steps |")
+    print("|---|" + "---|" * (len(sets) + 1))
+    for name, scores, summary in table:
+        print(f"| {name} | " + " | ".join(f"{scores[k]:.3f}" for k in sets)
+              + f" | {summary['steps']} |")  # fmt: skip
+    command = (
+        "python bench/bench_crossdomain.py --report "
+        + (f"--epochs {args.epochs} " if args.epochs else f"--minutes {args.minutes} ")
+        + f"--train-count {args.train_count} --size {args.size} --count {args.count}"
+        + (f" --variants '{args.variants}'" if args.variants else "")
+    )
+    record(
+        "transfer",
+        rows,
+        command,
+        notes="Same budget per variant: "
+        + (f"{args.epochs} epochs" if args.epochs else f"{args.minutes} min of training")
+        + ", "
+        f"{args.train_count} training frames at {args.size} px, seed 0; test sets of "
+        f"{args.count} frames each, seeds {HELD_OUT_SEED} and {HELD_OUT_SEED + 1}, made in "
+        f"{made:.0f} s. Held-out photos: scikit-image's {', '.join(PHOTOS)}.",
+    )
+    return 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--model", default="bench/out/recipe/run", help="checkpoint, run folder or .onnx"
+    )
+    ap.add_argument(
+        "--data", default="bench/out/recipe/data", help="the dataset the model was trained on"
+    )
+    ap.add_argument("--count", type=int, default=48, help="frames per test set")
+    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument(
+        "--picture", default="docs/crossdomain.png", help="grid of image | truth | prediction"
+    )
+    ap.add_argument("--report", action="store_true", help="train every variant and compare")
+    ap.add_argument("--minutes", type=float, default=4.75, help="--report: training budget")
+    ap.add_argument(
+        "--epochs", type=int, default=0, help="--report: budget in epochs instead of minutes"
+    )
+    ap.add_argument("--train-count", type=int, default=2000, help="--report: training frames")
+    ap.add_argument("--variants", default="", help="--report: comma-separated names to run")
+    ap.add_argument("--work", default="bench/out/transfer", help="--report: datasets and runs")
+    args = ap.parse_args()
+    return report(args) if args.report else score_model(args)
 
 
 def write_picture(path: Path, groups, predictor, labels) -> None:

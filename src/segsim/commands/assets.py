@@ -36,6 +36,31 @@ def assets(ctx: typer.Context):
         "select in a scene config: {name: chair, shape: mesh, library: "
         '{category: "Living room", name: "*chair*"}}'
     )
+    _list_photos()
+
+
+def _list_photos():
+    """The photos library: per source, how many photos and under which licences."""
+    from collections import Counter
+
+    from segsim.assets.photos import SOURCES, env_dirs, folder_photos, source_photos
+
+    typer.echo("photos (backgrounds, textures, cut-outs; decoded once into the cache):")
+    for source in SOURCES:
+        found = source_photos(source)
+        if not found:
+            typer.echo(f"  {source:<20} not installed")
+            continue
+        credited = sum(p.attribution_required for p in found)
+        typer.echo(f"  {source:<20} {len(found):>4} photos ({credited} credited in CREDITS.md)")
+        for licence, n in Counter(" ".join(p.licence.split())[:60] for p in found).most_common(3):
+            typer.echo(f"    {n:>4}  {licence}")
+    for folder in env_dirs():
+        typer.echo(f"  {folder:<20} {len(folder_photos(folder)):>4} photos ($SEGSIM_PHOTO_DIRS)")
+    typer.echo(
+        "use in a scene config: background: {kinds: {photo: 2.0}}, material: {texture: "
+        "{kinds: {photo: 1.0}}}, distractors: {cards: [1, 3]}; photos: {dirs: [FOLDER]}"
+    )
 
 
 @assets_app.command("show")

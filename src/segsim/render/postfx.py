@@ -70,8 +70,21 @@ def is_identity(pfx) -> bool:
     )
 
 
-def apply_postfx(rgb: np.ndarray, pfx) -> np.ndarray:
-    """H x W x 3 uint8 -> H x W x 3 uint8 (a new array; the input is left untouched)."""
+def apply_postfx(rgb: np.ndarray, pfx, sensor=None) -> np.ndarray:
+    """H x W x 3 uint8 -> H x W x 3 uint8 (a new array; the input is left untouched).
+
+    With `sensor` (a SensorFX): its optics and tone first (what the lens and sensor do), then
+    the colour jitter, blur and noise of `pfx`, then its JPEG re-compression (what a camera's
+    or a website's encoder does last)."""
+    if sensor is not None:
+        rgb = sensor_optics(rgb, sensor)
+    out = _postfx(rgb, pfx)
+    if sensor is not None and sensor.jpeg_quality > 0:
+        out = jpeg(out, sensor.jpeg_quality)
+    return out
+
+
+def _postfx(rgb: np.ndarray, pfx) -> np.ndarray:
     if pfx is None or is_identity(pfx):
         return rgb.copy()
     import cv2
@@ -89,3 +102,67 @@ def apply_postfx(rgb: np.ndarray, pfx) -> np.ndarray:
     if pfx.noise_std > 0:
         img = cv2.add(img, gaussian_noise(img.shape, pfx.noise_std, pfx.seed), dtype=cv2.CV_8U)
     return img if img is not rgb else rgb.copy()
+
+
+# --- sensor / photo effects (SensorFX) --------------------------------------------------------
+
+
+def jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
+    """Encode as JPEG at `quality` and decode again (libjpeg is deterministic)."""
+    import cv2
+
+    ok, buf = cv2.imencode(".jpg", rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1])
+
+
+def motion_kernel(length: float, angle_deg: float) -> np.ndarray:
+    """A normalized line kernel `length` pixels long at `angle_deg`, anti-aliased."""
+    import cv2
+
+    size = int(np.ceil(length)) | 1
+    k = np.zeros((size * 4, size * 4), np.float32)  # drawn 4x larger, then area-shrunk
+    c, t = size * 2, np.radians(angle_deg)
+    dx, dy = np.cos(t) * length * 2, np.sin(t) * length * 2
+    cv2.line(k, (round(c - dx), round(c - dy)), (round(c + dx), round(c + dy)), 1.0, 4)
+    k = cv2.resize(k, (size, size), interpolation=cv2.INTER_AREA)
+    return k / max(float(k.sum()), 1e-12)
+
+
+def disc_kernel(radius: float) -> np.ndarray:
+    """A normalized disc (defocus) kernel with soft edges."""
+    r = int(np.ceil(radius))
+    y, x = np.mgrid[-r : r + 1, -r : r + 1].astype(np.float32)
+    k = np.clip(radius + 0.5 - np.sqrt(x * x + y * y), 0, 1)
+    return k / k.sum()
+
+
+def sensor_optics(rgb: np.ndarray, s) -> np.ndarray:
+    """Defocus, motion blur, chromatic aberration, vignetting, then exposure, white balance
+    and gamma; uint8 in and out."""
+    import cv2
+
+    img = rgb.astype(np.float32) * np.float32(1 / 255)
+    lin = img**2.2  # blur and exposure act on light, not on encoded values
+    if s.defocus_radius > 0.25:
+        lin = cv2.filter2D(lin, -1, disc_kernel(s.defocus_radius), borderType=cv2.BORDER_REFLECT)
+    if s.motion_length > 1:
+        k = motion_kernel(s.motion_length, s.motion_angle)
+        lin = cv2.filter2D(lin, -1, k, borderType=cv2.BORDER_REFLECT)
+    h, w = lin.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    cx, cy = (w - 1) / 2, (h - 1) / 2
+    half_diag = float(np.hypot(cx, cy)) or 1.0
+    if s.chromatic > 0:
+        # red magnified, blue shrunk about the centre: the lateral colour of a cheap lens
+        for ch, sign in ((0, 1.0), (2, -1.0)):
+            k = 1 + sign * s.chromatic / half_diag
+            mx = (cx + (xx - cx) / k).astype(np.float32)
+            my = (cy + (yy - cy) / k).astype(np.float32)
+            lin[..., ch] = cv2.remap(lin[..., ch], mx, my, cv2.INTER_LINEAR, cv2.BORDER_REFLECT)
+    gain = np.float32(2.0**s.exposure) * np.asarray(s.white_balance, np.float32)
+    if s.vignette > 0:
+        r2 = ((xx - cx) ** 2 + (yy - cy) ** 2) / np.float32(half_diag**2)
+        lin *= (1 - np.float32(s.vignette) * r2 * r2 ** np.float32(0.5))[..., None]
+    lin *= gain
+    out = np.clip(lin, 0, 1) ** np.float32(1 / (2.2 * s.gamma))
+    return (out * 255 + 0.5).astype(np.uint8)

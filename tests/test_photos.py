@@ -1,0 +1,196 @@
+"""The photos library: sources, the normalized cache, bad input, crops, credits, and photos as
+backgrounds and textures."""
+
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+import pytest
+
+from segsim.cli import main
+from segsim.errors import SegsimError
+
+
+def _clear_caches():
+    from segsim.assets import photos
+    from segsim.scene import realism
+
+    photos.source_photos.cache_clear()
+    photos.folder_photos.cache_clear()
+    photos._by_path.cache_clear()
+    realism._pool.cache_clear()
+
+
+@pytest.fixture
+def sources(tmp_path, monkeypatch):
+    """Built-in sources pointed at small folders of made-up photos (no installed package)."""
+    bg = tmp_path / "backgrounds" / "demo"
+    bg.mkdir(parents=True)
+    for i, colour in enumerate([(255, 0, 0), (0, 0, 255)]):
+        img = np.zeros((120, 200, 3), np.uint8)
+        img[:] = colour
+        img[:, :100] //= 2  # left half darker: crops differ
+        cv2.imwrite(str(bg / f"p{i}.png"), img)
+    monkeypatch.setenv("SEGSIM_BACKGROUNDS_DIR", str(tmp_path / "backgrounds"))
+    monkeypatch.setenv("SEGSIM_SH3D_DIR", str(tmp_path / "no-sh3d"))
+    monkeypatch.setenv("SEGSIM_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("SEGSIM_PHOTO_DIRS", raising=False)
+    _clear_caches()
+    yield tmp_path
+    _clear_caches()
+
+
+def _photo_dir(root, n=3, size=(80, 90)):
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        img = np.full((*size, 3), 40 * i + 20, np.uint8)
+        cv2.imwrite(str(root / f"ok{i}.jpg"), img)
+    return root
+
+
+def test_sources_are_normalized_into_the_cache(sources):
+    from segsim.assets import photos
+
+    found = photos.source_photos("backgrounds")
+    assert [p.name for p in found] == ["p0", "p1"]
+    for p in found:
+        assert p.path.startswith(str(sources / "cache"))
+        assert (p.width, p.height) == (200, 120)
+        assert "scikit" not in p.origin and "skimage" not in p.origin
+    assert photos.source_photos("sweethome3d") == ()  # not installed: empty, no error
+    # a second call (another process) reads the index instead of decoding again
+    photos.source_photos.cache_clear()
+    assert photos.source_photos("backgrounds") == found
+
+
+def test_a_folder_without_readable_photos_is_one_error(sources):
+    from segsim.assets import photos
+
+    bad = sources / "bad"
+    bad.mkdir()
+    (bad / "broken.jpg").write_bytes(b"not a jpeg")
+    with pytest.raises(SegsimError, match="no readable photos"):
+        photos.folder_photos(str(bad))
+    with pytest.raises(SegsimError, match="folder not found"):
+        photos.folder_photos(str(sources / "missing"))
+
+
+def test_cli_folder_without_photos_exits_2_with_one_line(sources, capsys):
+    empty = sources / "empty"
+    empty.mkdir()
+    rc = main(
+        ["generate", "--count", "2", "--size", "32", "--out", str(sources / "o"), "-q",
+         "--set", "background.kinds.photo=1", "--set", f"photos.dirs=[{empty}]"]
+    )  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert rc == 2
+    assert len(err.splitlines()) == 1 and "no readable photos" in err
+
+
+def test_unknown_background_kind_exits_2_with_one_line(tmp_path, capsys):
+    rc = main(
+        ["generate", "--count", "2", "--size", "32", "--out", str(tmp_path / "o"), "-q",
+         "--set", "background.kinds.fotos=1"]
+    )  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert rc == 2
+    assert len(err.splitlines()) == 1 and "fotos" in err and "photo" in err
+
+
+def test_a_corrupt_photo_is_skipped_with_a_warning_naming_it(sources, caplog):
+    from segsim.assets import photos
+
+    folder = _photo_dir(sources / "mine")
+    (folder / "truncated.png").write_bytes(cv2.imencode(".png", np.zeros((90, 90, 3)))[1][:60])
+    with caplog.at_level(logging.WARNING, logger="segsim.assets.photos"):
+        found = photos.folder_photos(str(folder))
+    assert sorted(p.name for p in found) == ["ok0", "ok1", "ok2"]
+    assert "truncated.png" in caplog.text
+
+
+def test_crop_box_is_pure_inside_and_of_the_asked_aspect():
+    from segsim.assets.photos import crop_box
+
+    for seed in range(20):
+        x0, y0, x1, y1 = crop_box(seed, 0.5, 4 / 3, 640, 300)
+        assert 0 <= x0 < x1 <= 640 and 0 <= y0 < y1 <= 300
+        assert (x1 - x0) / (y1 - y0) == pytest.approx(4 / 3, rel=0.02)
+        assert y1 - y0 == 150  # half of the largest 4:3 crop (300 px high)
+        assert crop_box(seed, 0.5, 4 / 3, 640, 300) == (x0, y0, x1, y1)
+    assert len({crop_box(s, 0.5, 1.0, 640, 300) for s in range(20)}) > 5  # seeds move it
+
+
+def _photo_config(extra: dict):
+    from segsim.scene.config import load_scene_config
+
+    kinds = {k: 0.0 for k in load_scene_config("shapes").background.kinds} | {"photo": 1.0}
+    return load_scene_config(
+        "shapes",
+        overrides={"background": {"kinds": kinds}, "ground": {"probability": 0.0}, **extra},
+    )
+
+
+def test_photo_backgrounds_draw_crops_of_the_library(sources):
+    from render_fixtures import get_renderer
+    from segsim.assets.photos import source_photos
+    from segsim.scene.randomize import sample_scene
+
+    cfg = _photo_config({"photos": {"crop": [0.3, 0.6]}})
+    paths = {p.path for p in source_photos("backgrounds")}
+    r = get_renderer(48, 48)
+    colours = set()
+    for i in range(6):
+        scene = sample_scene(cfg, 3, i, 48, 48)
+        assert scene.background.kind == "photo" and scene.background.path in paths
+        assert 0.3 <= scene.background.scale <= 0.6
+        frame = r.render(scene)
+        bg = frame.rgb[frame.class_ids == 0].astype(int)
+        assert len(bg)
+        # a red or a blue photo, never the other channel: the pixels are the photo's
+        mean = bg.mean(0)
+        colours.add(int(np.argmax(mean)))
+        assert mean[1] < 40
+    assert colours == {0, 2}  # both photos drawn
+
+
+def test_photo_textures_and_credits(sources, tmp_path):
+    from segsim.dataset.generate import generate_dataset
+
+    cfg = _photo_config(
+        {"material": {"texture": {"probability": 1.0, "kinds": {"checker": 0.0, "stripes": 0.0,
+                                                                "noise": 0.0, "gradient": 0.0,
+                                                                "photo": 1.0}}}}
+    )  # fmt: skip
+    out = tmp_path / "ds"
+    generate_dataset(out, cfg, 3, 32, 32, seed=1, workers=1, progress=False)
+    import json
+
+    meta = json.loads(next((out / "meta").rglob("*.json")).read_text())
+    kinds = {o["material"]["texture"]["kind"] for o in meta["objects"] if o["instance_id"]}
+    assert kinds == {"photo"}
+    credits = (out / "CREDITS.md").read_text()
+    assert "## Photos" in credits and "demo/p" in credits
+
+
+def test_assets_lists_the_photos_library(sources, capsys):
+    assert main(["assets"]) == 0
+    out = capsys.readouterr().out
+    assert "photos (" in out
+    line = next(x for x in out.splitlines() if x.strip().startswith("backgrounds"))
+    assert "2 photos" in line
+    assert "sweethome3d          not installed" in out
+
+
+def test_env_photo_dirs_are_a_source(sources, monkeypatch):
+    from segsim.assets.photos import folder_photos
+    from segsim.scene.randomize import sample_scene
+
+    folder = _photo_dir(sources / "env-photos")
+    monkeypatch.setenv("SEGSIM_PHOTO_DIRS", str(folder))
+    cfg = _photo_config(
+        {"photos": {"sources": {"backgrounds": 0, "sweethome3d": 0, "robosuite": 0, "dirs": 1}}}
+    )
+    mine = {p.path for p in folder_photos(str(folder))}
+    assert {sample_scene(cfg, 0, i, 32, 32).background.path for i in range(6)} <= mine
