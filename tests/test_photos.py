@@ -19,7 +19,7 @@ def _clear_caches():
 
     photos.source_photos.cache_clear()
     photos.folder_photos.cache_clear()
-    photos._by_path.cache_clear()
+    photos.photos_by_path.cache_clear()
     realism._pool.cache_clear()
 
 

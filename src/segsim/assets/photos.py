@@ -325,13 +325,9 @@ def credit_line(photo: Photo) -> str:
 
 
 @lru_cache(maxsize=1)
-def _by_path() -> dict[str, Photo]:
+def photos_by_path() -> dict[str, Photo]:
+    """Every library photo by the path scenes name it with (reads every source's index)."""
     return {p.path: p for s in SOURCES for p in source_photos(s)}
-
-
-def photo_for_path(path: str) -> Photo | None:
-    """The library photo a scene's texture / background path names, if it is one."""
-    return _by_path().get(str(path))
 
 
 # --- crops ------------------------------------------------------------------------------------

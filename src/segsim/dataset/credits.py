@@ -8,22 +8,66 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from segsim.assets.library import write_credits
+from segsim.fileio import write_atomic
 
 CREDITS = "CREDITS.md"
 
 
 def uses_library(cfg) -> bool:
-    return any(getattr(c, "library", None) is not None for c in getattr(cfg, "classes", ()))
+    """Whether frames may draw credited assets: library models, or HDR skies."""
+    bg = getattr(cfg, "background", None)
+    skies = bg is not None and bg.kinds.get("sky", 0) > 0 and bg.sky.kinds.get("hdr", 0) > 0
+    classes = getattr(cfg, "classes", ())
+    if hasattr(cfg, "photos"):  # the photos library's pictures are credited too
+        from segsim.scene.realism import uses_photos
+
+        skies = skies or uses_photos(cfg)
+    return skies or any(getattr(c, "library", None) is not None for c in classes)
 
 
 def write_dataset_credits(root: Path) -> int:
     """Write root/CREDITS.md when any frame drew a library model; returns how many models."""
     used: dict[str, dict] = {}
+    skies: set[str] = set()
     for meta in sorted((Path(root) / "meta").rglob("*.json")):
-        for obj in json.loads(meta.read_text()).get("objects", []):
+        data = json.loads(meta.read_text())
+        for obj in data.get("objects", []):
             asset = obj.get("shape", {}).get("asset")
             if asset:
                 used[f"{asset['library']}/{asset['id']}"] = asset
+        bg = data.get("background") or {}
+        if bg.get("kind") == "sky" and bg.get("path"):
+            skies.add(bg["path"])
     if used:
         write_credits(Path(root) / CREDITS, [SimpleNamespace(**a) for a in used.values()])
-    return len(used)
+    if skies:  # the CC0 skies, as a courtesy: after the models, or alone
+        from segsim.assets.skies import sky_credits
+
+        path = Path(root) / CREDITS
+        head = path.read_text() if used else "# Credits\n"
+        write_atomic(path, head + "\n" + sky_credits(Path(p).stem for p in skies))
+    photos = _photo_credits(root)
+    if photos:  # the photos library's pictures: after the models and skies, or alone
+        path = Path(root) / CREDITS
+        head = path.read_text() if (used or skies) else "# Credits\n"  # written just now
+        write_atomic(path, head + "\n## Photos\n\n" + "".join(f"{x}\n" for x in photos))
+    return len(used) + len(skies) + len(photos)
+
+
+def _photo_credits(root: Path) -> list[str]:
+    """One credit line per photos-library picture a frame's meta names (background, object
+    and ground textures), sorted."""
+    from segsim.assets.photos import credit_line, photos_by_path
+
+    paths = set()
+    for meta in sorted((Path(root) / "meta").rglob("*.json")):
+        data = json.loads(meta.read_text())
+        paths.add((data.get("background") or {}).get("path"))
+        for obj in [*data.get("objects", []), data.get("ground") or {}]:
+            paths.add(((obj.get("material") or {}).get("texture") or {}).get("path"))
+    paths.discard(None)
+    if not paths:  # no image file in any frame: the library's index is not worth building
+        return []
+    index = photos_by_path()  # built once: it reads every source's index
+    lines = {credit_line(index[p]) for p in paths if p in index}
+    return sorted(lines, key=str.casefold)

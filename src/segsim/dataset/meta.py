@@ -108,6 +108,25 @@ def object_meta(obj: SceneObject) -> dict:
     }
 
 
+_SKY_DEFAULTS = {
+    "exposure": 1.0,
+    "sun": None,
+    "sun_color": (1.0, 1.0, 1.0),
+    "haze": 0.0,
+    "class_id": 0,
+}
+
+
+def _background(bg) -> dict:
+    """The background's fields, less the sky's where they hold their defaults (so the meta of
+    scenes without a sky keeps the bytes it had before skies)."""
+    return {
+        name: getattr(bg, name)
+        for name in _field_names(type(bg))
+        if name not in _SKY_DEFAULTS or getattr(bg, name) != _SKY_DEFAULTS[name]
+    }
+
+
 def frame_meta(scene: Scene, index: int, split: str, seed: int) -> dict:
     cam = scene.camera
     return _clean(
@@ -131,8 +150,10 @@ def frame_meta(scene: Scene, index: int, split: str, seed: int) -> dict:
             "ground": object_meta(scene.ground) if scene.ground is not None else None,
             "lights": scene.lights,
             "ambient": scene.ambient,
-            "background": scene.background,
+            "background": _background(scene.background),
             "postfx": scene.postfx,
+            # only when drawn: the meta of scenes without sensor effects keeps its bytes
+            **({"sensor": scene.sensor} if getattr(scene, "sensor", None) is not None else {}),
         }
     )
 
