@@ -147,12 +147,16 @@ class Renderer:
         # every pixel is written, by an object or by the background, so labels need no clear
         self.targets.begin_color(normals)
         self.lit.draw(scene, items, uniforms, self.meshes, self.shadow.tex, self.images)
-        self.background.draw(scene.background, self.images)
+        self.background.draw(scene.background, self.images, cam)
         self.targets.end_color()
         rgb, ids, depth, normal_img = self.targets.read(normals)
+        class_ids = ids[..., 0].astype(np.uint8)
+        sky_class = int(getattr(scene.background, "class_id", 0))
+        if sky_class:  # what no object covers is the background's class (e.g. sky)
+            class_ids[depth == 0] = sky_class
         return Frame(
-            rgb=apply_postfx(rgb, scene.postfx),
-            class_ids=ids[..., 0].astype(np.uint8),
+            rgb=apply_postfx(rgb, scene.postfx, getattr(scene, "sensor", None)),
+            class_ids=class_ids,
             instance_ids=np.ascontiguousarray(ids[..., 1]),
             depth=depth,
             normals=normal_img,

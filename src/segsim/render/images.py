@@ -35,27 +35,50 @@ class ImageTextures:
         self.ctx = ctx
         self.capacity = capacity
         self._items: OrderedDict = OrderedDict()
+        self._rgb: OrderedDict = OrderedDict()
 
-    def get(self, path: str):
-        """(texture, width, height) for an image file."""
-        if path in self._items:
-            self._items.move_to_end(path)
-            return self._items[path]
+    def get(self, path: str, crop: tuple | None = None):
+        """(texture, width, height) for an image file, or for a crop of it: `crop` is
+        (seed, zoom, aspect, roll): a `photos.crop_box`, for textures (roll) shifted by half a
+        tile so that a tile centred on the object's origin (a photo card) shows the crop whole."""
+        key = path if crop is None else (path, *crop)
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
         import moderngl
 
-        rgb = load_rgb(path)
+        rgb = self._decoded(path)
+        if crop is not None:
+            from segsim.assets.photos import crop_box
+
+            x0, y0, x1, y1 = crop_box(crop[0], crop[1], crop[2], rgb.shape[1], rgb.shape[0])
+            rgb = rgb[y0:y1, x0:x1]
+            if crop[3]:
+                rgb = np.roll(rgb, (rgb.shape[0] // 2, rgb.shape[1] // 2), axis=(0, 1))
+            rgb = np.ascontiguousarray(rgb)
         h, w = rgb.shape[:2]
         tex = self.ctx.texture((w, h), 3, np.ascontiguousarray(rgb).tobytes(), alignment=1)
         tex.build_mipmaps()
         tex.filter = (moderngl.LINEAR_MIPMAP_LINEAR, moderngl.LINEAR)
         tex.repeat_x = tex.repeat_y = True
-        self._items[path] = (tex, w, h)
+        self._items[key] = (tex, w, h)
         if len(self._items) > self.capacity:
             _, (old, _, _) = self._items.popitem(last=False)
             old.release()
-        return self._items[path]
+        return self._items[key]
+
+    def _decoded(self, path: str) -> np.ndarray:
+        # photos are cropped anew every frame: keep the decoded files, not only the textures
+        if path in self._rgb:
+            self._rgb.move_to_end(path)
+            return self._rgb[path]
+        self._rgb[path] = load_rgb(path)
+        if len(self._rgb) > self.capacity:
+            self._rgb.popitem(last=False)
+        return self._rgb[path]
 
     def release(self):
         for tex, _, _ in self._items.values():
             tex.release()
         self._items.clear()
+        self._rgb.clear()

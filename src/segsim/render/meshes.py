@@ -55,6 +55,17 @@ def _to_mesh_data(mesh) -> MeshData:
     )
 
 
+def _from_arrays(positions, normals, indices) -> MeshData:
+    """Vertex data from positions and normals already split at sharp edges (compound shapes:
+    thousands of primitives a frame, which smooth_shaded would take ~100 ms to split)."""
+    rest = np.zeros((len(positions), VERTEX_FLOATS - 6), np.float32)
+    rest[:, 2:5] = 1.0  # colour white, as _to_mesh_data gives primitives
+    return MeshData(
+        np.ascontiguousarray(np.hstack([positions, normals, rest]), np.float32),
+        np.ascontiguousarray(indices, np.uint32).ravel(),
+    )
+
+
 def _with_look(mesh) -> MeshData:
     """Normals smoothed over the surface (vertices merged by position, split at sharp edges as
     smooth_shaded does), not over the file's vertices, which are split at every UV seam; then
@@ -106,7 +117,10 @@ def _build(key: tuple, level: int) -> MeshData:
     normals split at sharp edges, levels) takes far longer, so it is kept in the asset cache,
     keyed by the file as it is on disk (path, size, modification time) and the unit frame."""
     if key[0] != "mesh":
-        return _to_mesh_data(get_shape(key[0]).unit_mesh(key, level))
+        kind = get_shape(key[0])
+        if hasattr(kind, "vertex_arrays"):  # kinds whose parts come split at sharp edges
+            return _from_arrays(*kind.vertex_arrays(key, level))
+        return _to_mesh_data(kind.unit_mesh(key, level))
     import hashlib
     from pathlib import Path
 
@@ -163,9 +177,17 @@ class MeshCache:
         self.capacity = capacity
         self.max_bytes = max_bytes
         self.bytes = 0
+        self._transient: OrderedDict[tuple, MeshData] = OrderedDict()
+
+    # kinds whose meshes are made per scene (compound: a street's merged scenery) are kept
+    # apart, a few frames' worth, so they never push out the mesh files every frame reuses
+    TRANSIENT_KINDS = ("compound",)
+    TRANSIENT_CAPACITY = 96
 
     def get(self, key: tuple, level: int) -> MeshData:
         full_key = (*key, level)
+        if key[0] in self.TRANSIENT_KINDS:
+            return self._transient_get(full_key, key, level)
         if full_key in self._items:
             self._items.move_to_end(full_key)
             return self._items[full_key]
@@ -179,8 +201,18 @@ class MeshCache:
             self.bytes -= data_bytes(old)
         return data
 
+    def _transient_get(self, full_key: tuple, key: tuple, level: int) -> MeshData:
+        pool = self._transient
+        if full_key in pool:
+            pool.move_to_end(full_key)
+            return pool[full_key]
+        data = pool[full_key] = _build(key, level)
+        while len(pool) > self.TRANSIENT_CAPACITY:
+            pool.popitem(last=False)
+        return data
+
     def __contains__(self, full_key: tuple) -> bool:
-        return full_key in self._items
+        return full_key in self._items or full_key in self._transient
 
 
 def data_bytes(data: MeshData) -> int:

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from segsim.assets.photos import texture_zoom
 from segsim.errors import SegsimError
 from segsim.render.background import clutter_image, seed_offset
 from segsim.render.camera import light_view_projection
@@ -65,11 +66,24 @@ def frame_uniforms(scene, proj, shadow: tuple | None) -> dict[str, bytes]:
         "u_ambient": np.asarray(scene.ambient, "f4").tobytes(),
         "u_cam_pos": np.asarray(scene.camera.position, "f4").tobytes(),
         "u_shadows": np.int32(shadow is not None).tobytes(),
+        "u_haze": np.float32(haze_of(scene.background)).tobytes(),
+        "u_haze_color": np.asarray(scene.background.color, "f4").tobytes(),
     }
     if shadow is not None:
         out["u_light_vp"] = mat4_bytes(shadow[0])
         out["u_shadow_texel"] = np.float32(shadow[1]).tobytes()
     return out
+
+
+def haze_of(bg) -> float:
+    """The haze density a background asks for: skies only (1/m, at least 0)."""
+    return max(float(getattr(bg, "haze", 0.0)), 0.0) if bg.kind == "sky" else 0.0
+
+
+def pixel_to_world(camera) -> np.ndarray:
+    """3x3 taking (pixel x, y, 1) to the world direction of that pixel's ray (unnormalised)."""
+    w2c = np.asarray(camera.world_to_camera, float)
+    return w2c[:3, :3].T @ np.linalg.inv(np.asarray(camera.K, float))
 
 
 class ShadowPass:
@@ -229,7 +243,10 @@ class LitPass:
             if kind == TEXTURE_KINDS["image"]:
                 if not tex.path:
                     raise SegsimError("image texture without a path", "set the texture's path")
-                images.get(tex.path)[0].use(2)
+                crop = None
+                if tex.kind == "photo":  # a square crop of the photo, tiled by the shader
+                    crop = (tex.seed, texture_zoom(tex.seed), 1.0, True)
+                images.get(tex.path, crop)[0].use(2)
             else:
                 self.white.use(2)
 
@@ -266,8 +283,37 @@ class BackgroundPass:
         self.clutter_tex = ctx.texture(self.clutter_size, 3, alignment=1)
         self.clutter_tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
         self.clutter_key = None  # what clutter_tex holds now; the viewer redraws one scene often
+        self.sky_tex, self.sky_key = None, None  # the HDR sky of the last sky frame
 
-    def draw(self, bg, images):
+    def _sky_texture(self, path: str):
+        """The HDR sky as a texture, kept while frames use it (a walk stays on one sky)."""
+        if self.sky_key != path:
+            import moderngl
+
+            from segsim.assets.skies import load_sky
+
+            if self.sky_tex is not None:
+                self.sky_tex.release()
+            img = load_sky(path).image
+            h, w = img.shape[:2]
+            data = np.ascontiguousarray(img).tobytes()
+            self.sky_tex = self.ctx.texture((w, h), 3, data, alignment=1)
+            self.sky_tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+            self.sky_tex.repeat_x, self.sky_tex.repeat_y = True, False
+            self.sky_key = path
+        return self.sky_tex
+
+    def _set_sky(self, p: Program, bg, camera):
+        p.write("u_pix_to_world", mat3_bytes(pixel_to_world(camera)))
+        p.set("u_sky_hdr", bool(bg.path))
+        p.set("u_exposure", float(bg.exposure))
+        sun = np.asarray(bg.sun if bg.sun is not None else (0.0, 0.0, -1.0), float)
+        p.set("u_sun", tuple(float(x) for x in sun / max(np.linalg.norm(sun), 1e-12)))
+        p.set("u_sun_color", tuple(float(c) for c in bg.sun_color))
+        if bg.path:
+            self._sky_texture(bg.path).use(3)
+
+    def draw(self, bg, images, camera=None):
         import moderngl
 
         kind = BACKGROUND_KINDS.get(bg.kind)
@@ -295,13 +341,19 @@ class BackgroundPass:
         if kind == BACKGROUND_KINDS["image"]:
             if not bg.path:
                 raise SegsimError("image background without a path", "set background.path")
-            tex, w, h = images.get(bg.path)
+            # photo: a crop of the frame's aspect, `scale` of the largest that fits
+            crop = (bg.seed, bg.scale, width / height, False) if bg.kind == "photo" else None
+            tex, w, h = images.get(bg.path, crop)
             frame_aspect, image_aspect = width / height, w / h
             p.set(
                 "u_image_scale",
                 (min(1.0, frame_aspect / image_aspect), min(1.0, image_aspect / frame_aspect)),
             )
             tex.use(3)
+        if kind == BACKGROUND_KINDS["sky"]:
+            if camera is None:
+                raise SegsimError("a sky background needs the camera", "pass camera= to draw")
+            self._set_sky(p, bg, camera)
         self.ctx.disable(moderngl.CULL_FACE)
         self.ctx.depth_func = "<="
         self.vaos[kind].render(moderngl.TRIANGLES, vertices=3)
@@ -309,5 +361,7 @@ class BackgroundPass:
         self.ctx.enable(moderngl.CULL_FACE)
 
     def release(self):
+        if self.sky_tex is not None:
+            self.sky_tex.release()
         for obj in (self.clutter_tex, *self.vaos.values(), *self.variants.values()):
             obj.release()

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from segsim import fileio
+from segsim.assets.skies import OUTDOOR_SKIES
 from segsim.config import deep_merge, load_yaml, validate
 from segsim.errors import SegsimError
 from segsim.fileio import IMAGE_SUFFIXES
@@ -26,6 +27,8 @@ from segsim.labels import Label, LabelSet, default_color
 from segsim.scene import kinds
 from segsim.scene.classes import ClassSpec, LibrarySelection, distractor_shape_names
 from segsim.scene.config_base import IntRange, Range, Section, weights_ok
+from segsim.scene.realism import PhotosConfig, SensorConfig, VisibilityConfig, check_photos
+from segsim.scene.street.config import StreetConfig
 
 TEXTURE_KINDS = tuple(name for name in kinds.TEXTURE_KINDS if name)  # None: a plain colour
 BACKGROUND_KINDS = tuple(kinds.BACKGROUND_KINDS)
@@ -126,6 +129,32 @@ class CameraConfig(Section):
     far: float = Field(100.0, gt=0)
 
 
+class SkyConfig(Section):
+    """The `sky` background kind: a dome looked up by view direction (scene/sky.py), an HDR sky
+    (assets/skies.py) or a horizon-zenith gradient for the time of day; its sun is the key light."""
+
+    kinds: dict[str, float] = {"hdr": 1.0, "gradient": 1.0}
+    skies: list[str] = list(OUTDOOR_SKIES)  # HDR skies: names in `folder`, or .exr paths
+    folder: str | None = None  # default: Debian blender-data's studio-light skies
+    sun_elevation_deg: Range = (3.0, 70.0)  # gradient skies: the time of day
+    exposure: Range = (0.8, 1.2)  # sky brightness factor
+    haze: Range = (0.0, 0.0)  # 1/m: objects fade to the horizon colour by exp(-haze * distance)
+    label: str | None = None  # the class sky pixels get (one of `classes`); None: background
+    sun_light: bool = True  # the key light shines from the sky's sun, in its colour
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds(cls, v):
+        return weights_ok(v, ("hdr", "gradient"), "sky kinds")
+
+    @field_validator("haze", "exposure")
+    @classmethod
+    def _non_negative(cls, v):
+        if v[0] < 0:
+            raise ValueError("must be >= 0")
+        return v
+
+
 class BackgroundConfig(Section):
     kinds: dict[str, float] = {
         "solid": 0.5,
@@ -139,11 +168,19 @@ class BackgroundConfig(Section):
     value: Range = (0.05, 1.0)
     saturation: Range = (0.0, 0.9)
     scale: Range = (2.0, 16.0)  # pattern repeats across the frame height
+    sky: SkyConfig = SkyConfig()  # for the `sky` kind
 
     @field_validator("kinds")
     @classmethod
     def _kinds(cls, v):
         return weights_ok(v, BACKGROUND_KINDS, "background kinds")
+
+    @model_serializer(mode="wrap")
+    def _only_what_applies(self, handler):
+        data = handler(self)  # no sky weight: as before skies, so dataset.yaml bytes hold
+        if self.kinds.get("sky", 0) <= 0:
+            data.pop("sky", None)
+        return data
 
 
 class GroundConfig(Section):
@@ -162,6 +199,12 @@ class DistractorsConfig(Section):
     shapes: dict[str, float] = {"cone": 1.0, "torus": 1.0, "capsule": 1.0}
     scale: Range = (0.6, 1.0)
     library: LibrarySelection | None = None  # models for the weight of shapes.mesh
+    # share of the distractors moved in front of the labelled objects (between them and the
+    # camera, so they occlude them); the rest stand among and behind them
+    in_front: float = Field(0.0, ge=0, le=1)
+    cards: IntRange = (0, 0)  # flat photo cut-outs per frame (photos library), in front or behind
+    card_size: Range = (0.3, 1.2)  # metres, the longer side
+    material: MaterialConfig | None = None  # default: objects' material (set to use photos)
 
     @field_validator("shapes")
     @classmethod
@@ -182,6 +225,11 @@ class DistractorsConfig(Section):
         data = handler(self)  # no library: as before it existed, so dataset.yaml bytes hold
         if self.library is None:
             data.pop("library", None)
+        for key, default in (("in_front", 0.0), ("cards", (0, 0)), ("material", None)):
+            if getattr(self, key) == default:  # the same for the knobs added since
+                data.pop(key, None)
+        if self.cards == (0, 0):
+            data.pop("card_size", None)
         return data
 
     def mesh_class(self) -> ClassSpec:
@@ -198,6 +246,14 @@ class PostFXConfig(Section):
     contrast: Range = (0.8, 1.2)
     saturation: Range = (0.7, 1.3)
     hue_shift: Range = (-8.0, 8.0)
+    sensor: SensorConfig | None = None  # camera / photo effects; `sensor: {}` for the defaults
+
+    @model_serializer(mode="wrap")
+    def _only_what_applies(self, handler):
+        data = handler(self)  # no sensor: as before it existed, so dataset.yaml bytes hold
+        if self.sensor is None:
+            data.pop("sensor", None)
+        return data
 
 
 class SceneConfig(Section):
@@ -217,6 +273,20 @@ class SceneConfig(Section):
     ground: GroundConfig = GroundConfig()
     distractors: DistractorsConfig = DistractorsConfig()
     postfx: PostFXConfig = PostFXConfig()
+    # driving scenes (scene/street/) instead of objects on a floor; labels: Cityscapes' 19
+    street: StreetConfig | None = None
+    photos: PhotosConfig = PhotosConfig()  # what the `photo` kinds draw from
+    visibility: VisibilityConfig = VisibilityConfig()
+
+    @model_serializer(mode="wrap")
+    def _only_what_applies(self, handler):
+        data = handler(self)  # no street: as before it existed, so dataset.yaml bytes hold
+        if self.street is None:
+            data.pop("street", None)
+        for key in ("photos", "visibility"):  # the same for these sections at their defaults
+            if getattr(self, key) == type(getattr(self, key))():
+                data.pop(key, None)
+        return data
 
     @field_validator("classes")
     @classmethod
@@ -244,7 +314,29 @@ class SceneConfig(Section):
             c._part_ids = tuple((pattern, ids[name]) for pattern, name in (c.parts or {}).items())
         return v
 
+    @model_validator(mode="after")
+    def _sky_label(self):
+        label = self.background.sky.label
+        if label is not None and label not in self.label_set().names:
+            raise ValueError(
+                f"background.sky.label {label!r} is not a class of the label set; list it in "
+                "classes (weight 0 and no shape: a label only) or leave the label unset"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _street_roles(self):
+        if self.street is not None:
+            from segsim.scene.street.config import check_roles
+
+            check_roles(self.classes)
+        return self
+
     def label_set(self) -> LabelSet:
+        if self.street is not None:  # street masks hold Cityscapes train ids, 255 the rest
+            from segsim.cityscapes import train_labelset
+
+            return train_labelset()
         labels = [Label(0, "background", default_color(0), "background")]
         for i, c in enumerate(self.classes, start=1):
             labels.append(
@@ -298,12 +390,27 @@ def load_scene_config(
     )
     cfg = validate(SceneConfig, data, source=source)
     # fail now, not in a worker halfway through a dataset
+    check_photos(cfg)
     if cfg.background.kinds.get("image", 0) > 0:
         list_images(cfg.background.image_dir, "background.image_dir")
-    for where, tex in (
+    sky = cfg.background.sky
+    if cfg.background.kinds.get("sky", 0) > 0 and sky.kinds.get("hdr", 0) > 0:
+        from segsim.assets.skies import sky_path
+
+        if not sky.skies:
+            raise SegsimError(
+                "background.sky.skies is empty but background.sky.kinds.hdr has a weight",
+                "list HDR skies by name or path, or set background.sky.kinds.hdr to 0",
+            )
+        for name in sky.skies:
+            sky_path(name, sky.folder)
+    textures = [
         ("material", cfg.material.texture),
         ("ground.material", cfg.ground.material.texture),
-    ):
+    ]
+    if cfg.distractors.material is not None:
+        textures.append(("distractors.material", cfg.distractors.material.texture))
+    for where, tex in textures:
         if tex.kinds.get("image", 0) > 0 and tex.probability > 0:
             list_images(tex.image_dir, f"{where}.texture.image_dir")
     return cfg

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 # object textures: None is a plain colour; checker..gradient are the pattern kinds that
 # common.glsl's pattern_factor draws
-TEXTURE_KINDS = {None: 0, "checker": 1, "stripes": 2, "noise": 3, "gradient": 4, "image": 5}
+TEXTURE_KINDS = {
+    None: 0,
+    "checker": 1,
+    "stripes": 2,
+    "noise": 3,
+    "gradient": 4,
+    "image": 5,
+    "photo": 5,  # a crop of a photos-library photo: drawn by the image program
+}
 # how a mesh file's own look is drawn (shape `appearance: file`): its vertex colours, or those
 # times its texture atlas; chosen by the renderer from the file, never in a config
 FILE_LOOKS = {"file_color": 6, "file_image": 7}
@@ -21,6 +29,8 @@ BACKGROUND_KINDS = {
     "noise": 4,
     "clutter": 5,
     "image": 6,
+    "photo": 6,  # a crop of a photos-library photo, cover-fit like an image
+    "sky": 7,  # a dome looked up by view direction: an HDR sky or a horizon-zenith gradient
 }
 
 

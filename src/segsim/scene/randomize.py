@@ -18,6 +18,7 @@ import numpy as np
 
 from segsim.draws import hsv_color, uniform
 from segsim.scene.config import MaterialConfig, SceneConfig, list_images
+from segsim.scene.distractors import add_distractors
 from segsim.scene.geometry import (
     bounding_radius,
     depth_below_centre,
@@ -26,6 +27,15 @@ from segsim.scene.geometry import (
     rigid,
     rot_x,
     rot_z,
+)
+from segsim.scene.realism import (
+    STREAM_DISTRACTORS,
+    STREAM_SENSOR,
+    STREAM_VISIBILITY,
+    pick_photo,
+    sample_sensor,
+    stream,
+    turn_camera,
 )
 from segsim.scene.shapes import get_shape
 from segsim.scene.spec import (
@@ -55,7 +65,7 @@ def _images(folder: str, field: str) -> tuple[str, ...]:
     return tuple(list_images(folder, field))
 
 
-def _material(rng, mc: MaterialConfig, field: str) -> Material:
+def _material(rng, mc: MaterialConfig, field: str, photos=None) -> Material:
     color = hsv_color(rng, mc.hue, mc.saturation, mc.value)
     texture = None
     tc = mc.texture
@@ -71,6 +81,8 @@ def _material(rng, mc: MaterialConfig, field: str) -> Material:
         if kind == "image":
             files = _images(tc.image_dir, f"{field}.texture.image_dir")
             path = files[int(rng.integers(len(files)))]
+        elif kind == "photo":  # a crop of a library photo (the crop follows from `seed`)
+            path = pick_photo(rng, photos)
         texture = Texture(
             kind=kind,
             color2=color2,
@@ -136,7 +148,7 @@ def _objects(rng, cfg: SceneConfig) -> tuple[list[SceneObject], list]:
         spec = cfg.classes[ci]
         shape = get_shape(spec.shape).sample(rng, cfg.sizes, uniform(rng, oc.scale), spec)
         R = _rotation(rng, spec.rotation or oc.rotation)
-        material = _material(rng, cfg.material, "material")
+        material = _material(rng, cfg.material, "material", cfg.photos)
         centre = _place(rng, shape, R, cfg, placed, oc.area_radius)
         if centre is None:
             continue
@@ -158,7 +170,10 @@ def _objects(rng, cfg: SceneConfig) -> tuple[list[SceneObject], list]:
             spec = dc.mesh_class() if get_shape(name).needs_spec else None
             shape = get_shape(name).sample(rng, cfg.sizes, uniform(rng, dc.scale), spec)
             R = _rotation(rng, spec.rotation if spec else oc.rotation)
-            material = _material(rng, cfg.material, "material")
+            if dc.material is None:
+                material = _material(rng, cfg.material, "material", cfg.photos)
+            else:
+                material = _material(rng, dc.material, "distractors.material", cfg.photos)
             centre = _place(rng, shape, R, cfg, placed, oc.area_radius * 1.3)
             if centre is not None:
                 objects.append(
@@ -253,7 +268,9 @@ def _background(rng, cfg: SceneConfig) -> Background:
     if kind == "image":
         files = _images(bc.image_dir, "background.image_dir")
         path = files[int(rng.integers(len(files)))]
-    return Background(
+    elif kind == "photo":
+        path = pick_photo(rng, cfg.photos)
+    background = Background(
         kind=kind,
         color=color,
         color2=color2,
@@ -262,12 +279,15 @@ def _background(rng, cfg: SceneConfig) -> Background:
         seed=int(rng.integers(2**31)),
         path=path,
     )
+    if kind == "photo":  # `scale` is the crop: its side as a fraction of the largest that fits
+        background = replace(background, scale=uniform(rng, cfg.photos.crop))
+    return background
 
 
 def _ground(rng, cfg: SceneConfig) -> SceneObject | None:
     gc = cfg.ground
     use = rng.random() < gc.probability
-    material = _material(rng, gc.material, "ground.material")  # drawn either way: fixed stream
+    material = _material(rng, gc.material, "ground.material", cfg.photos)  # drawn either way
     if not use:
         return None
     # a thin box whose top face is z = 0 (the oracle ray-casts it like any box)
@@ -298,15 +318,36 @@ def _postfx(rng, cfg: SceneConfig) -> PostFX:
 
 def sample_scene(cfg: SceneConfig, seed: int, index: int, width: int, height: int) -> Scene:
     """Scene number `index` of the dataset with this config and seed."""
+    if cfg.street is not None:  # driving scenes: a generator of their own
+        from segsim.scene.street.generate import sample_street
+
+        return sample_street(cfg, seed, index, width, height)
     rng = np.random.default_rng([int(seed), int(index)])
     objects, labelled = _objects(rng, cfg)
+    vis = cfg.visibility
+    seen = stream(seed, index, STREAM_VISIBILITY) if vis.empty or vis.partial else None
+    if seen is not None and seen.random() < vis.empty:  # a frame with none of the classes
+        objects, labelled = [o for o in objects if o.instance_id == 0], []
     if cfg.objects.placement == "drop":
         objects, labelled = _drop(rng, cfg, objects, labelled)
     ground = _ground(rng, cfg)
     camera = _camera(rng, cfg, labelled, int(width), int(height))
+    if seen is not None and seen.random() < vis.partial:  # objects cut by the frame's edge
+        camera = turn_camera(camera, seen, uniform(seen, vis.partial_offset))
+    if cfg.distractors.in_front > 0 or cfg.distractors.cards[1] > 0:
+        objects = add_distractors(stream(seed, index, STREAM_DISTRACTORS), cfg, objects, camera)
     lights, ambient = _lights(rng, cfg)
     background = _background(rng, cfg)
+    if background.kind == "sky":  # a dome whose sun becomes the key light (scene/sky.py)
+        from segsim.scene.sky import sample_sky, sky_class_id, sun_key_light
+
+        background = sample_sky(rng, cfg.background.sky, sky_class_id(cfg))
+        if cfg.background.sky.sun_light:
+            lights, ambient = sun_key_light(background, lights, ambient)
     postfx = _postfx(rng, cfg)
+    sensor = None
+    if cfg.postfx.sensor is not None:
+        sensor = sample_sensor(stream(seed, index, STREAM_SENSOR), cfg.postfx.sensor, width, height)
     return Scene(
         camera=camera,
         objects=objects,
@@ -315,4 +356,5 @@ def sample_scene(cfg: SceneConfig, seed: int, index: int, width: int, height: in
         background=background,
         postfx=postfx,
         ground=ground,
+        sensor=sensor,
     )

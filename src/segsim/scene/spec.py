@@ -81,13 +81,21 @@ class Light:
 
 @dataclass
 class Background:
-    kind: str = "solid"  # solid | gradient | checker | stripes | noise | image
+    kind: str = "solid"  # solid | gradient | checker | stripes | noise | clutter | image | sky
     color: tuple[float, float, float] = (0.5, 0.5, 0.5)
     color2: tuple[float, float, float] = (0.2, 0.2, 0.2)
     scale: float = 8.0
     angle: float = 0.0
     seed: int = 0
-    path: str | None = None  # for image backgrounds
+    path: str | None = None  # for image backgrounds; for sky: the HDR sky (.exr), None: gradient
+    # sky only: a dome by view direction. color / color2 are the horizon / zenith of a gradient
+    # sky (color: the horizon colour the haze fades to, for HDR skies too), angle turns the HDR
+    # sky about the up axis, and the sun (unit, toward it) is drawn as a disc on gradient skies
+    exposure: float = 1.0  # sky brightness factor, linear light
+    sun: tuple[float, float, float] | None = None
+    sun_color: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    haze: float = 0.0  # 1/m: objects fade to the horizon colour by exp(-haze * depth)
+    class_id: int = 0  # the label of background (sky) pixels
 
 
 @dataclass
@@ -104,6 +112,22 @@ class PostFX:
 
 
 @dataclass
+class SensorFX:
+    """Camera and photo effects, RGB only, after PostFX's optics (render/postfx.py); identity
+    by default. A scene without them has `sensor` None, and its meta no `sensor` key."""
+
+    exposure: float = 0.0  # stops
+    white_balance: tuple[float, float, float] = (1.0, 1.0, 1.0)  # gains, linear light
+    gamma: float = 1.0  # out = in ** (1 / gamma), on 0..1
+    vignette: float = 0.0  # darkening of the corners, fraction
+    chromatic: float = 0.0  # red / blue radial shift at the corners, pixels
+    motion_length: float = 0.0  # pixels
+    motion_angle: float = 0.0  # degrees
+    defocus_radius: float = 0.0  # disc radius, pixels
+    jpeg_quality: int = 0  # 0: no re-compression
+
+
+@dataclass
 class Scene:
     camera: Camera
     objects: list[SceneObject]
@@ -112,6 +136,7 @@ class Scene:
     background: Background = field(default_factory=Background)
     postfx: PostFX = field(default_factory=PostFX)
     ground: SceneObject | None = None  # optional floor plane (labelled background)
+    sensor: SensorFX | None = None  # camera / photo effects (scene.realism), none by default
 
     def labelled_objects(self) -> list[SceneObject]:
         return [o for o in self.objects if o.instance_id > 0]

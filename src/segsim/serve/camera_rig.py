@@ -141,7 +141,7 @@ def _pieces(shape: dict) -> list[np.ndarray]:
     compound, and its footprint is each house's, not the hull of the street)."""
     from segsim.scene.shapes import get_shape, kind_of
 
-    parts = shape["parts"] if shape.get("type") == "compound" else [shape]
+    parts = shape["primitives"] if shape.get("type") == "compound" else [shape]
     out = []
     for part in parts:
         kind = kind_of(part) if part is shape else get_shape(part["type"])
@@ -151,7 +151,7 @@ def _pieces(shape: dict) -> list[np.ndarray]:
         if part is not shape:
             from segsim.scene.shapes.compound import part_rotation
 
-            place[:3, :3] = part_rotation(part)
+            place[:3, :3] = np.reshape(part_rotation(part), (3, 3))
             place[:3, 3] = part["at"]
         box = np.diag([*(hi - lo), 1.0])
         box[:3, 3] = lo

@@ -30,6 +30,9 @@ flat in vec4 v_rect;           // atlas rectangle (x, y, w, h) that fract(v_uv) 
 uniform mat3 u_hue;            // hue rotation of the file's colours (identity: none)
 #endif
 
+uniform float u_haze;          // 1/m, 0: none (the sky's haze, see Background.haze)
+uniform vec3 u_haze_color;     // sRGB, the sky's horizon
+
 uniform bool u_shadows;
 uniform sampler2DShadow u_shadow_map;
 
@@ -85,6 +88,8 @@ void main() {
     float x = max(dot(n, h), 0.0);
     float spec = diff > 0.0 ? u_specular * x / (u_shininess - u_shininess * x + x) : 0.0;
     col += shadow_factor() * u_key_color * (diff * base + spec);
+    // haze: exponential in the distance, toward the horizon colour
+    if (u_haze > 0.0) col = mix(srgb_to_linear(u_haze_color), col, exp(-u_haze * length(u_cam_pos - v_world)));
     frag_color = vec4(linear_to_srgb(col), 1.0);
     write_labels(v_depth, n);
 }

@@ -15,7 +15,7 @@ from segsim.scene.shapes.base import (
 )
 
 # imported (so registered) in this order, the order configs and error messages list the kinds in
-_BUILTIN_MODULES = ("box", "sphere", "cylinder", "cone", "torus", "capsule", "mesh")
+_BUILTIN_MODULES = ("box", "sphere", "cylinder", "cone", "torus", "capsule", "mesh", "compound")
 for _module in _BUILTIN_MODULES:
     importlib.import_module(f"{__name__}.{_module}")
 

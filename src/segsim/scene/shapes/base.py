@@ -35,6 +35,7 @@ class Shape:
     levels: ClassVar[int] = 1  # mesh detail levels, coarse to fine
     needs_spec: ClassVar[bool] = False  # samples from its class's own fields (not a distractor)
     double_sided: ClassVar[bool] = False  # the renderer draws its back faces too
+    configurable: ClassVar[bool] = True  # configs may name it (compound: generators only)
 
     def sample(
         self,
@@ -103,8 +104,8 @@ def register_shape(cls: type[Shape]) -> type[Shape]:
 
 
 def shape_names() -> tuple[str, ...]:
-    """Registered kinds, in registration order."""
-    return tuple(SHAPES)
+    """Registered kinds configs may name, in registration order."""
+    return tuple(name for name, kind in SHAPES.items() if kind.configurable)
 
 
 def get_shape(name: str) -> Shape:

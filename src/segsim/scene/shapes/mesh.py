@@ -251,7 +251,8 @@ class Mesh(Shape):
         if level >= self.levels - 1:
             return True
         lod = mesh_levels(self.unit_key_and_scale(shape)[0])[level]
-        return lod is not None and lod.error * shape["scale"] * px_per_metre <= LOD_TOLERANCE_PX
+        tolerance = shape.get("lod_px", LOD_TOLERANCE_PX)  # a generator may allow more
+        return lod is not None and lod.error * shape["scale"] * px_per_metre <= tolerance
 
 
 # The renderer's side of a mesh: its file's own look and its levels of detail.

@@ -1,0 +1,1 @@
+"""Driving scenes with Cityscapes classes: roads, buildings, nature, street furniture, traffic."""
