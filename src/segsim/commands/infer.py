@@ -110,7 +110,10 @@ def predict(
 def evaluate(
     model: str = typer.Option(..., "--model", "-m", help=MODEL_HELP),
     data: Path = typer.Option(
-        ..., "--data", "-d", help="Dataset folder (segsim, Pascal VOC, or images/+masks/)."
+        ...,
+        "--data",
+        "-d",
+        help="Dataset folder (segsim, Pascal VOC, Cityscapes, CARLA, or images/+masks/).",
     ),
     split: str | None = typer.Option(
         None,

@@ -84,7 +84,7 @@ def train(
         None,
         "--encoder-weights",
         help="model.kwargs.encoder_weights: "
-        "'imagenet' or a local .pth (models with a ResNet encoder).",
+        "'imagenet' or a local .pth (models with an encoder; see `segsim models`).",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ):
