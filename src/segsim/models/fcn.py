@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from torch import nn
 
-from segsim.models.common import ConvBNReLU, check_weights_spec, upsample_to
+from segsim.models.common import ConvBNReLU, upsample_to
 from segsim.models.encoders import create_encoder
 from segsim.models.pspnet import check_channels
 from segsim.models.registry import register_model
-from segsim.models.weights import load_encoder_weights
 
 
 class FCN8s(nn.Module):
@@ -24,8 +23,7 @@ class FCN8s(nn.Module):
         dropout: float = 0.1,
     ):
         super().__init__()
-        check_weights_spec(encoder_weights)
-        self.encoder = load_encoder_weights(create_encoder(encoder), encoder_weights)
+        self.encoder = create_encoder(encoder, weights=encoder_weights)
         chans = self.encoder.out_channels
         # The paper's fc6/fc7 on the deepest map, as a 3x3 conv, before its score layer.
         self.head = nn.Sequential(

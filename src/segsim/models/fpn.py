@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from torch import nn
 
-from segsim.models.common import check_weights_spec, upsample_to
+from segsim.models.common import upsample_to
 from segsim.models.encoders import create_encoder
 from segsim.models.pspnet import check_channels
 from segsim.models.registry import register_model
-from segsim.models.weights import load_encoder_weights
 
 
 class ConvGNReLU(nn.Sequential):
@@ -89,8 +88,7 @@ class FPN(nn.Module):
         segmentation_channels: int = 128,
     ):
         super().__init__()
-        check_weights_spec(encoder_weights)
-        self.encoder = load_encoder_weights(create_encoder(encoder), encoder_weights)
+        self.encoder = create_encoder(encoder, weights=encoder_weights)
         self.decoder = FPNDecoder(
             self.encoder.out_channels[1:], pyramid_channels, segmentation_channels
         )

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from torch import nn
 
-from segsim.models.common import check_weights_spec, upsample_to
+from segsim.models.common import upsample_to
 from segsim.models.encoders import create_encoder
 from segsim.models.registry import check_choice, register_model
-from segsim.models.weights import load_encoder_weights
 
 KERNEL_SIZES = (7, 9, 11, 13, 15)
 
@@ -50,8 +49,7 @@ class GCN(nn.Module):
         self, num_classes: int, encoder: str = "resnet50", encoder_weights=None, kernel_size=15
     ):
         super().__init__()
-        check_weights_spec(encoder_weights)
-        self.encoder = load_encoder_weights(create_encoder(encoder), encoder_weights)
+        self.encoder = create_encoder(encoder, weights=encoder_weights)
         levels = self.encoder.out_channels[1:]  # strides 4, 8, 16, 32
         self.gcn = nn.ModuleList(GlobalConv(c, num_classes, kernel_size) for c in levels)
         self.refine = nn.ModuleList(BoundaryRefine(num_classes) for _ in levels)

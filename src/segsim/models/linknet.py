@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from torch import nn
 
-from segsim.models.common import ConvBNReLU, check_weights_spec, pad_to_multiple
+from segsim.models.common import ConvBNReLU, pad_to_multiple
 from segsim.models.encoders import create_encoder
 from segsim.models.registry import register_model
-from segsim.models.weights import load_encoder_weights
 
 
 class LinkDecoderBlock(nn.Module):
@@ -40,8 +39,7 @@ class LinkNet(nn.Module):
         final_channels: int = 32,
     ):
         super().__init__()
-        check_weights_spec(encoder_weights)
-        self.encoder = load_encoder_weights(create_encoder(encoder), encoder_weights)
+        self.encoder = create_encoder(encoder, weights=encoder_weights)
         deep_first = list(self.encoder.out_channels[::-1])
         # One block per skip (deepest map -> the next shallower map's width), then full resolution.
         outs = deep_first[1:] + [final_channels]

@@ -9,10 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segsim.models.common import ConvBNReLU, check_weights_spec, upsample_to
+from segsim.models.common import ConvBNReLU, upsample_to
 from segsim.models.encoders import create_encoder
 from segsim.models.registry import check_choice, register_model
-from segsim.models.weights import load_encoder_weights
 
 
 def _bin_weights(n, bins: int, like: torch.Tensor) -> torch.Tensor:
@@ -76,10 +75,7 @@ class PSPNet(nn.Module):
         dropout: float = 0.1,
     ):
         super().__init__()
-        check_weights_spec(encoder_weights)
-        self.encoder = load_encoder_weights(
-            create_encoder(encoder, output_stride=output_stride), encoder_weights
-        )
+        self.encoder = create_encoder(encoder, output_stride, weights=encoder_weights)
         self.ppm = PyramidPooling(self.encoder.out_channels[-1], tuple(bins))
         self.decoder = nn.Sequential(
             ConvBNReLU(self.ppm.out_channels, channels), nn.Dropout2d(dropout)

@@ -11,10 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segsim.models.common import ConvBNReLU, check_weights_spec, pad_to_multiple
+from segsim.models.common import ConvBNReLU, pad_to_multiple
 from segsim.models.encoders import create_encoder
 from segsim.models.registry import register_model
-from segsim.models.weights import load_encoder_weights
 
 
 class NestedBlock(nn.Sequential):
@@ -65,8 +64,7 @@ class UNetPlusPlus(nn.Module):
         decoder_channels=(256, 128, 64, 32, 16),
     ):
         super().__init__()
-        check_weights_spec(encoder_weights)
-        self.encoder = load_encoder_weights(create_encoder(encoder), encoder_weights)
+        self.encoder = create_encoder(encoder, weights=encoder_weights)
         self.decoder = UNetPlusPlusDecoder(self.encoder.out_channels, tuple(decoder_channels))
         self.head = nn.Conv2d(self.decoder.out_channels, num_classes, 3, padding=1)
         self.multiple = self.encoder.strides[-1]

@@ -9,11 +9,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from segsim.models.common import ConvBNReLU, check_weights_spec, upsample_to
+from segsim.models.common import ConvBNReLU, upsample_to
 from segsim.models.encoders import create_encoder
 from segsim.models.pspnet import PyramidPooling, check_bins, check_channels
 from segsim.models.registry import register_model
-from segsim.models.weights import load_encoder_weights
 
 
 class UPerHead(nn.Module):
@@ -49,8 +48,7 @@ class UPerNet(nn.Module):
         bins=(1, 2, 3, 6),
     ):
         super().__init__()
-        check_weights_spec(encoder_weights)
-        self.encoder = load_encoder_weights(create_encoder(encoder), encoder_weights)
+        self.encoder = create_encoder(encoder, weights=encoder_weights)
         self.decoder = UPerHead(self.encoder.out_channels[1:], channels, tuple(bins))
         self.head = nn.Conv2d(channels, num_classes, 1)
 
