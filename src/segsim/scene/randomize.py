@@ -28,6 +28,7 @@ from segsim.scene.geometry import (
     rot_x,
     rot_z,
 )
+from segsim.scene.postfx import sample_postfx
 from segsim.scene.realism import (
     STREAM_DISTRACTORS,
     STREAM_SENSOR,
@@ -43,7 +44,6 @@ from segsim.scene.spec import (
     Camera,
     Light,
     Material,
-    PostFX,
     Scene,
     SceneObject,
     Texture,
@@ -300,22 +300,6 @@ def _ground(rng, cfg: SceneConfig) -> SceneObject | None:
     )
 
 
-def _postfx(rng, cfg: SceneConfig) -> PostFX:
-    pc = cfg.postfx
-    use = rng.random() < pc.probability
-    blur = rng.random() < pc.blur_probability
-    values = {
-        "noise_std": uniform(rng, pc.noise_std),
-        "blur_sigma": uniform(rng, pc.blur_sigma) if blur else 0.0,
-        "brightness": uniform(rng, pc.brightness),
-        "contrast": uniform(rng, pc.contrast),
-        "saturation": uniform(rng, pc.saturation),
-        "hue_shift": uniform(rng, pc.hue_shift),
-        "seed": int(rng.integers(2**31)),
-    }
-    return PostFX(**values) if use else PostFX()
-
-
 def sample_scene(cfg: SceneConfig, seed: int, index: int, width: int, height: int) -> Scene:
     """Scene number `index` of the dataset with this config and seed."""
     if cfg.street is not None:  # driving scenes: a generator of their own
@@ -344,7 +328,7 @@ def sample_scene(cfg: SceneConfig, seed: int, index: int, width: int, height: in
         background = sample_sky(rng, cfg.background.sky, sky_class_id(cfg))
         if cfg.background.sky.sun_light:
             lights, ambient = sun_key_light(background, lights, ambient)
-    postfx = _postfx(rng, cfg)
+    postfx = sample_postfx(rng, cfg.postfx)
     sensor = None
     if cfg.postfx.sensor is not None:
         sensor = sample_sensor(stream(seed, index, STREAM_SENSOR), cfg.postfx.sensor, width, height)

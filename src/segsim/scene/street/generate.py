@@ -16,7 +16,8 @@ import numpy as np
 
 from segsim.draws import hsv_color, uniform
 from segsim.scene.geometry import look_at_opencv, rigid
-from segsim.scene.spec import Camera, Light, Material, PostFX, Scene, SceneObject, Texture
+from segsim.scene.postfx import sample_postfx
+from segsim.scene.spec import Camera, Light, Material, Scene, SceneObject, Texture
 from segsim.scene.street.buildings import build_buildings
 from segsim.scene.street.context import Ctx
 from segsim.scene.street.furniture import build_furniture
@@ -48,7 +49,7 @@ def sample_street(cfg, seed: int, index: int, width: int, height: int) -> Scene:
     background = sample_sky(rng, cfg.background.sky, train_id("sky"))
     lights, ambient = _lights(rng, cfg)
     lights, ambient = sun_key_light(background, lights, ambient)
-    postfx = _postfx(rng, cfg)
+    postfx = sample_postfx(rng, cfg.postfx)
     camera = _camera(rng, cfg, main, lane, width, height)
     return Scene(
         camera=camera,
@@ -59,23 +60,6 @@ def sample_street(cfg, seed: int, index: int, width: int, height: int) -> Scene:
         postfx=postfx,
         ground=ground,
     )
-
-
-def _postfx(rng, cfg) -> PostFX:
-    """The config's post-effects, drawn as the objects generator draws them."""
-    pc = cfg.postfx
-    use = rng.random() < pc.probability
-    blur = rng.random() < pc.blur_probability
-    values = {
-        "noise_std": uniform(rng, pc.noise_std),
-        "blur_sigma": uniform(rng, pc.blur_sigma) if blur else 0.0,
-        "brightness": uniform(rng, pc.brightness),
-        "contrast": uniform(rng, pc.contrast),
-        "saturation": uniform(rng, pc.saturation),
-        "hue_shift": uniform(rng, pc.hue_shift),
-        "seed": int(rng.integers(2**31)),
-    }
-    return PostFX(**values) if use else PostFX()
 
 
 def _ground(rng) -> SceneObject:
