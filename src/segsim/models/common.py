@@ -61,3 +61,21 @@ def check_weights_spec(spec) -> None:
             f"encoder_weights must be None, 'imagenet' or a file path, got {spec!r}",
             "use encoder_weights=imagenet or encoder_weights=/path/to/weights.pth",
         )
+
+
+def check_decoder_channels(value) -> tuple[int, ...]:
+    """The 5 decoder widths of a U-Net style model (unet, unetplusplus), deepest first."""
+    from segsim.errors import SegsimError
+
+    try:
+        out = tuple(value)
+    except TypeError:
+        out = ()
+    if len(out) != 5 or not all(
+        isinstance(c, int) and not isinstance(c, bool) and c >= 1 for c in out
+    ):
+        raise SegsimError(
+            f"decoder_channels must be 5 positive integers (deepest first), got {value!r}",
+            "e.g. decoder_channels=[256,128,64,32,16]",
+        )
+    return out

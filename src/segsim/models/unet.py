@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segsim.models.common import ConvBNReLU, pad_to_multiple
+from segsim.models.common import ConvBNReLU, check_decoder_channels, pad_to_multiple
 from segsim.models.encoders import create_encoder
 from segsim.models.registry import register_model
 
@@ -85,14 +85,9 @@ def unet(
         encoder_weights: null, imagenet (torchvision's, downloaded once; not xception65) or a .pth
         decoder_channels: channels of the 5 decoder stages, deepest first
     """
-    from segsim.errors import SegsimError
-
-    chans = tuple(decoder_channels)
-    if len(chans) != 5 or not all(isinstance(c, int) and c >= 1 for c in chans):
-        raise SegsimError(
-            f"decoder_channels must be 5 positive integers, got {decoder_channels!r}",
-            "e.g. decoder_channels=[256,128,64,32,16]",
-        )
     return UNet(
-        num_classes, encoder=encoder, encoder_weights=encoder_weights, decoder_channels=chans
+        num_classes,
+        encoder=encoder,
+        encoder_weights=encoder_weights,
+        decoder_channels=check_decoder_channels(decoder_channels),
     )

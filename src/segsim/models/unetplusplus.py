@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segsim.models.common import ConvBNReLU, pad_to_multiple
+from segsim.models.common import ConvBNReLU, check_decoder_channels, pad_to_multiple
 from segsim.models.encoders import create_encoder
 from segsim.models.registry import register_model
 
@@ -72,23 +72,6 @@ class UNetPlusPlus(nn.Module):
     def forward(self, x):
         x, (h, w) = pad_to_multiple(x, self.multiple)
         return self.head(self.decoder(self.encoder(x)))[..., :h, :w]
-
-
-def check_decoder_channels(value) -> tuple[int, ...]:
-    from segsim.errors import SegsimError
-
-    try:
-        out = tuple(value)
-    except TypeError:
-        out = ()
-    if len(out) != 5 or not all(
-        isinstance(c, int) and not isinstance(c, bool) and c >= 1 for c in out
-    ):
-        raise SegsimError(
-            f"decoder_channels must be 5 positive integers (strides 16, 8, 4, 2, 1), got {value!r}",
-            "e.g. decoder_channels=[256,128,64,32,16]",
-        )
-    return out
 
 
 @register_model("unetplusplus", "UNet++: U-Net with nested, densely connected skip pathways")
