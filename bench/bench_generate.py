@@ -58,13 +58,17 @@ class children_cpu:
         return False
 
 
-def bare_rate(cfg, count: int, size: int, workers: int, seed: int = 0) -> tuple[float, float]:
-    """(frames/s including process start-up, steady frames/s) of sample + render only."""
+def bare_rate(
+    cfg, count: int, size: int, workers: int, seed: int = 0, height: int | None = None
+) -> tuple[float, float]:
+    """(frames/s including process start-up, steady frames/s) of sample + render only, at
+    size x size or size x height."""
     from concurrent.futures import as_completed
 
     from segsim.dataset import generate as g
 
-    init = (g.DEFAULT_FRAME_SOURCE, cfg, size, size, seed, (0.8, 0.1, 0.1), "/nonexistent")
+    height = size if height is None else height
+    init = (g.DEFAULT_FRAME_SOURCE, cfg, size, height, seed, (0.8, 0.1, 0.1), "/nonexistent")
     batches = g._batches(list(range(count)), workers)
     t0, done_times = time.perf_counter(), []
     if workers == 1:

@@ -14,36 +14,16 @@ in >= 50%. Models load once per worker from the asset cache (warm it with a firs
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import shutil
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_generate import _bare_batch, settle_disk
+from bench.bench_generate import bare_rate, settle_disk
 from bench.common import record, row
-
-
-def bare_rate(cfg, count: int, w: int, h: int, workers: int) -> float:
-    """Steady frames/s of sample + render only (no encoding, no files)."""
-    from segsim.dataset import generate as g
-
-    init = (g.DEFAULT_FRAME_SOURCE, cfg, w, h, 0, (0.8, 0.1, 0.1), "/nonexistent")
-    done = []
-    with ProcessPoolExecutor(
-        workers,
-        mp_context=mp.get_context("spawn"),
-        initializer=g._init_worker,
-        initargs=(*init, None, g.raster_threads(workers)),
-    ) as pool:
-        batches = g._batches(list(range(count)), workers)
-        for fut in as_completed([pool.submit(_bare_batch, b) for b in batches]):
-            done += [time.perf_counter()] * fut.result()
-    return g.steady_rate(done)
 
 
 def generate_rate(cfg, count: int, w: int, h: int, workers: int, out: Path) -> tuple:
@@ -125,7 +105,7 @@ def main() -> int:
             w, h = width, width // 2
             count = args.count or max(60, int(300 * (512 / width) ** 2))
             settle_disk()
-            bare = bare_rate(cfg, count, w, h, workers)
+            bare = bare_rate(cfg, count, w, workers, height=h)[1]
             settle_disk()
             out = scratch / f"ds{w}"
             gen = generate_rate(cfg, count, w, h, workers, out)
