@@ -10,6 +10,7 @@ written in (most are cm already; some are mm or m, a few are stretched, e.g. ban
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import posixpath
@@ -57,6 +58,20 @@ def list_entries() -> list[AssetEntry]:
 def read_catalog(path: str | Path) -> list[AssetEntry]:
     """The models of one `.sh3f` catalog, in the order of their numbers."""
     path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError:
+        return _parse_catalog(path)  # open_zip names the problem
+    # parsed once per process and file version: a generator asks for it once per class
+    return list(_cached_catalog(path, stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_catalog(path: Path, mtime_ns: int, size: int) -> tuple[AssetEntry, ...]:
+    return tuple(_parse_catalog(path))
+
+
+def _parse_catalog(path: Path) -> list[AssetEntry]:
     with open_zip(path) as archive:
         try:
             raw = archive.read(PROPERTIES)
