@@ -372,3 +372,43 @@ def test_render_from_another_thread_gives_the_same_frame(renderer_factory):
     again = r.render(scene)
     for f in (out["frame"], again):
         assert np.array_equal(f.class_ids, here.class_ids) and np.array_equal(f.rgb, here.rgb)
+
+
+def test_objects_out_of_view_are_culled_but_still_cast_shadows(renderer_factory):
+    from segsim.render.drawables import draw_items, in_view
+
+    scene = simple_scene()
+    box = scene.objects[0]
+    # behind the camera, far to the side, beyond the far plane; one straddling the left edge
+    outside = [[0, -9, 2.5], [40, 0, 0.5], [0, 200, 0.5]]
+    edge = copy.deepcopy(box)
+    edge.object_to_world = rigid(np.eye(3), [-3.0, 0, 0.5])
+    edge.instance_id = 9
+    far = []
+    for k, pos in enumerate(outside):
+        o = copy.deepcopy(box)
+        o.object_to_world = rigid(np.eye(3), pos)
+        o.instance_id = 10 + k
+        far.append(o)
+    scene.objects = [*scene.objects, edge, *far]
+    kept = {it.obj.instance_id for it in in_view(draw_items(scene), scene.camera)}
+    assert kept == {1, 2, 9, 0}  # the ground (instance 0) and everything in view or partly
+    frame = renderer_factory(W, H).render(scene)
+    assert (frame.instance_ids == 9).any()  # the one at the edge is partly drawn
+
+    # a box outside the view to the light's side still shadows the ground in view
+    shade = simple_scene()
+    shade.lights = [Light((1.0, 0.0, -0.35))]  # low sun from -x: shadows fall towards +x
+    shade.objects = []
+    caster = copy.deepcopy(box)
+    caster.shape = {"type": "box", "extents": [1.0, 3.0, 3.0]}
+    caster.object_to_world = rigid(np.eye(3), [-6.0, 0, 1.5])
+    shade.objects = [caster]
+    assert in_view(draw_items(shade), shade.camera)[0].obj is shade.ground
+    no_caster = copy.deepcopy(shade)
+    no_caster.objects = []
+    r = renderer_factory(W, H)
+    a, b = r.render(shade), r.render(no_caster)
+    assert not (a.instance_ids == 1).any()
+    darker = (b.rgb.astype(int).sum(-1) - a.rgb.astype(int).sum(-1)) > 30
+    assert darker.sum() > 20

@@ -70,6 +70,26 @@ def draw_items(scene) -> list[DrawItem]:
     return items
 
 
+def in_view(items: list[DrawItem], camera) -> list[DrawItem]:
+    """The items whose bounding sphere reaches into the camera's view (frustum culling): one
+    wholly outside it gives no fragment, yet llvmpipe would still shade and clip every vertex
+    of it. The shadow pass keeps them all, as casters outside the view shade what is in it."""
+    K = np.asarray(camera.K, float)
+    w, h = float(camera.width), float(camera.height)
+    # rays through the image corners, in the camera frame (OpenCV: z forward)
+    corners = np.linalg.solve(K, np.array([[0, w, w, 0], [0, 0, h, h], [1, 1, 1, 1]])).T
+    # inward unit normals of the four side planes, which pass through the camera centre
+    sides = np.cross(corners, np.roll(corners, -1, axis=0))
+    sides *= np.sign(sides @ corners.mean(axis=0))[:, None]
+    sides /= np.linalg.norm(sides, axis=1, keepdims=True)
+    w2c = np.asarray(camera.world_to_camera, float)
+    centres = np.array([it.centre for it in items]).reshape(-1, 3) @ w2c[:3, :3].T + w2c[:3, 3]
+    radii = np.array([it.radius for it in items])
+    inside = (centres @ sides.T >= -radii[:, None]).all(axis=1)
+    inside &= (centres[:, 2] + radii >= camera.near) & (centres[:, 2] - radii <= camera.far)
+    return [it for it, keep in zip(items, inside.tolist(), strict=True) if keep]
+
+
 def _inverse_transpose3(m: np.ndarray) -> np.ndarray:
     """inv(A).T of the upper-left 3x3 A of `m` (the normal matrix), from cofactors in plain
     floats: np.linalg.inv's call overhead dominates at 3x3, and this runs per object per

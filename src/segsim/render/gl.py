@@ -26,7 +26,7 @@ import numpy as np
 from segsim.errors import SegsimError
 from segsim.render.camera import projection_from_K
 from segsim.render.context import get_context
-from segsim.render.drawables import GpuMeshes, draw_items
+from segsim.render.drawables import GpuMeshes, draw_items, in_view
 from segsim.render.passes import (
     MAX_LIGHTS,
     BackgroundPass,
@@ -141,12 +141,13 @@ class Renderer:
 
         shadow = self.shadow.draw(scene, items, self.meshes)
         uniforms = frame_uniforms(scene, proj, shadow)
+        seen = in_view(items, cam)
         self.targets.draw_labels(
-            normals, lambda p: ids_pass(self.ctx, p, items, uniforms, self.meshes)
+            normals, lambda p: ids_pass(self.ctx, p, seen, uniforms, self.meshes)
         )
         # every pixel is written, by an object or by the background, so labels need no clear
         self.targets.begin_color(normals)
-        self.lit.draw(scene, items, uniforms, self.meshes, self.shadow.tex, self.images)
+        self.lit.draw(scene, seen, uniforms, self.meshes, self.shadow.tex, self.images)
         self.background.draw(scene.background, self.images, cam)
         self.targets.end_color()
         rgb, ids, depth, normal_img = self.targets.read(normals)
