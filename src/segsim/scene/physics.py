@@ -176,7 +176,8 @@ def _ring(big: float, tube: float) -> list[str]:
     ]
 
 
-@functools.lru_cache(maxsize=256)
+# hulls hold at most MAX_HULL_VERTICES points: cheap to keep for every model of a library
+@functools.lru_cache(maxsize=4096)
 def _unit_hull(name: str, key: tuple, level: int) -> tuple[np.ndarray, float]:
     """(hull vertices, hull volume) of a kind's unit mesh at a detail level; cached, as sizes
     vary but unit meshes repeat (one per kind or mesh file, and level)."""
@@ -216,7 +217,7 @@ def _mujoco_hull_vertices(points: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(points[ids])
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=4096)
 def _hull_text(name: str, key: tuple, level: int) -> str:
     return _floats(_unit_hull(name, key, level)[0].ravel())
 

@@ -250,9 +250,9 @@ class Mesh(Shape):
         screen (a level that does not exist never fits; the file itself always does)."""
         if level >= self.levels - 1:
             return True
-        lod = mesh_levels(self.unit_key_and_scale(shape)[0])[level]
+        error = level_errors(self.unit_key_and_scale(shape)[0])[level]
         tolerance = shape.get("lod_px", LOD_TOLERANCE_PX)  # a generator may allow more
-        return lod is not None and lod.error * shape["scale"] * px_per_metre <= tolerance
+        return error is not None and error * shape["scale"] * px_per_metre <= tolerance
 
 
 # The renderer's side of a mesh: its file's own look and its levels of detail.
@@ -278,6 +278,13 @@ def _unit_vertices(key: tuple):
     n = unit_transform(asset)
     mesh = MESH_FILES.get(asset.path)
     return mesh.vertices @ n[:3, :3].T + n[:3, 3], mesh
+
+
+@functools.lru_cache(maxsize=4096)
+def level_errors(key: tuple) -> tuple:
+    """Each level's error (None where there is none): all that choosing a level needs, kept for
+    every model a run meets, while the levels themselves stay in a small LRU."""
+    return tuple(None if lod is None else lod.error for lod in mesh_levels(key))
 
 
 @functools.lru_cache(maxsize=256)
