@@ -2,24 +2,29 @@
 a fixed dataset, at equal time budgets, on `shapes`.
 
     fixed:   segsim generate --preset shapes --count 2000 --size 256 --out DATA
-             segsim train --data DATA --out RUN trainer.max_minutes=B
-    stream:  segsim train --stream shapes --out RUN trainer.max_minutes=B
+             segsim train --data DATA --out RUN trainer.max_minutes=B trainer.epochs=10000
+    stream:  segsim train --stream shapes --out RUN trainer.max_minutes=B trainer.epochs=10000
 
-Both use the default training config otherwise (the recipe), and both are scored on the same
-frames: the fixed dataset's test split (frames of seed 0 below 2000; the stream's training
-frames start at index 2**24, so it never trains on them), as `segsim evaluate` scores
-("whole" mode, one confusion matrix). The stream's own fixed test split is scored too. The
-budget is the trainer's clock, which for the stream includes the rendering its loader workers
-do while the model trains; the wall time rows add what each needs before training starts
-(generating the 2000 frames, or the stream's fixed val/test split).
+No epoch cap: the recipe's 60 epochs of 200 steps would end the fixed run after about 13
+minutes whatever its budget. The learning rate anneals over the budget (schedule.time_aware).
+Early stopping stays as the recipe has it, so a run whose validation mIoU stops improving ends
+before its budget (its row says `stopped_by`). Both use the default training config otherwise
+(the recipe), and both are scored on the same frames: the fixed dataset's test split (frames
+of seed 0 below 2000; the stream's training frames start at index 2**24, so it never trains on
+them), as `segsim evaluate` scores ("whole" mode, one confusion matrix). The stream's own fixed
+test split is scored too. The budget is the trainer's clock, which for the stream includes the
+rendering its loader workers do while the model trains; the wall time rows add what each needs
+before training starts (generating the 2000 frames, or the stream's fixed val/test split).
 
     python bench/bench_stream.py                         # budgets 5, 15, 30 minutes (~2 h)
+    python bench/bench_stream.py --budgets 15 --arms fixed  # redo one run; the others are kept
     python bench/bench_stream.py --budgets 0.5 --count 200 --eval-count 60   # quick check
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import time
@@ -28,7 +33,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_train import generate, test_metrics
-from bench.common import record, row
+from bench.common import RESULTS_DIR, record, row
+
+EPOCHS = 10_000  # more than any budget here reaches
 
 
 def train_run(overrides: dict, run: Path) -> tuple[dict, float]:
@@ -52,6 +59,9 @@ def main() -> None:
     ap.add_argument(
         "--budgets", default="5,15,30", help="training budgets in minutes, comma-separated"
     )
+    ap.add_argument(
+        "--arms", default="fixed,stream", help="which runs (fixed, stream) to make at each budget"
+    )
     ap.add_argument("--count", type=int, default=2000, help="frames of the fixed dataset")
     ap.add_argument("--size", type=int, default=256, help="frame size (both)")
     ap.add_argument("--eval-count", type=int, default=400, help="stream.eval_count")
@@ -65,8 +75,12 @@ def main() -> None:
     )
     args = ap.parse_args()
     budgets = [float(b) for b in args.budgets.split(",") if b.strip()]
+    arms = [a.strip() for a in args.arms.split(",") if a.strip()]
+    if not arms or set(arms) - {"fixed", "stream"}:
+        ap.error(f"--arms takes fixed and/or stream, got {args.arms!r}")
+    # budgets are not part of "quick": each budget merges into one record (merge_budgets)
     quick = bool(args.overrides) or args.count != 2000 or args.size != 256
-    quick = quick or budgets != [5.0, 15.0, 30.0] or args.eval_count != 400
+    quick = quick or args.eval_count != 400
     work = args.work / "quick" if quick else args.work
     data = work / "data"
     base = parse_overrides(args.overrides)
@@ -95,17 +109,13 @@ def main() -> None:
 
     rows = []
     for budget in budgets:
-        common = deep_merge(base, {"trainer": {"max_minutes": budget}})
-        fixed, fixed_wall = train_run(
-            deep_merge(common, {"data": {"root": str(data)}}), work / f"fixed-{budget:g}"
-        )
-        streamed, stream_wall = train_run(
-            deep_merge(common, {"stream": stream_section}), work / f"stream-{budget:g}"
-        )
-        for name, s, wall, extra_s in (
-            ("fixed", fixed, fixed_wall, gen_s or 0.0),
-            ("stream", streamed, stream_wall, eval_s),
-        ):
+        # the clock ends every run: the recipe's 60 epochs would stop the fixed run early
+        common = deep_merge(base, {"trainer": {"max_minutes": budget, "epochs": EPOCHS}})
+        sources = {"fixed": {"data": {"root": str(data)}}, "stream": {"stream": stream_section}}
+        extra = {"fixed": gen_s or 0.0, "stream": eval_s}
+        for name in arms:
+            s, wall = train_run(deep_merge(common, sources[name]), work / f"{name}-{budget:g}")
+            extra_s = extra[name]
             m = test_metrics(Path(s["best_checkpoint"]), data)
             bs = load_bs(common)
             seen = s["steps"] * bs
@@ -131,6 +141,7 @@ def main() -> None:
                     f"{name}: training images/s at {budget:g} min",
                     [info["train_images_per_s"]],
                     "images/s",
+                    budget_min=budget,
                 )
             )
             if name == "stream":
@@ -140,6 +151,7 @@ def main() -> None:
                         f"stream: test mIoU (its own fixed split) at {budget:g} min",
                         [own["miou"]],
                         "mIoU",
+                        budget_min=budget,
                     )
                 )
     if gen_s is not None:
@@ -157,16 +169,39 @@ def main() -> None:
             "min",
         )
     )
-    command = "python bench/bench_stream.py " + " ".join(sys.argv[1:])
+    command = ("python bench/bench_stream.py " + " ".join(sys.argv[1:])).strip()
+    name = "stream_quick" if quick else "stream"
+    rows, command = merge_budgets(name, rows, command, {(b, a) for b in budgets for a in arms})
     record(
-        "stream_quick" if quick else "stream",
+        name,
         rows,
-        command.strip(),
+        command,
         notes=(
             "quick check with non-default settings; not the recorded comparison"
             if quick
             else "test mIoU against budget: --stream shapes vs a fixed 2000-frame dataset"
         ),
+    )
+
+
+def merge_budgets(name: str, rows: list[dict], command: str, ran: set) -> tuple[list[dict], str]:
+    """Keep an earlier record's rows for the (budget, arm) pairs not run now, so `--budgets 30`
+    adds to 5 and 15, and `--arms fixed --budgets 15` redoes that one run."""
+    path = RESULTS_DIR / f"{name}.json"
+    if not path.exists():
+        return rows, command
+
+    def run_of(r: dict):
+        b = r.get("budget_min")
+        return None if b is None else (b, r["figure"].split(":")[0])
+
+    old = json.loads(path.read_text())
+    kept = [r for r in old["rows"] if run_of(r) is not None and run_of(r) not in ran]
+    if not kept:
+        return rows, command
+    return (
+        sorted(kept + rows, key=lambda r: (r.get("budget_min", float("inf")), r["figure"])),
+        f"{old['command']}; then {command}",
     )
 
 
