@@ -51,7 +51,7 @@ def class_shares(root: Path) -> dict[str, float]:
 
 def per_frame(cfg, w: int, h: int, frames: int) -> list[dict]:
     from segsim.dataset.meta import dumps_meta, frame_meta
-    from segsim.render.drawables import draw_items
+    from segsim.render.drawables import draw_items, in_view
     from segsim.render.gl import Renderer
     from segsim.render.meshes import MESHES
     from segsim.scene.randomize import sample_scene
@@ -64,7 +64,7 @@ def per_frame(cfg, w: int, h: int, frames: int) -> list[dict]:
             t1 = time.perf_counter()
             renderer.render(scene)
             t2 = time.perf_counter()
-            items = draw_items(scene)
+            items = in_view(draw_items(scene), scene.camera)  # what the colour pass draws
             draws.append(len(items))
             tris.append(sum(MESHES.get(it.key, it.level).indices.size // 3 for it in items))
             prims.append(sum(len(o.shape.get("primitives", ())) for o in scene.objects))
@@ -76,7 +76,11 @@ def per_frame(cfg, w: int, h: int, frames: int) -> list[dict]:
     tag = f"street {w}x{h}, 1 process, {frames} frames"
     return [
         row(f"draw calls per frame (colour pass), {tag}", draws, "draws"),
-        row(f"triangles drawn per frame (level of detail), {tag}", tris, "triangles"),
+        row(
+            f"triangles drawn per frame (colour pass: in view, level of detail), {tag}",
+            tris,
+            "triangles",
+        ),
         row(f"compound primitives per frame (merged scenery), {tag}", prims, "primitives"),
         row(f"library models per frame, {tag}", models, "models"),
         row(f"sample ms per frame, steady, {tag}", sample_ms[steady], "ms"),
