@@ -401,7 +401,9 @@ def report(args) -> int:
     work = Path(args.work)
     chosen = variants()
     if args.variants:
-        wanted = [v.strip() for v in args.variants.split(",")]
+        # ';' separates names that hold commas ("transfer, no photo textures")
+        sep = ";" if ";" in args.variants else ","
+        wanted = [v.strip() for v in args.variants.split(sep) if v.strip()]
         unknown = [v for v in wanted if v not in chosen]
         if unknown:
             print(f"unknown variants {unknown}; known: {list(chosen)}", file=sys.stderr)
@@ -481,7 +483,11 @@ def main() -> int:
         "--epochs", type=int, default=0, help="--report: budget in epochs instead of minutes"
     )
     ap.add_argument("--train-count", type=int, default=2000, help="--report: training frames")
-    ap.add_argument("--variants", default="", help="--report: comma-separated names to run")
+    ap.add_argument(
+        "--variants",
+        default="",
+        help="--report: names to run, separated by , (or ; if a name has one)",
+    )
     ap.add_argument("--work", default="bench/out/transfer", help="--report: datasets and runs")
     args = ap.parse_args()
     return report(args) if args.report else score_model(args)
