@@ -42,7 +42,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from bench.common import record
+from bench.common import merge_rows, record
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -175,7 +175,6 @@ def score(pred_fn, frames, labels) -> dict:
 
 # Every randomization for transfer on (scene config overrides of `shapes`); each ablation
 # turns one of them off. The shapes preset itself is unchanged until these are measured.
-_OFF = {"solid": 0.0, "gradient": 0.0, "checker": 0.0, "stripes": 0.0, "noise": 0.0}
 TRANSFER = {
     "background": {"kinds": {"photo": 4.0}},  # beside the preset's procedural kinds (sum 6.5)
     "material": {"texture": {"probability": 0.6, "kinds": {"photo": 2.0}}},
@@ -203,6 +202,22 @@ TRANSFER = {
     "visibility": {"empty": 0.05, "partial": 0.25},
     "postfx": {"sensor": {}},
 }
+# The preset plus only the randomizations that cost in-domain accuracy the least: real photos
+# behind (and on) the solids and the camera's own effects; no extra distractors or cut-offs.
+LIGHT = {
+    "shapes + photo backgrounds": ({"background": TRANSFER["background"]}, False),
+    "shapes + photos + sensor": (
+        {k: TRANSFER[k] for k in ("background", "material", "ground", "postfx")},
+        False,
+    ),
+    "shapes + more photos + sensor": (
+        {
+            **{k: TRANSFER[k] for k in ("material", "ground", "postfx")},
+            "background": {"kinds": {"photo": 8.0}},
+        },
+        False,
+    ),
+}
 ABLATIONS = {
     "no photo backgrounds": {"background": {"kinds": {"photo": 0.0}}},
     "no photo textures": {
@@ -220,7 +235,7 @@ def variants() -> dict[str, tuple[dict | None, bool]]:
     """{name: (scene overrides of `shapes` or None for the preset, strong augmentation)}."""
     from segsim.config import deep_merge
 
-    out = {"shapes (preset)": (None, False), "transfer": (TRANSFER, True)}
+    out = {"shapes (preset)": (None, False), **LIGHT, "transfer": (TRANSFER, True)}
     for name, off in ABLATIONS.items():
         if off == "train":
             out[f"transfer, {name}"] = (TRANSFER, False)
@@ -394,6 +409,15 @@ def train_variant(name, overrides, strong, args, work: Path) -> tuple[Path, dict
     return run, summary, gen_s
 
 
+def budget_label(args) -> str:
+    return f"{args.epochs} epochs" if args.epochs else f"{args.minutes:g} min"
+
+
+def run_of(row: dict):
+    """A row's (budget, variant): a report of some variants adds to the record, or redoes them."""
+    return (row["budget"], row["variant"]) if "budget" in row else None
+
+
 def report(args) -> int:
     from segsim.infer.predictor import Predictor
     from segsim.scene.config import load_scene_config
@@ -425,8 +449,10 @@ def report(args) -> int:
             scores[set_name] = m["miou"]
             rows.append(
                 _miou_row(
-                    f"{name}: {set_name} mIoU", m, len(frames), variant=name, set=set_name,
+                    f"{name}, {budget_label(args)}: {set_name} mIoU", m, len(frames),
+                    variant=name, set=set_name,
                     train_minutes=round(summary["train_minutes"], 3), steps=summary["steps"],
+                    budget=budget_label(args),
                 )
             )  # fmt: skip
         table.append((name, scores, summary))
@@ -448,13 +474,14 @@ def report(args) -> int:
         + f"--train-count {args.train_count} --size {args.size} --count {args.count}"
         + (f" --variants '{args.variants}'" if args.variants else "")
     )
+    rows, command = merge_rows(
+        "transfer", rows, command, run_of, {(budget_label(args), name) for name in chosen}
+    )
     record(
         "transfer",
         rows,
         command,
-        notes="Same budget per variant: "
-        + (f"{args.epochs} epochs" if args.epochs else f"{args.minutes} min of training")
-        + ", "
+        notes="Every variant at a budget (each row's `budget`) trains for the same time; "
         f"{args.train_count} training frames at {args.size} px, seed 0; test sets of "
         f"{args.count} frames each, seeds {HELD_OUT_SEED} and {HELD_OUT_SEED + 1}, made in "
         f"{made:.0f} s. Held-out photos: scikit-image's {', '.join(PHOTOS)}.",

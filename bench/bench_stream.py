@@ -24,7 +24,6 @@ before training starts (generating the 2000 frames, or the stream's fixed val/te
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import time
@@ -33,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_train import generate, test_metrics
-from bench.common import RESULTS_DIR, record, row
+from bench.common import merge_rows, record, row
 
 EPOCHS = 10_000  # no epoch cap: the budget (or early stopping) ends each run
 
@@ -78,7 +77,7 @@ def main() -> None:
     arms = [a.strip() for a in args.arms.split(",") if a.strip()]
     if not arms or set(arms) - {"fixed", "stream"}:
         ap.error(f"--arms takes fixed and/or stream, got {args.arms!r}")
-    # budgets and arms are not part of "quick": each run merges into one record (merge_runs)
+    # budgets and arms are not part of "quick": each run merges into one record (merge_rows)
     quick = bool(args.overrides) or args.count != 2000 or args.size != 256
     quick = quick or args.eval_count != 400
     work = args.work / "quick" if quick else args.work
@@ -169,7 +168,8 @@ def main() -> None:
     )
     command = ("python bench/bench_stream.py " + " ".join(sys.argv[1:])).strip()
     name = "stream_quick" if quick else "stream"
-    rows, command = merge_runs(name, rows, command, {(b, a) for b in budgets for a in arms})
+    rows, command = merge_rows(name, rows, command, run_of, {(b, a) for b in budgets for a in arms})
+    rows.sort(key=lambda r: (r.get("budget_min", float("inf")), r["figure"]))
     record(
         name,
         rows,
@@ -182,25 +182,11 @@ def main() -> None:
     )
 
 
-def merge_runs(name: str, rows: list[dict], command: str, ran: set) -> tuple[list[dict], str]:
-    """Keep an earlier record's rows for the (budget, arm) pairs not run now, so `--budgets 30`
-    adds to 5 and 15, and `--arms fixed --budgets 15` redoes that one run."""
-    path = RESULTS_DIR / f"{name}.json"
-    if not path.exists():
-        return rows, command
-
-    def run_of(r: dict):
-        b = r.get("budget_min")
-        return None if b is None else (b, r["figure"].split(":")[0])
-
-    old = json.loads(path.read_text())
-    kept = [r for r in old["rows"] if run_of(r) is not None and run_of(r) not in ran]
-    if not kept:
-        return rows, command
-    return (
-        sorted(kept + rows, key=lambda r: (r.get("budget_min", float("inf")), r["figure"])),
-        f"{old['command']}; then {command}",
-    )
+def run_of(r: dict):
+    """A row's (budget, arm): `--budgets 30` adds to 5 and 15, and `--arms fixed --budgets 15`
+    redoes that one run."""
+    b = r.get("budget_min")
+    return None if b is None else (b, r["figure"].split(":")[0])
 
 
 def load_bs(overrides: dict) -> int:

@@ -73,3 +73,17 @@ def record(name: str, rows: list[dict], command: str, notes: str = "") -> Path:
             f"(min {r['min']:.3f}, max {r['max']:.3f})"
         )
     return path
+
+
+def merge_rows(name: str, rows: list[dict], command: str, run_of, ran: set) -> tuple[list, str]:
+    """Rows of the earlier `name` record whose run (`run_of(row)`, None for rows of no run) is not
+    in `ran` (the runs made now), then the new rows; the two commands joined by "; then ". So a
+    script whose runs take hours can add or redo one run and keep the others."""
+    path = RESULTS_DIR / f"{name}.json"
+    if not path.exists():
+        return rows, command
+    old = json.loads(path.read_text())
+    kept = [r for r in old["rows"] if run_of(r) is not None and run_of(r) not in ran]
+    if not kept:
+        return rows, command
+    return kept + rows, f"{old['command']}; then {command}"
