@@ -1,12 +1,14 @@
-"""Coarser levels of a big triangle mesh (quadric decimation), and how far each strays from it.
+"""Coarser levels of a big triangle mesh, and how far each strays from it.
 
 llvmpipe sets up only a few million triangles a second per thread, so a 30,000-triangle chair
-a few dozen pixels tall costs far more than it shows. `build_levels` decimates a mesh with more
-than LOD_FROM triangles to TARGETS of its faces (never below MIN_FACES) and measures each
-level's error: the larger of the greatest distance from its vertices to the original surface
-and from the original vertices to its surface (a Hausdorff distance sampled at the vertices),
-in the mesh's own units. A renderer may draw a level wherever that error times pixels per unit
-stays under half a pixel.
+a few dozen pixels tall costs far more than it shows. `build_levels` simplifies a mesh with more
+than LOD_FROM triangles to TARGETS of its faces (never below MIN_FACES) two ways -- quadric
+decimation, which keeps smooth and boxy shapes close, and vertex clustering, which keeps
+foliage (thousands of separate leaves, where quadric decimation deletes whole branches) close
+-- and keeps whichever strays less. A level's error is the larger of the greatest distance
+from its vertices to the original surface and from the original vertices to its surface (a
+Hausdorff distance sampled at the vertices), in the mesh's own units. A renderer may draw a
+level wherever that error times pixels per unit stays under half a pixel.
 
 Attributes (colours, UVs) carry over by face: each coarse face takes the original face nearest
 its centre, and each of its corners the barycentric weights of its projection onto that face.
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-LOD_VERSION = 1  # bump when the decimation or its error changes: cached levels are then rebuilt
+LOD_VERSION = 2  # bump when the decimation or its error changes: cached levels are then rebuilt
 
 TARGETS = (0.05, 0.2, 0.5)  # fractions of the faces, coarse to fine
 MIN_FACES = 500
@@ -184,27 +186,71 @@ def build_levels(vertices: np.ndarray, faces: np.ndarray) -> tuple[Level | None,
     original = Surface(vertices, faces)
     centre = (points.min(axis=0) + points.max(axis=0)) / 2
     extent = max(float(np.ptp(points, axis=0).max()), 1e-12)
+    unit = (points - centre) / extent  # both methods' thresholds are absolute: work at size 1
     finer = len(faces)
     for i in reversed(range(len(TARGETS))):
         target = max(MIN_FACES, int(TARGETS[i] * len(faces)))
         if target > SHRINK * finer:
             continue
-        # its thresholds are absolute: the same decimation whatever the mesh's size or units
-        pv, pf = fast_simplification.simplify(
-            (points - centre) / extent, merged.astype(np.int32), target_count=target
-        )
-        pv = np.asarray(pv, np.float64) * extent + centre
-        pf = np.asarray(pf, np.int64)
-        if len(pf) == 0 or len(pf) > SHRINK * finer:
-            continue
-        out[i] = _level(pv, pf, points, original)
-        finer = len(pf)
+        pv, pf = fast_simplification.simplify(unit, merged.astype(np.int32), target_count=target)
+        candidates = [
+            (np.asarray(pv, np.float64), np.asarray(pf, np.int64)),
+            clustered(unit, merged, target),
+        ]
+        best = None
+        for pv, pf in candidates:
+            if len(pf) == 0 or len(pf) > SHRINK * finer:
+                continue
+            pv = pv * extent + centre
+            error = level_error(pv, pf, points, original)
+            if best is None or error < best[2]:
+                best = (pv, pf, error)
+        if best is not None:
+            out[i] = _level(*best, original)
+            finer = len(best[1])
     return tuple(out)
 
 
-def _level(pv, pf, points, original: Surface) -> Level:
+def cluster(points: np.ndarray, faces: np.ndarray, cell: float):
+    """Vertex clustering: every vertex moves to the mean of the vertices in its grid cube of side
+    `cell`; faces that collapse are dropped, and so are repeats (either winding)."""
+    cube = np.floor(points / cell).astype(np.int64)
+    cube -= cube.min(axis=0)
+    span = cube.max(axis=0) + 1
+    _, cid = np.unique(
+        (cube[:, 0] * span[1] + cube[:, 1]) * span[2] + cube[:, 2], return_inverse=True
+    )
+    cid = cid.reshape(-1)
+    count = np.bincount(cid)
+    pv = np.stack([np.bincount(cid, points[:, k]) for k in range(3)], axis=1) / count[:, None]
+    pf = cid[faces]
+    pf = pf[(pf[:, 0] != pf[:, 1]) & (pf[:, 1] != pf[:, 2]) & (pf[:, 2] != pf[:, 0])]
+    _, first = np.unique(np.sort(pf, axis=1), axis=0, return_index=True)
+    used, pf = np.unique(pf[np.sort(first)], return_inverse=True)
+    return pv[used], pf.reshape(-1, 3).astype(np.int64)
+
+
+def clustered(points: np.ndarray, faces: np.ndarray, target: int):
+    """`cluster` at the finest cell (found by bisection, to 5%) that leaves at most `target`
+    faces; `points` span about 1."""
+    lo, hi = 1e-4, 1.0
+    best = cluster(points, faces, hi)
+    while hi / lo > 1.05:
+        mid = np.sqrt(lo * hi)
+        pv, pf = cluster(points, faces, mid)
+        if len(pf) <= target:
+            hi, best = mid, (pv, pf)
+        else:
+            lo = mid
+    return best
+
+
+def level_error(pv, pf, points, original: Surface) -> float:
     used = pv[np.unique(pf)]  # the decimation may leave vertices no face uses
-    error = max(original.farthest(used), Surface(pv, pf).farthest(points))
+    return max(original.farthest(used), Surface(pv, pf).farthest(points))
+
+
+def _level(pv, pf, error: float, original: Surface) -> Level:
     tri = pv[pf]
     _, source, _ = original.closest(tri.mean(axis=1))
     src = original.tri[source]  # (m, 3, 3)
