@@ -194,3 +194,29 @@ def test_env_photo_dirs_are_a_source(sources, monkeypatch):
     )
     mine = {p.path for p in folder_photos(str(folder))}
     assert {sample_scene(cfg, 0, i, 32, 32).background.path for i in range(6)} <= mine
+
+
+def test_if_missing_skip_drops_photo_kinds_when_nothing_is_installed(sources, caplog):
+    from segsim.scene.config import load_scene_config
+
+    (sources / "backgrounds" / "demo").rename(sources / "elsewhere")  # no photo installed
+    wants = {
+        "background": {"kinds": {"photo": 4.0}},
+        "material": {"texture": {"kinds": {"photo": 2.0}}},
+        "distractors": {"cards": [0, 2]},
+        "photos": {"sources": {"backgrounds": 1.0, "sweethome3d": 1.0, "robosuite": 0.0}},
+    }
+    with pytest.raises(SegsimError, match="mate-backgrounds"):
+        load_scene_config("shapes", overrides=wants)  # if_missing: error, the default
+    with caplog.at_level(logging.WARNING, logger="segsim.scene.realism"):
+        cfg = load_scene_config("shapes", overrides={**wants, "photos": {"if_missing": "skip"}})
+    assert "no photos are installed" in caplog.text and "mate-backgrounds" in caplog.text
+    assert cfg.background.kinds["photo"] == 0 and cfg.background.kinds["clutter"] > 0
+    assert cfg.material.texture.kinds["photo"] == 0 and cfg.distractors.cards == (0, 0)
+    # a folder of the user's own with nothing readable is still an error, never skipped
+    (sources / "empty").mkdir()
+    with pytest.raises(SegsimError, match="no readable photos"):
+        load_scene_config(
+            "shapes",
+            overrides={**wants, "photos": {"if_missing": "skip", "dirs": [str(sources / "empty")]}},
+        )

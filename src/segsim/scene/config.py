@@ -27,7 +27,14 @@ from segsim.labels import Label, LabelSet, default_color
 from segsim.scene import kinds
 from segsim.scene.classes import ClassSpec, LibrarySelection, distractor_shape_names
 from segsim.scene.config_base import IntRange, Range, Section, weights_ok
-from segsim.scene.realism import PhotosConfig, SensorConfig, VisibilityConfig, check_photos
+from segsim.scene.realism import (
+    PhotosConfig,
+    SensorConfig,
+    VisibilityConfig,
+    check_photos,
+    photo_pool,
+    without_photos,
+)
 from segsim.scene.street.config import StreetConfig
 
 TEXTURE_KINDS = tuple(name for name in kinds.TEXTURE_KINDS if name)  # None: a plain colour
@@ -390,7 +397,11 @@ def load_scene_config(
     )
     cfg = validate(SceneConfig, data, source=source)
     # fail now, not in a worker halfway through a dataset
-    check_photos(cfg)
+    if not check_photos(cfg):
+        off = without_photos(cfg)
+        if off is None:  # photos are all some weight map has: the library's own error
+            photo_pool(cfg.photos)
+        cfg = validate(SceneConfig, deep_merge(data, off), source=source)
     if cfg.background.kinds.get("image", 0) > 0:
         list_images(cfg.background.image_dir, "background.image_dir")
     sky = cfg.background.sky

@@ -13,6 +13,7 @@ import math
 from bisect import bisect_right
 from functools import lru_cache
 from itertools import accumulate
+from typing import Literal
 
 import numpy as np
 from pydantic import Field, field_validator
@@ -37,6 +38,9 @@ class PhotosConfig(Section):
     dirs: list[str] = []  # folders of your own photos: the `dirs` source (weight 1 unless set)
     exclude: list[str] = []  # origin patterns left out, e.g. "*/abstract/*"
     crop: Range = (0.3, 1.0)  # background crops: side, as a fraction of the largest that fits
+    # when no photo is found: "error" (exit 2 with the fix), or "skip": draw every photo kind's
+    # weight as 0, with one warning (the shapes preset, so it runs where nothing is installed)
+    if_missing: Literal["error", "skip"] = "error"
 
     @field_validator("sources")
     @classmethod
@@ -152,10 +156,56 @@ def pick_photo(rng, pc: PhotosConfig) -> str:
     return paths[i][int(rng.integers(len(paths[i])))]
 
 
-def check_photos(cfg) -> None:
-    """Build the library (once per machine) and fail now when it is empty, not in a worker."""
-    if uses_photos(cfg):
-        photo_pool(cfg.photos)
+def check_photos(cfg) -> bool:
+    """Build the library (once per machine) and fail now when it is empty, not in a worker.
+    False (after one warning) where none of the installed sources has a photo, the config names
+    no folder of its own and lets photo kinds drop out then (`if_missing: skip`)."""
+    if not uses_photos(cfg):
+        return True
+    pc = cfg.photos
+    if pc.if_missing == "skip" and not installed_photos(pc):
+        import logging
+
+        from segsim.assets.photos import INSTALL
+
+        logging.getLogger(__name__).warning(
+            "no photos are installed: drawing without photo backgrounds and textures (%s, or set "
+            "photos.dirs, for the preset's full randomization)",
+            INSTALL,
+        )
+        return False
+    photo_pool(pc)
+    return True
+
+
+def installed_photos(pc: PhotosConfig) -> bool:
+    """Whether the config's photo sources (its folders, or else the installed ones) hold any."""
+    from segsim.assets.photos import env_dirs, source_photos
+
+    if pc.dirs or env_dirs():
+        return True  # a user's folders: an empty one is an error, never skipped
+    return any(w > 0 and source_photos(s) for s, w in pc.sources.items() if s != "dirs")
+
+
+def without_photos(cfg) -> dict | None:
+    """Overrides that set every photo kind of a scene config to weight 0, keeping its other
+    kinds; None where a weight map would be left with none."""
+
+    def off(kinds: dict) -> dict:
+        return {"kinds": {**kinds, "photo": 0.0}}
+
+    out: dict = {
+        "background": off(cfg.background.kinds),
+        "material": {"texture": off(cfg.material.texture.kinds)},
+        "ground": {"material": {"texture": off(cfg.ground.material.texture.kinds)}},
+        "distractors": {"cards": [0, 0]},
+    }
+    if cfg.distractors.material is not None:
+        out["distractors"]["material"] = {"texture": off(cfg.distractors.material.texture.kinds)}
+    maps = [out["background"], out["material"]["texture"], out["ground"]["material"]["texture"]]
+    if any(sum(m["kinds"].values()) <= 0 for m in maps):
+        return None
+    return out
 
 
 # --- visibility ----------------------------------------------------------------------------
