@@ -213,6 +213,9 @@ def test_if_missing_skip_drops_photo_kinds_when_nothing_is_installed(sources, ca
     assert "no photos are installed" in caplog.text and "mate-backgrounds" in caplog.text
     assert cfg.background.kinds["photo"] == 0 and cfg.background.kinds["clutter"] > 0
     assert cfg.material.texture.kinds["photo"] == 0 and cfg.distractors.cards == (0, 0)
+    plain = load_scene_config("shapes")
+    assert cfg.ground.material.texture.scale == plain.ground.material.texture.scale  # kept whole
+    assert cfg.ground.material.value == plain.ground.material.value
     # a folder of the user's own with nothing readable is still an error, never skipped
     (sources / "empty").mkdir()
     with pytest.raises(SegsimError, match="no readable photos"):

@@ -188,20 +188,25 @@ def installed_photos(pc: PhotosConfig) -> bool:
 
 
 def without_photos(cfg) -> dict | None:
-    """Overrides that set every photo kind of a scene config to weight 0, keeping its other
-    kinds; None where a weight map would be left with none."""
+    """Overrides that set every photo kind of a scene config to weight 0, keeping the rest of
+    each material whole (a partial one would take the class defaults, not the ground's); None
+    where a weight map would be left with none."""
 
     def off(kinds: dict) -> dict:
-        return {"kinds": {**kinds, "photo": 0.0}}
+        return {**kinds, "photo": 0.0}
+
+    def material(m) -> dict:
+        texture = m.texture.model_dump() | {"kinds": off(m.texture.kinds)}
+        return m.model_dump() | {"texture": texture}
 
     out: dict = {
-        "background": off(cfg.background.kinds),
-        "material": {"texture": off(cfg.material.texture.kinds)},
-        "ground": {"material": {"texture": off(cfg.ground.material.texture.kinds)}},
+        "background": {"kinds": off(cfg.background.kinds)},
+        "material": material(cfg.material),
+        "ground": {"material": material(cfg.ground.material)},
         "distractors": {"cards": [0, 0]},
     }
     if cfg.distractors.material is not None:
-        out["distractors"]["material"] = {"texture": off(cfg.distractors.material.texture.kinds)}
+        out["distractors"]["material"] = material(cfg.distractors.material)
     maps = [out["background"], out["material"]["texture"], out["ground"]["material"]["texture"]]
     if any(sum(m["kinds"].values()) <= 0 for m in maps):
         return None
