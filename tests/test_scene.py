@@ -56,6 +56,17 @@ def test_yaml_file_and_overrides_merge_in_order(tmp_path):
     )
 
 
+def test_a_partial_ground_material_changes_the_grounds_own_defaults():
+    from segsim.scene.config import GROUND_MATERIAL, GroundConfig, MaterialConfig
+
+    m = GroundConfig.model_validate({"material": {"value": [0.3, 0.4]}}).material
+    assert m.value == (0.3, 0.4)
+    # everything else is the ground's default, not the objects' material defaults
+    assert m.specular == GROUND_MATERIAL.specular != MaterialConfig().specular
+    assert m.texture.scale == GROUND_MATERIAL.texture.scale
+    assert m.texture.probability == GROUND_MATERIAL.texture.probability
+
+
 @pytest.mark.parametrize(
     "override, field, hint",
     [

@@ -190,15 +190,24 @@ class BackgroundConfig(Section):
         return data
 
 
+GROUND_MATERIAL = MaterialConfig(
+    value=(0.2, 0.9),
+    saturation=(0.0, 0.6),
+    specular=(0.0, 0.3),
+    texture=TextureConfig(probability=0.7, scale=(0.5, 4.0)),
+)
+
+
 class GroundConfig(Section):
     probability: float = Field(0.5, ge=0, le=1)
     size: float = Field(30.0, gt=0)  # side of the (thin box) ground plane, metres
-    material: MaterialConfig = MaterialConfig(
-        value=(0.2, 0.9),
-        saturation=(0.0, 0.6),
-        specular=(0.0, 0.3),
-        texture=TextureConfig(probability=0.7, scale=(0.5, 4.0)),
-    )
+    material: MaterialConfig = GROUND_MATERIAL
+
+    @field_validator("material", mode="before")
+    @classmethod
+    def _over_ground_defaults(cls, v):
+        # the fields a config gives change the ground's own defaults, not the objects' ones
+        return deep_merge(GROUND_MATERIAL.model_dump(), v) if isinstance(v, dict) else v
 
 
 class DistractorsConfig(Section):
