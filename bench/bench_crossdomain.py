@@ -178,19 +178,24 @@ def score(pred_fn, frames, labels) -> dict:
 TRANSFER = {
     "background": {"kinds": {"photo": 4.0}},  # beside the preset's procedural kinds (sum 6.5)
     "material": {"texture": {"probability": 0.6, "kinds": {"photo": 2.0}}},
-    # the preset leaves the ground's kinds to the defaults, so a map here replaces them: all of
-    # them, plus photos
+    # the ground as every report so far measured it: until a partial ground.material merged over
+    # the ground's own defaults (2026-12-02) this override gave it the objects' material ranges
     "ground": {
         "material": {
+            "saturation": [0.0, 1.0],
+            "value": [0.15, 1.0],
+            "specular": [0.0, 0.8],
             "texture": {
+                "probability": 0.5,
                 "kinds": {
                     "checker": 1.0,
                     "stripes": 1.0,
                     "noise": 1.5,
                     "gradient": 1.0,
                     "photo": 2.0,
-                }
-            }
+                },
+                "scale": [2.0, 10.0],
+            },
         }
     },
     "distractors": {
