@@ -180,9 +180,7 @@ def build_levels(vertices: np.ndarray, faces: np.ndarray) -> tuple[Level | None,
         return tuple(out)
     # one vertex per position: decimation must see the surface, not the file's UV seams
     points, inverse = np.unique(np.asarray(vertices, np.float64), axis=0, return_inverse=True)
-    merged = inverse.reshape(-1)[faces]
-    merged = merged[(merged[:, 0] != merged[:, 1]) & (merged[:, 1] != merged[:, 2])]
-    merged = merged[merged[:, 2] != merged[:, 0]]
+    merged = without_collapsed(inverse.reshape(-1)[faces])
     original = Surface(vertices, faces)
     centre = (points.min(axis=0) + points.max(axis=0)) / 2
     extent = max(float(np.ptp(points, axis=0).max()), 1e-12)
@@ -211,6 +209,12 @@ def build_levels(vertices: np.ndarray, faces: np.ndarray) -> tuple[Level | None,
     return tuple(out)
 
 
+def without_collapsed(faces: np.ndarray) -> np.ndarray:
+    """The faces whose three corners are distinct vertices."""
+    a, b, c = faces.T
+    return faces[(a != b) & (b != c) & (c != a)]
+
+
 def cluster(points: np.ndarray, faces: np.ndarray, cell: float):
     """Vertex clustering: every vertex moves to the mean of the vertices in its grid cube of side
     `cell`; faces that collapse are dropped, and so are repeats (either winding)."""
@@ -223,8 +227,7 @@ def cluster(points: np.ndarray, faces: np.ndarray, cell: float):
     cid = cid.reshape(-1)
     count = np.bincount(cid)
     pv = np.stack([np.bincount(cid, points[:, k]) for k in range(3)], axis=1) / count[:, None]
-    pf = cid[faces]
-    pf = pf[(pf[:, 0] != pf[:, 1]) & (pf[:, 1] != pf[:, 2]) & (pf[:, 2] != pf[:, 0])]
+    pf = without_collapsed(cid[faces])
     _, first = np.unique(np.sort(pf, axis=1), axis=0, return_index=True)
     used, pf = np.unique(pf[np.sort(first)], return_inverse=True)
     return pv[used], pf.reshape(-1, 3).astype(np.int64)

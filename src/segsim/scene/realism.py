@@ -188,16 +188,15 @@ def installed_photos(pc: PhotosConfig) -> bool:
 
 
 def without_photos(cfg) -> dict | None:
-    """Overrides that set every photo kind of a scene config to weight 0, keeping the rest of
-    each material whole (a partial one would take the class defaults, not the ground's); None
-    where a weight map would be left with none."""
+    """Overrides that set every photo kind of a scene config to weight 0, keeping its other
+    kinds (whole maps: a map given where the config had none replaces the defaults); None where
+    a weight map would be left with none."""
 
     def off(kinds: dict) -> dict:
         return {**kinds, "photo": 0.0}
 
     def material(m) -> dict:
-        texture = m.texture.model_dump() | {"kinds": off(m.texture.kinds)}
-        return m.model_dump() | {"texture": texture}
+        return {"texture": {"kinds": off(m.texture.kinds)}}
 
     out: dict = {
         "background": {"kinds": off(cfg.background.kinds)},
