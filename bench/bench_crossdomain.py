@@ -25,7 +25,9 @@ Two modes:
         distractors in front and photo cut-outs, objects cut by the frame and empty frames,
         sensor effects, strong augmentation) and the ablations (`transfer` with one of them
         off in turn) -- generate its dataset (seed 0), train it for the same --minutes, and
-        score it on the three sets. `--variants a,b` runs some only.
+        score it on the three sets. `--variants a,b` runs some only; `--stream` trains
+        each variant from the renderer (`segsim train --stream shapes`, the variant's overrides
+        as its scene config) instead of a fixed set.
 """
 
 from __future__ import annotations
@@ -381,6 +383,8 @@ def train_variant(name, overrides, strong, args, work: Path) -> tuple[Path, dict
     from segsim.train.trainer import train
 
     data, run = work / _slug(name) / "data", work / _slug(name) / "run"
+    if args.stream:
+        return stream_variant(name, overrides, strong, args, work)
     cfg = load_scene_config("shapes", overrides=overrides)
     t0 = time.time()
 
@@ -396,6 +400,12 @@ def train_variant(name, overrides, strong, args, work: Path) -> tuple[Path, dict
     gen_s = time.time() - t0
     if run.exists():
         shutil.rmtree(run)
+    tcfg = load_train_config(None, {"data": {"root": str(data)}, **train_overrides(strong, args)})
+    summary = train(tcfg, run, progress=False)
+    return run, summary, gen_s
+
+
+def train_overrides(strong: bool, args) -> dict:
     # the budget: --minutes of the trainer's clock, or (--epochs) a fixed number of steps,
     # which a shared, loaded machine cannot skew
     budget = (
@@ -403,20 +413,40 @@ def train_variant(name, overrides, strong, args, work: Path) -> tuple[Path, dict
         if args.epochs
         else {"max_minutes": args.minutes, "epochs": 10_000}
     )
-    tcfg = load_train_config(
-        None,
-        {
-            "data": {"root": str(data)},
-            "augment": {"strong": strong},
-            "trainer": {"progress": False, "plot": False, "early_stopping": None, **budget},
-        },
-    )
-    summary = train(tcfg, run, progress=False)
-    return run, summary, gen_s
+    return {
+        "augment": {"strong": strong},
+        "trainer": {"progress": False, "plot": False, "early_stopping": None, **budget},
+    }
+
+
+def stream_variant(name, overrides, strong, args, work: Path) -> tuple[Path, dict, float]:
+    """Train the variant straight from the renderer (`segsim train --stream shapes` with the
+    variant's overrides as its scene config): every training frame new, photo crops included."""
+    import shutil
+
+    import yaml
+
+    from segsim.config import deep_merge
+    from segsim.train.config import load_train_config
+    from segsim.train.trainer import train
+
+    folder = work / "stream" / _slug(name)
+    folder.mkdir(parents=True, exist_ok=True)
+    section = {"preset": "shapes", "size": args.size, "eval_dir": str(folder / "eval")}
+    if overrides:
+        scene = folder / "scene.yaml"
+        scene.write_text(yaml.safe_dump(overrides))
+        section["scene_config"] = str(scene)
+    run = folder / "run"
+    if run.exists():
+        shutil.rmtree(run)
+    tcfg = load_train_config(None, deep_merge(train_overrides(strong, args), {"stream": section}))
+    return run, train(tcfg, run, progress=False), 0.0
 
 
 def budget_label(args) -> str:
-    return f"{args.epochs} epochs" if args.epochs else f"{args.minutes:g} min"
+    label = f"{args.epochs} epochs" if args.epochs else f"{args.minutes:g} min"
+    return label + (", stream" if args.stream else "")
 
 
 def run_of(row: dict):
@@ -477,7 +507,8 @@ def report(args) -> int:
     command = (
         "python bench/bench_crossdomain.py --report "
         + (f"--epochs {args.epochs} " if args.epochs else f"--minutes {args.minutes} ")
-        + f"--train-count {args.train_count} --size {args.size} --count {args.count}"
+        + ("--stream " if args.stream else f"--train-count {args.train_count} ")
+        + f"--size {args.size} --count {args.count}"
         + (f" --variants '{args.variants}'" if args.variants else "")
     )
     rows, command = merge_rows(
@@ -487,8 +518,9 @@ def report(args) -> int:
         "transfer",
         rows,
         command,
-        notes="Every variant at a budget (each row's `budget`) trains for the same time; "
-        f"{args.train_count} training frames at {args.size} px, seed 0; test sets of "
+        notes="Every variant at a budget (each row's `budget`) trains for the same time, on "
+        f"{args.train_count} fixed training frames at {args.size} px, seed 0 (budgets marked "
+        "`stream`: frames rendered while training, scene seed 0, never one twice); test sets of "
         f"{args.count} frames each, seeds {HELD_OUT_SEED} and {HELD_OUT_SEED + 1}, made in "
         f"{made:.0f} s. Held-out photos: scikit-image's {', '.join(PHOTOS)}.",
     )
@@ -516,6 +548,11 @@ def main() -> int:
         "--epochs", type=int, default=0, help="--report: budget in epochs instead of minutes"
     )
     ap.add_argument("--train-count", type=int, default=2000, help="--report: training frames")
+    ap.add_argument(
+        "--stream",
+        action="store_true",
+        help="--report: train from the renderer (segsim train --stream) instead of a fixed set",
+    )
     ap.add_argument(
         "--variants",
         default="",
