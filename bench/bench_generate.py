@@ -69,7 +69,7 @@ def bare_rate(
 
     height = size if height is None else height
     init = (g.DEFAULT_FRAME_SOURCE, cfg, size, height, seed, (0.8, 0.1, 0.1), "/nonexistent")
-    batches = g._batches(list(range(count)), workers)
+    batches = g._batches(list(range(count)), workers, getattr(cfg, "views_per_scene", 1))
     t0, done_times = time.perf_counter(), []
     if workers == 1:
         g._init_worker(*init)

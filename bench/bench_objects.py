@@ -82,21 +82,26 @@ def main() -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
     ap.add_argument("--count", type=int, default=0, help="frames per run (default 600 at 256)")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument(
+        "--views", type=int, nargs="+", default=[1], help="views_per_scene values (1: the preset)"
+    )
     args = ap.parse_args()
     workers = default_workers()
     cfg = load_scene_config("objects")
     rows = []
     scratch = Path(tempfile.mkdtemp(prefix="segsim-bench-objects-"))
     try:
-        for size in args.sizes:
+        for size, views in ((s, v) for s in args.sizes for v in args.views):
             count = args.count or max(60, int(600 * (256 / size) ** 2))
+            run_cfg = cfg.model_copy(update={"views_per_scene": views})
             gen, bare = [], []
             for _ in range(args.repeats):
                 settle_disk()
-                bare.append(bare_rate(cfg, count, size, workers))
+                bare.append(bare_rate(run_cfg, count, size, workers))
                 settle_disk()
-                gen.append(generate_rate(cfg, count, size, workers, scratch, preset="objects"))
+                gen.append(generate_rate(run_cfg, count, size, workers, scratch, preset="objects"))
             tag = f"objects {size}x{size}, {workers} workers, {count} frames"
+            tag += f", {views} views per scene" if views > 1 else ""
             rows += [
                 row(f"generate to disk, steady, {tag}", [g[1] for g in gen], "frames/s"),
                 row(f"bare sample+render, steady, {tag}", [b[1] for b in bare], "frames/s"),

@@ -98,6 +98,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[512, 1024], help="frame widths")
     ap.add_argument("--count", type=int, default=0, help="frames per run (default 300 at 512)")
+    ap.add_argument(
+        "--views", type=int, nargs="+", default=[1], help="views_per_scene values (1: the preset)"
+    )
     args = ap.parse_args()
     workers = default_workers()
     cfg = load_scene_config("street")
@@ -105,15 +108,17 @@ def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="segsim-bench-street-"))
     load = os.getloadavg()[0]
     try:
-        for width in args.sizes:
+        for width, views in ((s, v) for s in args.sizes for v in args.views):
             w, h = width, width // 2
             count = args.count or max(60, int(300 * (512 / width) ** 2))
+            run_cfg = cfg.model_copy(update={"views_per_scene": views})
             settle_disk()
-            bare = bare_rate(cfg, count, w, workers, height=h)[1]
+            bare = bare_rate(run_cfg, count, w, workers, height=h)[1]
             settle_disk()
-            out = scratch / f"ds{w}"
-            gen = generate_rate(cfg, count, w, h, workers, out)
+            out = scratch / f"ds{w}-{views}"
+            gen = generate_rate(run_cfg, count, w, h, workers, out)
             tag = f"street {w}x{h}, {workers} workers, {count} frames"
+            tag += f", {views} views per scene" if views > 1 else ""
             rows += [
                 row(f"generate to disk, steady, {tag}", [gen[1]], "frames/s"),
                 row(f"bare sample+render, steady, {tag}", [bare], "frames/s"),

@@ -143,6 +143,7 @@ def generate_dataset(
     check_assets(cfg)  # a missing file or an empty selection fails before anything is written
     workers = workers or (None if ray is not None else default_workers())
     root = Path(out)
+    group = getattr(cfg, "views_per_scene", 1)  # frames per scene share a split
     info = build_info(
         labels=cfg.label_set().to_dict(),
         config=cfg.model_dump(mode="json"),
@@ -152,6 +153,7 @@ def generate_dataset(
         height=height,
         count=count,
         fractions=fractions,
+        group=group,
     )
     undo = ray_pool.folder_undo(root) if ray is not None else None
     prepare_folder(root, info)
@@ -163,7 +165,7 @@ def generate_dataset(
         cluster = ray_pool.open_cluster(ray, workers, init_args, undo, ray_runtime_env)
     (root / MANIFEST).unlink(missing_ok=True)  # rewritten at the end, when every frame is there
 
-    entries = complete_frames(root, count, fractions)
+    entries = complete_frames(root, count, fractions, group)
     todo = [i for i in range(count) if i not in entries]
     frames = cluster.frames(todo) if cluster else render_frames(todo, workers, init_args)
     t0, done_times = time.perf_counter(), []

@@ -41,6 +41,7 @@ def build_info(
     height: int,
     count: int,
     fractions,
+    group: int = 1,
 ) -> dict:
     doc = {
         "segsim_version": __version__,
@@ -51,7 +52,7 @@ def build_info(
         "count": int(count),
         "labels": labels["labels"],
         "ignore_index": labels["ignore_index"],
-        "splits": split_counts(count, fractions),
+        "splits": split_counts(count, fractions, group),
         "split_fractions": [float(f) for f in fractions],
         "config": config,
     }

@@ -106,7 +106,7 @@ def _render_batch(indices: list[int]) -> list[tuple[int, str, dict[str, str]]]:
         st["render"] = _load_source(st["frame_source"])(st["cfg"], st["width"], st["height"])
     out = []
     for i in indices:
-        split = split_of(i, st["fractions"])
+        split = split_of(i, st["fractions"], getattr(st["cfg"], "views_per_scene", 1))
         scene, frame = st["render"](st["seed"], i)
         files = encode_frame(frame, frame_meta(scene, i, split, st["seed"]))
         out.append((i, split, write_frame(st["root"], split, frame_id(i), files)))
@@ -118,18 +118,26 @@ def _load_source(spec: str):
     return getattr(importlib.import_module(module), name)
 
 
-def _batches(indices: list[int], workers: int) -> list[list[int]]:
+def views_of(init_args: tuple) -> int:
+    """Frames per scene of the config in a worker's init arguments (see _batches)."""
+    return getattr(init_args[1], "views_per_scene", 1)
+
+
+def _batches(indices: list[int], workers: int, group: int = 1) -> list[list[int]]:
     """`indices` cut into consecutive batches, one task each.
 
     Guided sizes: each batch is a 1/8 share of what is left for each worker, at most MAX_BATCH
     (per-task overhead is negligible next to rendering even at a few frames) and at least 1. Big
     batches in the bulk, down to single frames at the end, so no worker sits idle while another
-    finishes a big last batch and the progress bar keeps moving."""
+    finishes a big last batch and the progress bar keeps moving. The views of one scene
+    (`group` consecutive indices) stay in one batch, so its arrangement is made once."""
     out, k, n = [], 0, len(indices)
     while k < n:
-        size = max(1, min(MAX_BATCH, (n - k) // (workers * 8)))
-        out.append(indices[k : k + size])
-        k += size
+        end = k + max(1, min(MAX_BATCH, (n - k) // (workers * 8)))
+        while group > 1 and end < n and indices[end] // group == indices[end - 1] // group:
+            end += 1
+        out.append(indices[k:end])
+        k = end
     return out
 
 
@@ -140,7 +148,7 @@ def render_frames(todo: list[int], workers: int, init_args):
     if workers == 1:  # no pool: same code path as a worker, in this process
         _init_worker(*init_args)
         try:
-            for batch in _batches(todo, 1):
+            for batch in _batches(todo, 1, views_of(init_args)):
                 yield from _render_batch(batch)
         finally:  # this process lives on: give the GL context back now
             release = getattr(_state.get("render"), "release", None)
@@ -148,7 +156,7 @@ def render_frames(todo: list[int], workers: int, init_args):
                 release()
             _state.clear()
         return
-    batches = _batches(todo, workers)
+    batches = _batches(todo, workers, views_of(init_args))
     workers = min(workers, len(batches))
     # spawn, not fork: a forked child would inherit GL/EGL state, which is not fork-safe.
     with ProcessPoolExecutor(

@@ -314,7 +314,8 @@ class RayCluster:
         """Yield (index, split, checksums) for every frame in `todo`, in completion order."""
         ray = self.ray
         try:
-            queue = deque((b, 0) for b in pool._batches(todo, len(self.actors)))
+            batches = pool._batches(todo, len(self.actors), pool.views_of(self.init_args))
+            queue = deque((b, 0) for b in batches)
             inflight: dict = {}  # ObjectRef -> (slot, generation, batch, tries)
 
             def top_up(slot: int) -> None:

@@ -40,13 +40,15 @@ def remove_stale_temps(root: Path) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def complete_frames(root: Path, count: int, fractions) -> dict[int, tuple[str, dict[str, str]]]:
+def complete_frames(
+    root: Path, count: int, fractions, group: int = 1
+) -> dict[int, tuple[str, dict[str, str]]]:
     """Frames an earlier run finished (all files present, meta written last), with checksums.
 
     Each file is also checked whole (PNG chunk CRCs, meta parses and names the frame): a frame
     that fails, e.g. a file emptied by a power cut after its rename, is rendered again."""
     done = {}
-    for i, split in enumerate(splits_of(count, fractions)):
+    for i, split in enumerate(splits_of(count, fractions, group)):
         paths = frame_paths(root, split, frame_id(i))
         if not paths["meta"].is_file() or not all(p.is_file() for p in paths.values()):
             continue

@@ -11,7 +11,7 @@ import numpy as np
 from segsim.dataset import png
 from segsim.dataset.info import read_info
 from segsim.dataset.layout import SPLITS, frame_id, frame_paths
-from segsim.dataset.splits import splits_of
+from segsim.dataset.splits import scene_group, splits_of
 from segsim.errors import SegsimError
 from segsim.fileio import write_atomic
 from segsim.labels import LabelSet
@@ -85,7 +85,9 @@ def contact_sheet(root, count: int = 16, split: str | None = None) -> np.ndarray
     labels = LabelSet.from_dict(info)
     chosen = [
         (i, s)
-        for i, s in enumerate(splits_of(info["count"], info["split_fractions"]))
+        for i, s in enumerate(
+            splits_of(info["count"], info["split_fractions"], scene_group(info.get("config")))
+        )
         if split is None or s == split
     ][:count]
     if not chosen:

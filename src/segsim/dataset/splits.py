@@ -54,15 +54,23 @@ def _split_index(u, fractions):
     return np.where(u < train, 0, np.where((u < 1.0 - test) | (test == 0), 1, 2))
 
 
-def split_of(index: int, fractions=DEFAULT_FRACTIONS) -> str:
-    return SPLITS[int(_split_index(_u(index), fractions))]
+def split_of(index: int, fractions=DEFAULT_FRACTIONS, group: int = 1) -> str:
+    """The split of frame `index`; frames that share a scene (`group` consecutive frames: the
+    config's views_per_scene) share their split, so no scene is seen in training and in test."""
+    return SPLITS[int(_split_index(_u(index // group), fractions))]
 
 
-def split_counts(count: int, fractions=DEFAULT_FRACTIONS) -> dict[str, int]:
-    ids = _split_index(_u(np.arange(count)), fractions)
+def split_counts(count: int, fractions=DEFAULT_FRACTIONS, group: int = 1) -> dict[str, int]:
+    ids = _split_index(_u(np.arange(count) // group), fractions)
     return {s: int((ids == k).sum()) for k, s in enumerate(SPLITS)}
 
 
-def splits_of(count: int, fractions=DEFAULT_FRACTIONS) -> list[str]:
+def splits_of(count: int, fractions=DEFAULT_FRACTIONS, group: int = 1) -> list[str]:
     """Split name of every frame 0..count-1 (vectorised split_of)."""
-    return [SPLITS[k] for k in _split_index(_u(np.arange(count)), fractions).tolist()]
+    ids = _split_index(_u(np.arange(count) // group), fractions)
+    return [SPLITS[k] for k in ids.tolist()]
+
+
+def scene_group(config: dict | None) -> int:
+    """Frames per scene of a dataset, from the scene config its dataset.yaml records."""
+    return int((config or {}).get("views_per_scene", 1))

@@ -101,9 +101,12 @@ class ShadowPass:
         self.tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
         self.tex.repeat_x = self.tex.repeat_y = False
         self.fbo = ctx.framebuffer(depth_attachment=self.tex)
+        self._drawn = None  # (what the map holds, its result): the views of a scene share it
 
     def draw(self, scene, items: list[DrawItem], meshes) -> tuple | None:
-        """(light view-projection, world size of a texel), or None when nothing casts."""
+        """(light view-projection, world size of a texel), or None when nothing casts. The map
+        depends on the light and the casters only, not on the camera: when they are the same as
+        for the map already drawn (another view of the same scene), it is kept as it is."""
 
         casters = [it for it in items if it.obj is not scene.ground]
         if not scene.lights or not scene.lights[0].cast_shadows or not casters:
@@ -112,17 +115,23 @@ class ShadowPass:
         radii = np.array([it.radius for it in casters])
         centre = centres.mean(axis=0)
         radius = float(np.max(np.sqrt(((centres - centre) ** 2).sum(axis=1)) + radii)) * 1.05
-        light_vp = light_view_projection(scene.lights[0].direction, centre, radius)
+        direction = tuple(float(d) for d in scene.lights[0].direction)
+        texels_per_metre = self.map_size / (2 * radius)
+        levels = [shadow_level(it.obj.shape, texels_per_metre) for it in casters]
+        drawn = tuple((it.key, it.model, it.double_sided) for it in casters)
+        key = (direction, drawn, tuple(levels))
+        if self._drawn is not None and self._drawn[0] == key:
+            return self._drawn[1]
+        light_vp = light_view_projection(direction, centre, radius)
         self.fbo.use()
         self.fbo.clear(depth=1.0)
         self.ctx.front_face = "ccw"
         self.program.write("u_light_vp", mat4_bytes(light_vp))
-        texels_per_metre = self.map_size / (2 * radius)
-        for it in casters:
+        for it, level in zip(casters, levels, strict=True):
             self.program.write("u_model", it.model)
-            level = shadow_level(it.obj.shape, texels_per_metre)
             draw_mesh(self.ctx, it, meshes.get(it.key, level)[self.program])
-        return light_vp, 2 * radius / self.map_size
+        self._drawn = (key, (light_vp, 2 * radius / self.map_size))
+        return self._drawn[1]
 
     def release(self):
         for obj in (self.fbo, self.tex, self.program):

@@ -293,12 +293,18 @@ class SceneConfig(Section):
     street: StreetConfig | None = None
     photos: PhotosConfig = PhotosConfig()  # what the `photo` kinds draw from
     visibility: VisibilityConfig = VisibilityConfig()
+    # frames drawn of each arrangement of objects (placed, dropped, the ground): frames
+    # k*V .. k*V+V-1 share one and draw their own camera, lights, background and effects;
+    # the physics and the scene's mesh uploads are then paid once per V frames
+    views_per_scene: int = Field(1, ge=1, le=10_000)
 
     @model_serializer(mode="wrap")
     def _only_what_applies(self, handler):
         data = handler(self)  # no street: as before it existed, so dataset.yaml bytes hold
         if self.street is None:
             data.pop("street", None)
+        if self.views_per_scene == 1:
+            data.pop("views_per_scene", None)
         for key in ("photos", "visibility"):  # the same for these sections at their defaults
             if getattr(self, key) == type(getattr(self, key))():
                 data.pop(key, None)

@@ -1,7 +1,10 @@
 """Draw one Scene from (config, seed, frame index) — a pure function.
 
 Every frame has its own generator, `numpy.random.default_rng([seed, index])`, and draws in a fixed
-order, so frame i is the same whatever subset, order or worker count produced it. World frame:
+order, so frame i is the same whatever subset, order or worker count produced it. With
+`views_per_scene` V > 1, frames k*V .. k*V+V-1 share the arrangement (objects, drop, ground) and
+the lights drawn by scene k's generator, and each draws its view (camera, background, effects)
+from a sub-stream of its own. World frame:
 metres, z up; when a ground is present its top face is the plane z = 0.
 """
 
@@ -32,6 +35,8 @@ from segsim.scene.postfx import sample_postfx
 from segsim.scene.realism import (
     STREAM_DISTRACTORS,
     STREAM_SENSOR,
+    STREAM_VIEW,
+    STREAM_VIEW_VISIBILITY,
     STREAM_VISIBILITY,
     pick_photo,
     sample_sensor,
@@ -300,27 +305,57 @@ def _ground(rng, cfg: SceneConfig) -> SceneObject | None:
     )
 
 
+def _arrangement(rng, seen, cfg: SceneConfig) -> tuple[list, list, SceneObject | None]:
+    """The objects where they rest (placed, or dropped by physics), their labelled centres and
+    radii, and the ground; `seen` draws whether the frame is left without labelled objects."""
+    objects, labelled = _objects(rng, cfg)
+    vis = cfg.visibility  # (drawn whenever a knob is on: the frames made so far keep their bytes)
+    if (vis.empty or vis.partial) and seen.random() < vis.empty:
+        objects, labelled = [o for o in objects if o.instance_id == 0], []
+    if cfg.objects.placement == "drop":
+        objects, labelled = _drop(rng, cfg, objects, labelled)
+    return objects, labelled, _ground(rng, cfg)
+
+
+_ARRANGED: dict = {}  # (id(cfg), seed, scene) -> (cfg, arrangement): the last few, per process
+
+
+def _shared_arrangement(cfg: SceneConfig, seed: int, scene: int):
+    key = (id(cfg), int(seed), int(scene))
+    hit = _ARRANGED.get(key)
+    if hit is None or hit[0] is not cfg:  # an id can be reused by a new config
+        rng = np.random.default_rng([int(seed), int(scene)])
+        arranged = _arrangement(rng, stream(seed, scene, STREAM_VISIBILITY), cfg)
+        # the lights too, so the views of a scene share its shadow map (render/passes.py)
+        hit = _ARRANGED[key] = (cfg, (*arranged, _lights(rng, cfg)))
+        while len(_ARRANGED) > 4:
+            del _ARRANGED[next(iter(_ARRANGED))]
+    objects, labelled, ground, (lights, ambient) = hit[1]
+    return list(objects), list(labelled), ground, list(lights), ambient
+
+
 def sample_scene(cfg: SceneConfig, seed: int, index: int, width: int, height: int) -> Scene:
     """Scene number `index` of the dataset with this config and seed."""
     if cfg.street is not None:  # driving scenes: a generator of their own
         from segsim.scene.street.generate import sample_street
 
         return sample_street(cfg, seed, index, width, height)
-    rng = np.random.default_rng([int(seed), int(index)])
-    objects, labelled = _objects(rng, cfg)
+    views = cfg.views_per_scene
+    if views == 1:  # one generator for the arrangement and the view, as before views existed
+        rng = np.random.default_rng([int(seed), int(index)])
+        seen = stream(seed, index, STREAM_VISIBILITY)
+        objects, labelled, ground = _arrangement(rng, seen, cfg)
+        camera = _camera(rng, cfg, labelled, int(width), int(height))
+        lights, ambient = _lights(rng, cfg)
+    else:  # the arrangement and lights of its scene (kept for its next views); the rest its own
+        objects, labelled, ground, lights, ambient = _shared_arrangement(cfg, seed, index // views)
+        rng, seen = stream(seed, index, STREAM_VIEW), stream(seed, index, STREAM_VIEW_VISIBILITY)
+        camera = _camera(rng, cfg, labelled, int(width), int(height))
     vis = cfg.visibility
-    seen = stream(seed, index, STREAM_VISIBILITY) if vis.empty or vis.partial else None
-    if seen is not None and seen.random() < vis.empty:  # a frame with none of the classes
-        objects, labelled = [o for o in objects if o.instance_id == 0], []
-    if cfg.objects.placement == "drop":
-        objects, labelled = _drop(rng, cfg, objects, labelled)
-    ground = _ground(rng, cfg)
-    camera = _camera(rng, cfg, labelled, int(width), int(height))
-    if seen is not None and seen.random() < vis.partial:  # objects cut by the frame's edge
+    if vis.partial and seen.random() < vis.partial:  # objects cut by the frame's edge
         camera = turn_camera(camera, seen, uniform(seen, vis.partial_offset))
     if cfg.distractors.in_front > 0 or cfg.distractors.cards[1] > 0:
         objects = add_distractors(stream(seed, index, STREAM_DISTRACTORS), cfg, objects, camera)
-    lights, ambient = _lights(rng, cfg)
     background = _background(rng, cfg)
     if background.kind == "sky":  # a dome whose sun becomes the key light (scene/sky.py)
         from segsim.scene.sky import sample_sky, sky_class_id, sun_key_light

@@ -24,6 +24,8 @@ from segsim.scene.config_base import IntRange, Range, Section, weights_ok
 PHOTO_SOURCES = ("backgrounds", "sweethome3d", "robosuite", "dirs")
 # the sub-streams of a frame (any fixed numbers; never reuse one for another purpose)
 STREAM_PHOTOS, STREAM_VISIBILITY, STREAM_SENSOR, STREAM_DISTRACTORS = 101, 102, 103, 104
+# with views_per_scene > 1: a view's own camera, lights, background, effects (and its cut-off)
+STREAM_VIEW, STREAM_VIEW_VISIBILITY = 105, 106
 
 
 def stream(seed: int, index: int, which: int) -> np.random.Generator:

@@ -4,8 +4,10 @@ the traffic; the camera in a lane of the main road; sky, sun and haze from the c
 
 Order of the draws is fixed (layout, ego, furniture, buildings, trees, traffic, ground, sky,
 lights, post-effects, camera), each from the frame's own generator, so frame i depends on
-(config, seed, i) alone. Everything that stands keeps its footprint on an occupancy grid, so
-nothing interpenetrates (roads are kept free of buildings, trees and furniture).
+(config, seed, i) alone (with views_per_scene V > 1, frames k*V .. k*V+V-1 share the street of
+scene k, its sky and lights, and draw effects and camera each from its own sub-stream).
+Everything that stands keeps its footprint on an occupancy grid, so nothing interpenetrates
+(roads are kept free of buildings, trees and furniture).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 from segsim.draws import hsv_color, uniform
 from segsim.scene.geometry import look_at_opencv, rigid
 from segsim.scene.postfx import sample_postfx
+from segsim.scene.realism import STREAM_VIEW
 from segsim.scene.spec import Camera, Light, Material, Scene, SceneObject, Texture
 from segsim.scene.street.buildings import build_buildings
 from segsim.scene.street.context import Ctx
@@ -30,8 +33,11 @@ SEEN = (BEHIND, BEHIND + 60.0)  # main-road arc lengths the camera sees best
 GROUND_SIZE = 700.0
 
 
-def sample_street(cfg, seed: int, index: int, width: int, height: int) -> Scene:
-    rng = np.random.default_rng([int(seed), int(index)])
+def _street(rng, cfg) -> tuple:
+    """What stands in the street (objects, ground), the main road and the ego car's lane; the
+    sky and the lights (the sun's direction is the shadow map's)."""
+    from segsim.scene.sky import sample_sky, sun_key_light
+
     ctx = Ctx(rng, cfg, Scenery(), Occupancy((-50.0, -230.0), (250.0, 230.0)))
     build_layout(ctx)
     main = ctx.roads[0]
@@ -42,13 +48,36 @@ def sample_street(cfg, seed: int, index: int, width: int, height: int) -> Scene:
     build_buildings(ctx)
     build_trees(ctx, SEEN)
     build_traffic(ctx, SEEN)
-    objects = ctx.scenery.objects() + ctx.things
-    ground = _ground(rng)
-    from segsim.scene.sky import sample_sky, sun_key_light
-
+    objects, ground = ctx.scenery.objects() + ctx.things, _ground(rng)
     background = sample_sky(rng, cfg.background.sky, train_id("sky"))
-    lights, ambient = _lights(rng, cfg)
-    lights, ambient = sun_key_light(background, lights, ambient)
+    lights, ambient = sun_key_light(background, *_lights(rng, cfg))
+    return objects, ground, main, lane, background, lights, ambient
+
+
+_BUILT: dict = {}  # (id(cfg), seed, scene) -> (cfg, street): the last few, per process
+
+
+def _shared_street(cfg, seed: int, scene: int):
+    key = (id(cfg), int(seed), int(scene))
+    hit = _BUILT.get(key)
+    if hit is None or hit[0] is not cfg:  # an id can be reused by a new config
+        hit = _BUILT[key] = (cfg, _street(np.random.default_rng([int(seed), int(scene)]), cfg))
+        while len(_BUILT) > 2:
+            del _BUILT[next(iter(_BUILT))]
+    objects, *rest = hit[1]
+    return list(objects), *rest
+
+
+def sample_street(cfg, seed: int, index: int, width: int, height: int) -> Scene:
+    views = cfg.views_per_scene
+    if views == 1:
+        rng = np.random.default_rng([int(seed), int(index)])
+        objects, ground, main, lane, background, lights, ambient = _street(rng, cfg)
+    else:  # the street and sky of scene index // views; the effects and camera of this view
+        objects, ground, main, lane, background, lights, ambient = _shared_street(
+            cfg, seed, index // views
+        )
+        rng = np.random.default_rng([int(seed), int(index), STREAM_VIEW])
     postfx = sample_postfx(rng, cfg.postfx)
     camera = _camera(rng, cfg, main, lane, width, height)
     return Scene(
