@@ -27,7 +27,8 @@ Two modes:
         off in turn) -- generate its dataset (seed 0), train it for the same --minutes, and
         score it on the three sets. `--variants a,b` runs some only; `--stream` trains
         each variant from the renderer (`segsim train --stream shapes`, the variant's overrides
-        as its scene config) instead of a fixed set.
+        as its scene config) instead of a fixed set. Each variant's rows are recorded as soon
+        as it is scored; `--rescore` scores a variant's finished run again without training.
 """
 
 from __future__ import annotations
@@ -373,23 +374,22 @@ def score_model(args) -> int:
 
 
 def train_variant(name, overrides, strong, args, work: Path) -> tuple[Path, dict, float]:
-    """Generate the variant's training set (seed 0) and train it for --minutes."""
+    """Generate the variant's training set (--seed) and train it for --minutes."""
     import shutil
 
     from segsim.dataset.generate import generate_dataset
     from segsim.errors import SegsimError
     from segsim.scene.config import load_scene_config
     from segsim.train.config import load_train_config
-    from segsim.train.trainer import train
 
-    data, run = work / _slug(name) / "data", work / _slug(name) / "run"
+    data = work / (_slug(name) + (f"-seed{args.seed}" if args.seed else "")) / "data"
     if args.stream:
         return stream_variant(name, overrides, strong, args, work)
     cfg = load_scene_config("shapes", overrides=overrides)
     t0 = time.time()
 
     def generate():
-        generate_dataset(data, cfg, args.train_count, args.size, args.size, seed=0,
+        generate_dataset(data, cfg, args.train_count, args.size, args.size, seed=args.seed,
                          progress=False, preset="shapes")  # fmt: skip
 
     try:
@@ -398,11 +398,26 @@ def train_variant(name, overrides, strong, args, work: Path) -> tuple[Path, dict
         shutil.rmtree(data)  # another variant's settings, or half written: start over
         generate()
     gen_s = time.time() - t0
+    tcfg = load_train_config(None, {"data": {"root": str(data)}, **train_overrides(strong, args)})
+    return data.parent / "run", trained(tcfg, data.parent / "run", args), gen_s
+
+
+def trained(tcfg, run: Path, args) -> dict:
+    """Train into `run` (its summary kept beside it), or with --rescore reuse a finished run."""
+    import json
+    import shutil
+
+    from segsim.train.trainer import train
+
+    kept = run.parent / "summary.json"
+    if args.rescore and kept.is_file() and (run / "best.ckpt").is_file():
+        return json.loads(kept.read_text())
     if run.exists():
         shutil.rmtree(run)
-    tcfg = load_train_config(None, {"data": {"root": str(data)}, **train_overrides(strong, args)})
+    kept.unlink(missing_ok=True)
     summary = train(tcfg, run, progress=False)
-    return run, summary, gen_s
+    kept.write_text(json.dumps(summary, indent=1))
+    return summary
 
 
 def train_overrides(strong: bool, args) -> dict:
@@ -413,40 +428,34 @@ def train_overrides(strong: bool, args) -> dict:
         if args.epochs
         else {"max_minutes": args.minutes, "epochs": 10_000}
     )
-    return {
-        "augment": {"strong": strong},
-        "trainer": {"progress": False, "plot": False, "early_stopping": None, **budget},
-    }
+    quiet = {"progress": False, "plot": False, "early_stopping": None, "seed": args.seed}
+    return {"augment": {"strong": strong}, "trainer": quiet | budget}
 
 
 def stream_variant(name, overrides, strong, args, work: Path) -> tuple[Path, dict, float]:
     """Train the variant straight from the renderer (`segsim train --stream shapes` with the
     variant's overrides as its scene config): every training frame new, photo crops included."""
-    import shutil
-
     import yaml
 
     from segsim.config import deep_merge
     from segsim.train.config import load_train_config
-    from segsim.train.trainer import train
 
-    folder = work / "stream" / _slug(name)
+    folder = work / "stream" / (_slug(name) + (f"-seed{args.seed}" if args.seed else ""))
     folder.mkdir(parents=True, exist_ok=True)
     section = {"preset": "shapes", "size": args.size, "eval_dir": str(folder / "eval")}
+    section["seed"] = args.seed  # the scene seed of the training frames (and of its val split)
     if overrides:
         scene = folder / "scene.yaml"
         scene.write_text(yaml.safe_dump(overrides))
         section["scene_config"] = str(scene)
-    run = folder / "run"
-    if run.exists():
-        shutil.rmtree(run)
     tcfg = load_train_config(None, deep_merge(train_overrides(strong, args), {"stream": section}))
-    return run, train(tcfg, run, progress=False), 0.0
+    return folder / "run", trained(tcfg, folder / "run", args), 0.0
 
 
 def budget_label(args) -> str:
     label = f"{args.epochs} epochs" if args.epochs else f"{args.minutes:g} min"
-    return label + (", stream" if args.stream else "")
+    label += ", stream" if args.stream else ""
+    return label + (f", seed {args.seed}" if args.seed else "")
 
 
 def run_of(row: dict):
@@ -492,6 +501,7 @@ def report(args) -> int:
                 )
             )  # fmt: skip
         table.append((name, scores, summary))
+        record_variant(args, name, rows[-len(sets) :], made)  # kept even if a later one fails
         print(
             f"{name:<42} " + "  ".join(f"{k} {v:.3f}" for k, v in scores.items())
             + f"  ({summary['steps']} steps, {summary['train_minutes']:.2f} min training, "
@@ -504,27 +514,30 @@ def report(args) -> int:
     for name, scores, summary in table:
         print(f"| {name} | " + " | ".join(f"{scores[k]:.3f}" for k in sets)
               + f" | {summary['steps']} |")  # fmt: skip
+    return 0
+
+
+def record_variant(args, name: str, rows: list[dict], made: float) -> None:
+    """Merge one variant's rows into the `transfer` record (the others are kept)."""
     command = (
         "python bench/bench_crossdomain.py --report "
         + (f"--epochs {args.epochs} " if args.epochs else f"--minutes {args.minutes} ")
         + ("--stream " if args.stream else f"--train-count {args.train_count} ")
-        + f"--size {args.size} --count {args.count}"
-        + (f" --variants '{args.variants}'" if args.variants else "")
+        + f"--size {args.size} --count {args.count} --variants '{name}'"
+        + (f" --seed {args.seed}" if args.seed else "")
     )
-    rows, command = merge_rows(
-        "transfer", rows, command, run_of, {(budget_label(args), name) for name in chosen}
-    )
+    rows, command = merge_rows("transfer", rows, command, run_of, {(budget_label(args), name)})
     record(
         "transfer",
         rows,
         command,
         notes="Every variant at a budget (each row's `budget`) trains for the same time, on "
-        f"{args.train_count} fixed training frames at {args.size} px, seed 0 (budgets marked "
-        "`stream`: frames rendered while training, scene seed 0, never one twice); test sets of "
+        f"{args.train_count} fixed training frames at {args.size} px, seed 0 unless the budget "
+        "names another (budgets marked `stream`: frames rendered while training, never one "
+        "twice); test sets of "
         f"{args.count} frames each, seeds {HELD_OUT_SEED} and {HELD_OUT_SEED + 1}, made in "
         f"{made:.0f} s. Held-out photos: scikit-image's {', '.join(PHOTOS)}.",
     )
-    return 0
 
 
 def main() -> int:
@@ -559,6 +572,14 @@ def main() -> int:
         help="--report: names to run, separated by , (or ; if a name has one)",
     )
     ap.add_argument("--work", default="bench/out/transfer", help="--report: datasets and runs")
+    ap.add_argument(
+        "--seed", type=int, default=0, help="--report: seed of the training frames and of training"
+    )
+    ap.add_argument(
+        "--rescore",
+        action="store_true",
+        help="--report: score a variant's finished run (its summary.json kept) instead of training",
+    )
     args = ap.parse_args()
     return report(args) if args.report else score_model(args)
 
