@@ -96,16 +96,34 @@ def _clean(x):
     return x
 
 
+_SHAPES: dict[int, tuple] = {}  # id(shape) -> (shape, its cleaned description): per process
+
+
+def _shape_meta(shape) -> dict:
+    """A shape's cleaned description, made once per shape object: the views of one scene
+    (views_per_scene) share their shapes, and a street's merged scenery is most of a frame's
+    meta. The shape is held beside its entry so its id cannot be reused while cached."""
+    hit = _SHAPES.get(id(shape))
+    if hit is not None and hit[0] is shape:
+        return hit[1]
+    if len(_SHAPES) >= 1024:
+        _SHAPES.clear()
+    described = _clean(kind_of(shape).describe(shape))
+    _SHAPES[id(shape)] = (shape, described)
+    return described
+
+
 def object_meta(obj: SceneObject) -> dict:
-    return {
-        "instance_id": obj.instance_id,
-        "class_id": obj.class_id,
-        "class": obj.class_name,
-        "distractor": obj.distractor,
-        "object_to_world": obj.object_to_world,
-        "shape": kind_of(obj.shape).describe(obj.shape),
-        "material": obj.material,
-    }
+    return _clean(
+        {
+            "instance_id": obj.instance_id,
+            "class_id": obj.class_id,
+            "class": obj.class_name,
+            "distractor": obj.distractor,
+            "object_to_world": obj.object_to_world,
+            "material": obj.material,
+        }
+    ) | {"shape": _shape_meta(obj.shape)}
 
 
 _SKY_DEFAULTS = {
@@ -128,6 +146,8 @@ def _background(bg) -> dict:
 
 
 def frame_meta(scene: Scene, index: int, split: str, seed: int) -> dict:
+    """The frame's meta as plain JSON types. Its shape entries are shared with other frames of
+    the same scene: read it, or copy before editing a shape in place."""
     cam = scene.camera
     return _clean(
         {
@@ -146,8 +166,6 @@ def frame_meta(scene: Scene, index: int, split: str, seed: int) -> dict:
                 "near": cam.near,
                 "far": cam.far,
             },
-            "objects": [object_meta(o) for o in scene.objects],
-            "ground": object_meta(scene.ground) if scene.ground is not None else None,
             "lights": scene.lights,
             "ambient": scene.ambient,
             "background": _background(scene.background),
@@ -155,7 +173,10 @@ def frame_meta(scene: Scene, index: int, split: str, seed: int) -> dict:
             # only when drawn: the meta of scenes without sensor effects keeps its bytes
             **({"sensor": scene.sensor} if getattr(scene, "sensor", None) is not None else {}),
         }
-    )
+    ) | {  # objects are cleaned on their own (their shapes once per scene); keys sort on writing
+        "objects": [object_meta(o) for o in scene.objects],
+        "ground": object_meta(scene.ground) if scene.ground is not None else None,
+    }
 
 
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False)

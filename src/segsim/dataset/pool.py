@@ -8,6 +8,7 @@ through the same code path.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import multiprocessing as mp
 import os
@@ -72,6 +73,8 @@ def _init_worker(
         fractions=fractions,
         root=Path(root),
         render=None,
+        # only a process of its own may freeze its heap (see _render_batch)
+        freeze_heap=parent_pid is not None,
     )
 
 
@@ -110,6 +113,13 @@ def _render_batch(indices: list[int]) -> list[tuple[int, str, dict[str, str]]]:
         scene, frame = st["render"](st["seed"], i)
         files = encode_frame(frame, frame_meta(scene, i, split, st["seed"]))
         out.append((i, split, write_frame(st["root"], split, frame_id(i), files)))
+    if st.get("freeze_heap"):
+        # After its first batch a worker's caches (GL objects, models, levels of detail, a
+        # street) are warm and live as long as it does; frozen, the collector stops rescanning
+        # them every few frames.
+        gc.collect()
+        gc.freeze()
+        st["freeze_heap"] = False
     return out
 
 
