@@ -154,3 +154,18 @@ def test_the_views_of_a_scene_go_to_one_worker_batch():
     assert [i for b in batches for i in b] == todo
     scenes = [{i // 4 for i in b} for b in batches]
     assert all(not (a & b) for a, b in zip(scenes, scenes[1:], strict=False))
+
+
+def test_a_shape_described_once_for_a_scene_matches_it_described_afresh():
+    from segsim.dataset import meta
+
+    cfg = load_scene_config("street", overrides={"views_per_scene": 2})
+    first, second = (sample_scene(cfg, 4, i, 64, 32) for i in (0, 1))
+    assert second.objects[0].shape is first.objects[0].shape  # what the cache keys on
+    meta_text(first, 0)
+    cached = meta_text(second, 1)
+    meta._SHAPES.clear()
+    assert cached == meta_text(second, 1)
+    # another scene's shapes are not taken for these
+    assert meta_text(sample_scene(cfg, 4, 2, 64, 32), 2).count('"compound"') > 0
+    assert meta_text(sample_scene(cfg, 4, 2, 64, 32), 2) != cached
