@@ -257,6 +257,11 @@ def _slug(name: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in name).strip("-")
 
 
+def variant_folder(name: str, args) -> str:
+    """The folder name of a variant's data and run: its slug, and the seed when not 0."""
+    return _slug(name) + (f"-seed{args.seed}" if args.seed else "")
+
+
 def check_held_out(photos_dir: Path) -> None:
     """The photos library (what training draws from) never holds scikit-image's photographs."""
     import skimage
@@ -382,9 +387,9 @@ def train_variant(name, overrides, strong, args, work: Path) -> tuple[Path, dict
     from segsim.scene.config import load_scene_config
     from segsim.train.config import load_train_config
 
-    data = work / (_slug(name) + (f"-seed{args.seed}" if args.seed else "")) / "data"
     if args.stream:
         return stream_variant(name, overrides, strong, args, work)
+    data = work / variant_folder(name, args) / "data"
     cfg = load_scene_config("shapes", overrides=overrides)
     t0 = time.time()
 
@@ -440,7 +445,7 @@ def stream_variant(name, overrides, strong, args, work: Path) -> tuple[Path, dic
     from segsim.config import deep_merge
     from segsim.train.config import load_train_config
 
-    folder = work / "stream" / (_slug(name) + (f"-seed{args.seed}" if args.seed else ""))
+    folder = work / "stream" / variant_folder(name, args)
     folder.mkdir(parents=True, exist_ok=True)
     section = {"preset": "shapes", "size": args.size, "eval_dir": str(folder / "eval")}
     section["seed"] = args.seed  # the scene seed of the training frames (and of its val split)
