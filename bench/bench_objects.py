@@ -43,6 +43,7 @@ def per_frame(cfg, size: int, frames: int) -> list[dict]:
     nophysics.objects.placement = "sample"
     meshes, drawn, in_files, physics_ms, render_ms = [], [], [], [], []
     with Renderer(size, size) as renderer:
+        gpu = renderer.meshes
         for i in range(frames):
             t0 = time.perf_counter()
             scene = sample_scene(cfg, 0, i, size, size)
@@ -56,6 +57,7 @@ def per_frame(cfg, size: int, frames: int) -> list[dict]:
             meshes.append(len(items))
             drawn.append(sum(MESHES.get(it.key, it.level).indices.size // 3 for it in items))
             in_files.append(sum(mesh_info(it.key[1]).faces for it in items))
+        uploads = gpu.misses / max(1, gpu.hits + gpu.misses)
     steady = slice(frames // 5, None)
     loads = MESH_FILES.misses / frames  # whole files loaded: the asset cache spares the rest
     tag = f"objects {size}x{size}, 1 process, {frames} frames"
@@ -69,6 +71,11 @@ def per_frame(cfg, size: int, frames: int) -> list[dict]:
             f"mesh files loaded whole per frame (the rest from the asset cache), {tag}",
             [loads],
             "files",
+        ),
+        row(
+            f"mesh levels drawn that were not yet on the GPU (uploaded), share of draws, {tag}",
+            [uploads],
+            "share",
         ),
         row(f"largest mesh in a frame's files, {tag}", [float(np.max(in_files))], "triangles"),
     ]

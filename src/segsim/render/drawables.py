@@ -152,13 +152,16 @@ class GpuMeshes:
         self.ctx = ctx
         self._entries: OrderedDict[tuple, tuple[GpuMesh, tuple]] = OrderedDict()
         self._textures: dict[tuple, list] = {}  # unit key -> [texture, users]
+        self.hits = self.misses = 0  # lookups found here, and those uploaded
 
     def get(self, key: tuple, level: int) -> GpuMesh:
         full_key = (*key, level)
         entry = self._entries.get(full_key)
         if entry is not None:
+            self.hits += 1
             self._entries.move_to_end(full_key)
             return entry[0]
+        self.misses += 1
         data = MESHES.get(key, level)
         texture = None
         if data.texture is not None:

@@ -14,11 +14,13 @@ shader variants read.
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from segsim.errors import SegsimError
 from segsim.scene.shapes import get_shape, kind_of
 
 VERTEX_FORMAT = (("in_pos", 3), ("in_normal", 3), ("in_uv", 2), ("in_color", 3), ("in_rect", 4))
@@ -112,10 +114,11 @@ def _with_look(mesh) -> MeshData:
 MESHDATA_VERSION = 1  # bump when VERTEX_FORMAT or how vertex data is built changes
 
 
-def _build(key: tuple, level: int) -> MeshData:
+def _build(key: tuple, level: int, texture: np.ndarray | None = None) -> MeshData:
     """A primitive's unit mesh is built in milliseconds; a mesh file's vertex data (its look,
     normals split at sharp edges, levels) takes far longer, so it is kept in the asset cache,
-    keyed by the file as it is on disk (path, size, modification time) and the unit frame."""
+    keyed by the file as it is on disk (path, size, modification time) and the unit frame.
+    `texture`: the mesh's atlas when another level already holds it (then not read again)."""
     if key[0] != "mesh":
         kind = get_shape(key[0])
         if hasattr(kind, "vertex_arrays"):  # kinds whose parts come split at sharp edges
@@ -134,7 +137,10 @@ def _build(key: tuple, level: int) -> MeshData:
         try:
             with np.load(path) as d:
                 look = str(d["look"]) or None
-                texture = d["texture"] if "texture" in d else None
+                if "texture" not in d:
+                    texture = None
+                elif texture is None:
+                    texture = d["texture"]
                 return MeshData(d["vertices"], d["indices"], look, texture)
         except (OSError, ValueError, KeyError):  # a damaged entry: build it again
             pass
@@ -168,15 +174,34 @@ def shape_to_unit(shape: dict) -> tuple[tuple, np.ndarray]:
     return kind_of(shape).unit_key_and_scale(shape)
 
 
+def cache_megabytes(default: int = 512) -> int:
+    """The mesh cache's bound in MiB: $SEGSIM_MESH_CACHE_MB, else `default`."""
+    text = os.environ.get("SEGSIM_MESH_CACHE_MB", "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise SegsimError(
+            f"SEGSIM_MESH_CACHE_MB={text!r} is not a positive whole number of MiB",
+            "set it to e.g. 512, or unset it",
+        )
+    return value
+
+
 class MeshCache:
     """Unit meshes by (shape key, level), least recently used evicted past `capacity` entries
-    or `max_bytes` of vertex data (a mesh file at three levels of detail is a few MB)."""
+    or `max_bytes` of vertex data and texture atlases. The levels of one mesh file share one
+    atlas, held and counted once while any of them is cached."""
 
-    def __init__(self, capacity: int = 192, max_bytes: int = 256 << 20):
+    def __init__(self, capacity: int = 4096, max_bytes: int | None = None):
         self._items: OrderedDict[tuple, MeshData] = OrderedDict()
         self.capacity = capacity
-        self.max_bytes = max_bytes
+        self.max_bytes = max_bytes  # None: cache_megabytes(), read at the first get
         self.bytes = 0
+        self._textures: dict[tuple, list] = {}  # unit key -> [atlas, levels cached]
         self._transient: OrderedDict[tuple, MeshData] = OrderedDict()
 
     # kinds whose meshes are made per scene (compound: a street's merged scenery) are kept
@@ -191,15 +216,33 @@ class MeshCache:
         if full_key in self._items:
             self._items.move_to_end(full_key)
             return self._items[full_key]
-        data = _build(key, level)
+        if self.max_bytes is None:
+            self.max_bytes = cache_megabytes() << 20
+        shared = self._textures.get(key)
+        data = _build(key, level, shared[0] if shared else None)
+        if shared is not None and data.texture is not None and data.texture is not shared[0]:
+            data = replace(data, texture=shared[0])  # built afresh: keep the one atlas
         self._items[full_key] = data
-        self.bytes += data_bytes(data)
+        self.bytes += data.vertices.nbytes + data.indices.nbytes
+        if data.texture is not None:
+            if shared is None:
+                shared = self._textures[key] = [data.texture, 0]
+                self.bytes += data.texture.nbytes
+            shared[1] += 1
         while len(self._items) > 1 and (
             len(self._items) > self.capacity or self.bytes > self.max_bytes
         ):
-            _, old = self._items.popitem(last=False)
-            self.bytes -= data_bytes(old)
+            self._evict()
         return data
+
+    def _evict(self):
+        (*old_key, _level), old = self._items.popitem(last=False)
+        self.bytes -= old.vertices.nbytes + old.indices.nbytes
+        if old.texture is not None:
+            shared = self._textures[tuple(old_key)]
+            shared[1] -= 1
+            if shared[1] == 0:
+                self.bytes -= self._textures.pop(tuple(old_key))[0].nbytes
 
     def _transient_get(self, full_key: tuple, key: tuple, level: int) -> MeshData:
         pool = self._transient
@@ -213,12 +256,6 @@ class MeshCache:
 
     def __contains__(self, full_key: tuple) -> bool:
         return full_key in self._items or full_key in self._transient
-
-
-def data_bytes(data: MeshData) -> int:
-    """Memory of one entry (a texture shared by a mesh's levels counted in each)."""
-    extra = data.texture.nbytes if data.texture is not None else 0
-    return data.vertices.nbytes + data.indices.nbytes + extra
 
 
 MESHES = MeshCache()  # per process, shared by every Renderer in it
