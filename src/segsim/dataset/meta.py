@@ -75,10 +75,14 @@ def _clean(x):
         return _num(x)
     if t is int or t is str or t is bool or x is None:
         return x
+    # floats inline: most values are floats in short lists (a street's scenery, 10k a frame)
     if t is list or t is tuple:
-        return [_clean(v) for v in x]
+        return [_num(v) if type(v) is float else _clean(v) for v in x]
     if t is dict:
-        return {str(k): _clean(v) for k, v in x.items()}
+        return {
+            k if type(k) is str else str(k): _num(v) if type(v) is float else _clean(v)
+            for k, v in x.items()
+        }
     if t is np.ndarray:
         return _array(x)
     if is_dataclass(x) and not isinstance(x, type):
