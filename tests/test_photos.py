@@ -11,6 +11,7 @@ import pytest
 
 from segsim.cli import main
 from segsim.errors import SegsimError
+from segsim.fileio import read_image
 
 
 def _clear_caches():
@@ -59,6 +60,9 @@ def test_sources_are_normalized_into_the_cache(sources):
         assert p.path.startswith(str(sources / "cache"))
         assert (p.width, p.height) == (200, 120)
         assert "scikit" not in p.origin and "skimage" not in p.origin
+        # the raw copy the renderer maps holds the PNG's pixels
+        assert np.array_equal(photos.photo_pixels(p.path), read_image(p.path))
+    assert photos.photo_pixels(str(sources / "backgrounds" / "demo" / "p0.png")) is None
     assert photos.source_photos("sweethome3d") == ()  # not installed: empty, no error
     # a second call (another process) reads the index instead of decoding again
     photos.source_photos.cache_clear()
@@ -153,6 +157,35 @@ def test_photo_backgrounds_draw_crops_of_the_library(sources):
         colours.add(int(np.argmax(mean)))
         assert mean[1] < 40
     assert colours == {0, 2}  # both photos drawn
+
+
+@pytest.mark.parametrize("size", [(64, 48), (300, 150)])  # crops shrunk, and enlarged
+def test_a_photo_background_is_its_crop_resized_to_the_frame(tmp_path, size):
+    from render_fixtures import get_renderer
+    from segsim.render.images import photo_background
+    from segsim.scene.geometry import look_at_opencv
+    from segsim.scene.spec import Background, Camera, Scene
+
+    rng = np.random.default_rng(4)
+    photo = rng.integers(0, 256, (120, 200, 3), dtype=np.uint8)
+    photo[:60] //= 3  # a darker top half: a flipped frame would show it at the bottom
+    path = tmp_path / "photo.png"
+    cv2.imwrite(str(path), cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
+    w, h = size
+    camera = Camera(
+        K=np.array([[w, 0, w / 2], [0, w, h / 2], [0, 0, 1]], float),
+        world_to_camera=look_at_opencv([0, -3, 0], [0, 0, 0]),
+        width=w,
+        height=h,
+    )
+    r = get_renderer(w, h)
+    for seed, zoom in ((1, 0.5), (2, 0.9)):
+        bg = Background(kind="photo", path=str(path), seed=seed, scale=zoom)
+        frame = r.render(Scene(camera=camera, objects=[], lights=[], background=bg))
+        want = photo_background(photo, (seed, zoom), (w, h))
+        assert frame.rgb.shape == want.shape
+        assert np.abs(frame.rgb.astype(int) - want).max() <= 1  # the GPU's own rounding
+        assert frame.rgb[: h // 3].mean() < frame.rgb[-h // 3 :].mean()
 
 
 def test_photo_textures_and_credits(sources, tmp_path):

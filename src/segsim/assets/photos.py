@@ -22,6 +22,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import importlib.util
+import io
 import json
 import logging
 import os
@@ -47,7 +48,7 @@ BACKGROUNDS_ENV = "SEGSIM_BACKGROUNDS_DIR"
 DIRS_ENV = "SEGSIM_PHOTO_DIRS"
 MAX_SIDE = 1024  # a 256 px frame never needs more; the renderer caps textures here too
 MIN_SIDE = 64  # smaller images (icons, 32 px swatches) carry too little of a photo's statistics
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: a raw copy (.npy) beside each normalized PNG
 INSTALL = "sudo apt-get install mate-backgrounds"
 
 
@@ -208,8 +209,25 @@ def _normalize(origin: str, data, dest: Path) -> tuple[int, int] | None:
     ok, png = cv2.imencode(
         ".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1]
     )
-    write_atomic(dest, png.tobytes())
+    raw = io.BytesIO()
+    np.save(raw, np.ascontiguousarray(rgb, np.uint8))
+    write_atomic(dest.with_suffix(".npy"), raw.getvalue())
+    write_atomic(dest, png.tobytes())  # last: the index lists a photo only once both exist
     return w, h
+
+
+def photo_pixels(path: str) -> np.ndarray | None:
+    """A normalized library photo's pixels, mapped from its raw copy (a frame crops photos at
+    random, far more of them than a process keeps decoded: mapping costs no decoding, and the
+    page cache is shared by the workers); None for any other image, or a damaged copy."""
+    raw = Path(path).with_suffix(".npy")
+    if raw.parent.parent != cache_dir() / LIBRARY or raw == Path(path) or not raw.is_file():
+        return None
+    try:
+        rgb = np.load(raw, mmap_mode="r")
+    except (OSError, ValueError):
+        return None
+    return rgb if rgb.ndim == 3 and rgb.shape[2] == 3 and rgb.dtype == np.uint8 else None
 
 
 def _build(source: str, key: str, items, attribution) -> list[Photo]:

@@ -47,7 +47,7 @@ class ImageTextures:
             return self._items[key]
         import moderngl
 
-        rgb = self._decoded(path)
+        rgb = self.decoded(path)
         if crop is not None:
             from segsim.assets.photos import crop_box
 
@@ -67,12 +67,16 @@ class ImageTextures:
             old.release()
         return self._items[key]
 
-    def _decoded(self, path: str) -> np.ndarray:
-        # photos are cropped anew every frame: keep the decoded files, not only the textures
+    def decoded(self, path: str) -> np.ndarray:
+        """The image file's pixels (photos are cropped anew every frame: the decoded files are
+        kept, not only the textures)."""
         if path in self._rgb:
             self._rgb.move_to_end(path)
             return self._rgb[path]
-        self._rgb[path] = load_rgb(path)
+        from segsim.assets.photos import photo_pixels
+
+        rgb = photo_pixels(path)
+        self._rgb[path] = load_rgb(path) if rgb is None else rgb
         if len(self._rgb) > self.capacity:
             self._rgb.popitem(last=False)
         return self._rgb[path]
@@ -82,3 +86,19 @@ class ImageTextures:
             tex.release()
         self._items.clear()
         self._rgb.clear()
+
+
+def photo_background(rgb: np.ndarray, crop: tuple, size: tuple[int, int]) -> np.ndarray:
+    """A background's crop of a photo (`crop`: seed, zoom, as for `photos.crop_box`) resized to
+    the frame (`size`: width, height), area-averaged when it shrinks: the frame samples it
+    texel for pixel, so it needs neither a texture of its own nor mipmaps."""
+    import cv2
+
+    from segsim.assets.photos import crop_box
+
+    width, height = size
+    x0, y0, x1, y1 = crop_box(crop[0], crop[1], width / height, rgb.shape[1], rgb.shape[0])
+    part = rgb[y0:y1, x0:x1]
+    shrink = part.shape[1] > width or part.shape[0] > height
+    interpolation = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+    return np.ascontiguousarray(cv2.resize(part, (width, height), interpolation=interpolation))

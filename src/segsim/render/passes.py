@@ -16,6 +16,7 @@ from segsim.render.background import clutter_image, seed_offset
 from segsim.render.camera import light_view_projection
 from segsim.render.context import Program, mat3_bytes, mat4_bytes, shader
 from segsim.render.drawables import DrawItem
+from segsim.render.images import photo_background
 from segsim.render.meshes import shadow_level
 from segsim.render.targets import LABELS_AFTER_COLOR
 from segsim.scene.geometry import bounding_radius
@@ -292,6 +293,10 @@ class BackgroundPass:
         self.clutter_tex = ctx.texture(self.clutter_size, 3, alignment=1)
         self.clutter_tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
         self.clutter_key = None  # what clutter_tex holds now; the viewer redraws one scene often
+        # a photo background, cropped and resized to the frame on the CPU (images.py)
+        self.photo_tex = ctx.texture(size, 3, alignment=1)
+        self.photo_tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+        self.photo_key = None
         self.sky_tex, self.sky_key = None, None  # the HDR sky of the last sky frame
 
     def _sky_texture(self, path: str):
@@ -350,15 +355,22 @@ class BackgroundPass:
         if kind == BACKGROUND_KINDS["image"]:
             if not bg.path:
                 raise SegsimError("image background without a path", "set background.path")
-            # photo: a crop of the frame's aspect, `scale` of the largest that fits
-            crop = (bg.seed, bg.scale, width / height, False) if bg.kind == "photo" else None
-            tex, w, h = images.get(bg.path, crop)
-            frame_aspect, image_aspect = width / height, w / h
-            p.set(
-                "u_image_scale",
-                (min(1.0, frame_aspect / image_aspect), min(1.0, image_aspect / frame_aspect)),
-            )
-            tex.use(3)
+            if bg.kind == "photo":  # a crop of the frame's aspect, `scale` of the largest
+                key = (bg.path, bg.seed, bg.scale)
+                if key != self.photo_key:
+                    rgb = photo_background(images.decoded(bg.path), key[1:], self.size)
+                    self.photo_tex.write(rgb.tobytes())
+                    self.photo_key = key
+                self.photo_tex.use(3)
+                p.set("u_image_scale", (1.0, 1.0))
+            else:  # an image file, cover-fit to the frame
+                tex, w, h = images.get(bg.path)
+                frame_aspect, image_aspect = width / height, w / h
+                p.set(
+                    "u_image_scale",
+                    (min(1.0, frame_aspect / image_aspect), min(1.0, image_aspect / frame_aspect)),
+                )
+                tex.use(3)
         if kind == BACKGROUND_KINDS["sky"]:
             if camera is None:
                 raise SegsimError("a sky background needs the camera", "pass camera= to draw")
@@ -372,5 +384,5 @@ class BackgroundPass:
     def release(self):
         if self.sky_tex is not None:
             self.sky_tex.release()
-        for obj in (self.clutter_tex, *self.vaos.values(), *self.variants.values()):
+        for obj in (self.clutter_tex, self.photo_tex, *self.vaos.values(), *self.variants.values()):
             obj.release()
