@@ -280,3 +280,17 @@ def test_the_folder_undo_removes_only_what_generate_created(tmp_path):
         "images/train",
         "images/train/theirs.txt",
     ]
+
+
+def test_only_a_process_that_exists_to_render_freezes_its_heap():
+    from segsim.dataset import pool
+    from segsim.dataset.ray_pool import FrameWorker
+
+    args = ("segsim.dataset.generate:gl_frame_source", None, 8, 8, 0, (1.0, 0.0, 0.0), "/x")
+    try:
+        pool._init_worker(*args)  # one worker: the caller's own process, which lives on
+        assert pool._state["freeze_heap"] is False
+        FrameWorker(args)  # a Ray actor: a process of its own
+        assert pool._state["freeze_heap"] is True
+    finally:
+        pool._state.clear()

@@ -56,7 +56,10 @@ def _init_worker(
     root: str,
     parent_pid: int | None = None,
     raster_threads: int | None = None,
+    own_process: bool = False,
 ):
+    """This process's work. A process that exists only to render (a spawned pool worker, which
+    gets `parent_pid`, or a Ray actor: `own_process`) freezes its heap after its first batch."""
     if parent_pid is not None:
         _die_with_parent(parent_pid)
     if raster_threads is not None:
@@ -74,7 +77,7 @@ def _init_worker(
         root=Path(root),
         render=None,
         # only a process of its own may freeze its heap (see _render_batch)
-        freeze_heap=parent_pid is not None,
+        freeze_heap=own_process or parent_pid is not None,
     )
 
 

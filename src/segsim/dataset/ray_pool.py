@@ -49,7 +49,7 @@ class FrameWorker:
     def __init__(self, init_args: tuple):
         # one CPU per actor: the rasterizer runs in the actor's own thread, as local workers
         # do when they fill the cores (pool.raster_threads)
-        pool._init_worker(*init_args, None, 0)
+        pool._init_worker(*init_args, None, 0, own_process=True)
 
     def hello(self, marker: str, token: str) -> dict:
         """What the driver checks before it sends work: versions, encoder, shared storage."""
