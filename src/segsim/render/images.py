@@ -38,9 +38,9 @@ class ImageTextures:
         self._rgb: OrderedDict = OrderedDict()
 
     def get(self, path: str, crop: tuple | None = None):
-        """(texture, width, height) for an image file, or for a crop of it: `crop` is
-        (seed, zoom, aspect, roll): a `photos.crop_box`, for textures (roll) shifted by half a
-        tile so that a tile centred on the object's origin (a photo card) shows the crop whole."""
+        """(texture, width, height) for an image file, or for a crop of it as an object's tiling
+        texture: `crop` is (seed, zoom, aspect), a `photos.crop_box`, shifted by half a tile so
+        that a tile centred on the object's origin (a photo card) shows the crop whole."""
         key = path if crop is None else (path, *crop)
         if key in self._items:
             self._items.move_to_end(key)
@@ -49,13 +49,8 @@ class ImageTextures:
 
         rgb = self.decoded(path)
         if crop is not None:
-            from segsim.assets.photos import crop_box
-
-            x0, y0, x1, y1 = crop_box(crop[0], crop[1], crop[2], rgb.shape[1], rgb.shape[0])
-            rgb = rgb[y0:y1, x0:x1]
-            if crop[3]:
-                rgb = np.roll(rgb, (rgb.shape[0] // 2, rgb.shape[1] // 2), axis=(0, 1))
-            rgb = np.ascontiguousarray(rgb)
+            rgb = _crop(rgb, *crop)
+            rgb = np.roll(rgb, (rgb.shape[0] // 2, rgb.shape[1] // 2), axis=(0, 1))
         h, w = rgb.shape[:2]
         tex = self.ctx.texture((w, h), 3, np.ascontiguousarray(rgb).tobytes(), alignment=1)
         tex.build_mipmaps()
@@ -94,11 +89,16 @@ def photo_background(rgb: np.ndarray, crop: tuple, size: tuple[int, int]) -> np.
     texel for pixel, so it needs neither a texture of its own nor mipmaps."""
     import cv2
 
-    from segsim.assets.photos import crop_box
-
     width, height = size
-    x0, y0, x1, y1 = crop_box(crop[0], crop[1], width / height, rgb.shape[1], rgb.shape[0])
-    part = rgb[y0:y1, x0:x1]
+    part = _crop(rgb, crop[0], crop[1], width / height)
     shrink = part.shape[1] > width or part.shape[0] > height
     interpolation = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
     return np.ascontiguousarray(cv2.resize(part, (width, height), interpolation=interpolation))
+
+
+def _crop(rgb: np.ndarray, seed: int, zoom: float, aspect: float) -> np.ndarray:
+    """The part of an image that `photos.crop_box` picks (a view, not a copy)."""
+    from segsim.assets.photos import crop_box
+
+    x0, y0, x1, y1 = crop_box(seed, zoom, aspect, rgb.shape[1], rgb.shape[0])
+    return rgb[y0:y1, x0:x1]

@@ -236,13 +236,14 @@ class MeshCache:
         return data
 
     def _evict(self):
-        (*old_key, _level), old = self._items.popitem(last=False)
+        full_key, old = self._items.popitem(last=False)
         self.bytes -= old.vertices.nbytes + old.indices.nbytes
         if old.texture is not None:
-            shared = self._textures[tuple(old_key)]
+            key = full_key[:-1]
+            shared = self._textures[key]
             shared[1] -= 1
             if shared[1] == 0:
-                self.bytes -= self._textures.pop(tuple(old_key))[0].nbytes
+                self.bytes -= self._textures.pop(key)[0].nbytes
 
     def _transient_get(self, full_key: tuple, key: tuple, level: int) -> MeshData:
         pool = self._transient

@@ -255,7 +255,7 @@ class LitPass:
                     raise SegsimError("image texture without a path", "set the texture's path")
                 crop = None
                 if tex.kind == "photo":  # a square crop of the photo, tiled by the shader
-                    crop = (tex.seed, texture_zoom(tex.seed), 1.0, True)
+                    crop = (tex.seed, texture_zoom(tex.seed), 1.0)
                 images.get(tex.path, crop)[0].use(2)
             else:
                 self.white.use(2)
