@@ -160,6 +160,21 @@ def test_shadow_darkens_the_ground_beside_the_box(renderer_factory):
     assert not (darker & (a.instance_ids == 1)).sum() > 0.5 * (a.instance_ids == 1).sum()
 
 
+def test_an_object_that_casts_no_shadow_leaves_the_ground_lit(renderer_factory):
+    r = renderer_factory(W, H)
+    lit = simple_scene()
+    lit.objects = lit.objects[:1]
+    lit.lights = [Light((1.0, 0.2, -0.7))]
+    flat = copy.deepcopy(lit)
+    flat.objects[0].casts_shadow = False
+    no_shadow = copy.deepcopy(lit)
+    no_shadow.lights[0].cast_shadows = False
+    a, b, c = r.render(lit), r.render(flat), r.render(no_shadow)
+    assert not np.array_equal(a.rgb, c.rgb)  # the box does shadow the ground when it casts
+    assert np.array_equal(b.rgb, c.rgb)
+    assert np.array_equal(b.class_ids, a.class_ids)
+
+
 def test_fill_lights_brighten_only_the_faces_they_reach(renderer_factory):
     # Fill lights are lit per vertex (scene.vert.glsl). A green fill from the camera's side must
     # green the box's front face; one from behind the objects must leave every visible face as it

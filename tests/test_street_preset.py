@@ -20,7 +20,8 @@ from segsim.errors import SegsimError
 from segsim.scene.config import load_scene_config
 from segsim.scene.randomize import sample_scene
 from segsim.scene.shapes import get_shape, shape_names
-from segsim.scene.shapes.compound import compound_shape, part_rotation
+from segsim.scene.shapes.compound import compound_shape, part_rotation, top_height
+from segsim.scene.street.layout import FLAT_SCENERY_M
 
 pytestmark = pytest.mark.skipif(
     not Path("/usr/share/sweethome3d/furniture").is_dir(),
@@ -234,6 +235,30 @@ def test_compound_parts_turn_as_the_meta_says():
     assert np.allclose(np.ptp(disc, axis=0), [2.0, 0.1, 2.0], atol=1e-2)
     assert np.allclose(np.linalg.norm(normals, axis=1), 1.0, atol=1e-5)
     assert kind.bounding_radius(shape) >= np.linalg.norm(pos, axis=1).max() - 1e-6
+    assert top_height(shape) == pytest.approx(float(pos[:, 2].max()), abs=1e-5)
+
+
+def test_only_scenery_above_the_ground_casts_shadows(cfg):
+    scene = sample_scene(cfg, 0, 3, 128, 64)
+    scenery = [o for o in scene.objects if o.shape["type"] == "compound"]
+    casting = {o.class_name for o in scenery if o.casts_shadow}
+    flat = {o.class_name for o in scenery if not o.casts_shadow}
+    assert {"road", "sidewalk"} <= flat and "building" in casting
+    assert all(top_height(o.shape) <= FLAT_SCENERY_M for o in scenery if not o.casts_shadow)
+    assert all(o.casts_shadow for o in scene.objects if o.shape["type"] == "mesh")
+
+
+def test_trees_take_their_own_level_of_detail_tolerance(cfg):
+    cfg = cfg.model_copy(
+        update={"street": cfg.street.model_copy(update={"vegetation_lod_tolerance_px": 11.0})}
+    )
+    tolerance = {}
+    for i in range(6):
+        for o in sample_scene(cfg, 0, i, 128, 64).objects:
+            if o.shape["type"] == "mesh":
+                tolerance.setdefault(o.class_name, set()).add(o.shape["lod_px"])
+    assert tolerance.pop("vegetation") == {11.0}
+    assert tolerance and all(v == {cfg.street.lod_tolerance_px} for v in tolerance.values())
 
 
 MAJOR = ("road", "sidewalk", "building", "vegetation", "sky", "car", "person")

@@ -88,7 +88,8 @@ def pixel_to_world(camera) -> np.ndarray:
 
 
 class ShadowPass:
-    """Depth only, orthographic from the first light, objects only (the ground receives)."""
+    """Depth only, orthographic from the first light, objects only (the ground receives, and so
+    do objects that say they cast no shadow)."""
 
     def __init__(self, ctx, map_size: int):
         import moderngl
@@ -109,7 +110,7 @@ class ShadowPass:
         depends on the light and the casters only, not on the camera: when they are the same as
         for the map already drawn (another view of the same scene), it is kept as it is."""
 
-        casters = [it for it in items if it.obj is not scene.ground]
+        casters = [it for it in items if it.obj is not scene.ground and it.obj.casts_shadow]
         if not scene.lights or not scene.lights[0].cast_shadows or not casters:
             return None
         centres = np.array([it.centre for it in casters])

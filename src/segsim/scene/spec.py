@@ -69,6 +69,7 @@ class SceneObject:
     class_name: str = "background"
     instance_id: int = 0
     distractor: bool = False
+    casts_shadow: bool = True  # False: left out of the shadow map (scenery flat on the ground)
 
 
 @dataclass

@@ -88,6 +88,15 @@ def _scales(rows: np.ndarray) -> np.ndarray:
     return np.stack([sx, sy, sz], axis=1)
 
 
+def top_height(shape: dict) -> float:
+    """The highest z any part reaches in the object frame (parts may be turned in any way)."""
+    rows = _rows(shape)
+    half = _scales(rows) * np.where(rows[:, :1] == 1, 0.5, [1.0, 1.0, 0.5])
+    half[rows[:, 0] == 4] = rows[rows[:, 0] == 4, 13:14]
+    # the z row of each part's rotation (row-major: entries 10..12) weighs its half sizes
+    return float((rows[:, 3] + (np.abs(rows[:, 10:13]) * half).sum(axis=1)).max())
+
+
 @functools.lru_cache(maxsize=16)
 def _unit_part(code: int):
     """(positions, normals, flat triangle indices) of a part kind's coarsest unit mesh, split
@@ -106,18 +115,24 @@ def vertex_arrays(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     in the object frame: each part's unit mesh scaled, turned by its yaw and moved."""
     positions, normals, indices = [], [], []
     base = 0
-    for code in sorted(set(rows[:, 0].astype(int).tolist())):
-        group = rows[rows[:, 0] == code]
+    codes = rows[:, 0]
+    for code in sorted(set(codes.astype(int).tolist())):
+        group = rows[codes == code]
         up, un, ui = _unit_part(code)
-        s = _scales(group)[:, None, :]  # (m, 1, 3)
-        rot = group[:, 4:13].reshape(-1, 3, 3)
-        rot_t = rot.transpose(0, 2, 1)  # row vectors: v @ R^T
-        p = np.matmul(up[None] * s, rot_t) + group[:, None, 1:4]
-        n = np.matmul(un[None] / s, rot_t)  # normals take the inverse scale
-        n /= np.linalg.norm(n, axis=2, keepdims=True)
-        m, k = p.shape[:2]
+        m, k = len(group), len(up)
+        s = _scales(group)  # (m, 3)
+        rot = group[:, 4:13].reshape(m, 3, 3)
+        # vertex v of part m goes to R_m (S_m v) + at_m: one matrix product over all parts,
+        # (k, 3) by (3, m * 3), is far cheaper than m small ones
+        to_obj = (rot * s[:, None, :]).transpose(2, 0, 1).reshape(3, m * 3)  # [j, (m, i)]
+        p = (up @ to_obj).reshape(k, m, 3).transpose(1, 0, 2) + group[:, None, 1:4]
+        if code == PART_KINDS["box"][0]:  # axis normals keep their axis under any scale
+            n = (un @ rot.transpose(2, 0, 1).reshape(3, m * 3)).reshape(k, m, 3)
+        else:  # normals take the inverse scale, then length 1 again
+            n = (un @ (rot / s[:, None, :]).transpose(2, 0, 1).reshape(3, m * 3)).reshape(k, m, 3)
+            n /= np.sqrt((n * n).sum(axis=2, keepdims=True))
         positions.append(p.reshape(-1, 3))
-        normals.append(n.reshape(-1, 3))
+        normals.append(n.transpose(1, 0, 2).reshape(-1, 3))
         indices.append((ui[None] + base + k * np.arange(m)[:, None]).ravel())
         base += m * k
     return (

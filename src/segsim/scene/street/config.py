@@ -210,6 +210,9 @@ class StreetConfig(Section):
     # library models: how far (pixels) a decimated level may stray from the file on screen
     # (the renderer's own default is 0.5); coarser levels draw far fewer triangles
     lod_tolerance_px: float = Field(3.0, gt=0, le=50)
+    # trees and shrubs: leaves are a cloud whose outline no label follows leaf by leaf (nor do
+    # Cityscapes' own), and a tree's finer levels are 20-130k triangles
+    vegetation_lod_tolerance_px: float = Field(8.0, gt=0, le=50)
 
 
 def check_roles(classes) -> None:

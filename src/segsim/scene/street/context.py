@@ -112,7 +112,12 @@ class Ctx:
         if spec is None:
             return None
         shape = get_shape("mesh").sample(self.rng, self.cfg.sizes, 1.0, spec)
-        shape["lod_px"] = self.street.lod_tolerance_px
+        street = self.street
+        shape["lod_px"] = (
+            street.vegetation_lod_tolerance_px
+            if ROLES.get(role) == "vegetation"
+            else street.lod_tolerance_px
+        )
         size = shape["asset_key"][3]
         k = float(shape["scale"])
         w, d = (size[0] * k, size[1] * k) if size else (0.5, 0.5)

@@ -9,10 +9,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from segsim.cityscapes import BY_NAME
-from segsim.scene.shapes.compound import compound_shape
+from segsim.scene.shapes.compound import compound_shape, top_height
 from segsim.scene.spec import Material, SceneObject
 
 VOID = 255
+# scenery no higher than this (road, kerbed sidewalks, terrain) casts no shadow worth its
+# triangles: at most a texel or two of the street's shadow map, along a kerb
+FLAT_SCENERY_M = 0.2
 
 
 def train_id(name: str) -> int:
@@ -121,13 +124,15 @@ class Scenery:
     def objects(self) -> list[SceneObject]:
         out = []
         for (cid, name, material), parts in sorted(self.parts.items()):
+            shape = compound_shape(parts)
             out.append(
                 SceneObject(
-                    shape=compound_shape(parts),
+                    shape=shape,
                     object_to_world=np.eye(4),
                     material=self.materials[material],
                     class_id=cid,
                     class_name=name,
+                    casts_shadow=top_height(shape) > FLAT_SCENERY_M,
                 )
             )
         return out
