@@ -8,8 +8,9 @@ documents), centred as that kind is, turned by `yaw` about the object's z axis (
 `rotation`, a 3x3 row-major, where one is given) and moved to `at` (object frame). The meta
 lists them that way, so a mask can be recomputed primitive by primitive (the renderer draws
 each at its kind's coarsest level). Built by `compound_shape(primitives)`, which also packs
-them into the array the renderer reads ("rows", not written to the meta). Not a kind configs
-name (it has no size ranges): generators build them (the street preset's merged scenery).
+them into the array the renderer reads ("rows", with their bounding "radius"; neither is written
+to the meta). Not a kind configs name (it has no size ranges): generators build them (the street
+preset's merged scenery).
 """
 
 from __future__ import annotations
@@ -71,7 +72,9 @@ def compound_shape(parts: list[dict]) -> dict:
     """A compound shape dict from part dicts (see the module docstring)."""
     if not parts:
         raise SegsimError("a compound needs at least one part", "leave empty compounds out")
-    return {"type": "compound", "primitives": parts, "rows": pack(parts)}
+    shape = {"type": "compound", "primitives": parts, "rows": pack(parts)}
+    shape["radius"] = _radius(shape["rows"])  # asked for per draw; the parts never change
+    return shape
 
 
 def _rows(shape: dict) -> np.ndarray:
@@ -80,12 +83,23 @@ def _rows(shape: dict) -> np.ndarray:
 
 
 def _scales(rows: np.ndarray) -> np.ndarray:
-    """Per row, the unit mesh's scale along x, y, z."""
-    code, a, b = rows[:, 0], rows[:, 13], rows[:, 14]
-    sx = a
-    sy = np.where(code == 1, b, a)
-    sz = np.where(code == 1, rows[:, 15], np.where(code == 4, a, b))
-    return np.stack([sx, sy, sz], axis=1)
+    """Per row, the unit mesh's scale along x, y, z: a box's extents (a, b, c), a cylinder's or
+    cone's (r, r, height) from (a, b), a sphere's (r, r, r)."""
+    out = rows[:, 13:16].copy()
+    round_ = rows[:, 0] != 1
+    out[round_, 2] = np.where(rows[round_, 0] == 4, rows[round_, 13], rows[round_, 14])
+    out[round_, 1] = rows[round_, 13]
+    return out
+
+
+def _radius(rows: np.ndarray) -> float:
+    """The radius about the object's origin of a sphere holding every part."""
+    half = 0.5 * np.linalg.norm(_scales(rows) * [2.0, 2.0, 1.0], axis=1)
+    box = rows[:, 0] == 1
+    half[box] = 0.5 * np.linalg.norm(_scales(rows[box]), axis=1)
+    sphere = rows[:, 0] == 4
+    half[sphere] = rows[sphere, 13]
+    return float((np.linalg.norm(rows[:, 1:4], axis=1) + half).max())
 
 
 def top_height(shape: dict) -> float:
@@ -156,13 +170,8 @@ class Compound(Shape):
         return {"type": "compound", "primitives": shape["primitives"]}
 
     def bounding_radius(self, shape):
-        rows = _rows(shape)
-        half = 0.5 * np.linalg.norm(_scales(rows) * [2.0, 2.0, 1.0], axis=1)
-        box = rows[:, 0] == 1
-        half[box] = 0.5 * np.linalg.norm(_scales(rows[box]), axis=1)
-        sphere = rows[:, 0] == 4
-        half[sphere] = rows[sphere, 13]
-        return float((np.linalg.norm(rows[:, 1:4], axis=1) + half).max())
+        radius = shape.get("radius")
+        return float(radius) if radius is not None else _radius(_rows(shape))
 
     def depth_below_centre(self, shape, R):
         R = np.asarray(R, float)
