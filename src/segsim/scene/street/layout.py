@@ -106,11 +106,12 @@ class Scenery:
         self.add(cls, material, part)
 
     def strip(self, cls, material, road: Road, s0, s1, lat0, lat1, z0, z1, step=None):
-        """Boxes covering the band lat0..lat1 (left of the centre line) from s0 to s1, z0..z1;
-        one box per polyline step, lengthened on the outside of a curve so no gap opens."""
+        """Boxes covering the band lat0..lat1 (left of the centre line) from s0 to s1, z0..z1:
+        on a straight road one box, on a curve one per polyline step, lengthened on the outside
+        so no gap opens."""
         if s1 - s0 <= 0.05:
             return
-        step = step or road.step
+        step = step or (s1 - s0 if road.straight else road.step)
         n = max(1, int(math.ceil((s1 - s0) / step)))
         ds = (s1 - s0) / n
         mid = 0.5 * (lat0 + lat1)

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from segsim.draws import uniform
 from segsim.scene.street.context import Ctx, Frontage
 from segsim.scene.street.layout import Road, polyline
@@ -103,7 +101,6 @@ def build_layout(ctx: Ctx) -> str:
             road.half_width,
             -ROAD_DEPTH,
             0.0,
-            step=None if np.ptp(road.headings) > 0 else 8.0,
         )
         ctx.grid.mark_strip(road, 0.0, road.length, -road.half_width, road.half_width)
 
