@@ -150,6 +150,10 @@ class Occupancy:
     def __init__(self, lo, hi, cell: float = 0.5):
         self.lo = np.asarray(lo, float)
         self.cell = cell
+        # the grid's corner and its first cell's centre, as plain floats (numpy scalars cost
+        # more per use)
+        self._lx, self._ly = float(self.lo[0]), float(self.lo[1])
+        self._x0, self._y0 = self._lx + 0.5 * cell, self._ly + 0.5 * cell
         size = np.ceil((np.asarray(hi, float) - self.lo) / cell).astype(int) + 1
         self.road = np.zeros((size[0], size[1]), bool)  # drivable or walkable: no buildings
         self.taken = np.zeros((size[0], size[1]), bool)
@@ -162,29 +166,30 @@ class Occupancy:
         c, s = math.cos(yaw), math.sin(yaw)
         ex = abs(c) * hx + abs(s) * hy
         ey = abs(s) * hx + abs(c) * hy
-        i0 = int(math.floor((cx - ex - self.lo[0]) / self.cell))
-        i1 = int(math.ceil((cx + ex - self.lo[0]) / self.cell))
-        j0 = int(math.floor((cy - ey - self.lo[1]) / self.cell))
-        j1 = int(math.ceil((cy + ey - self.lo[1]) / self.cell))
+        i0 = int(math.floor((cx - ex - self._lx) / self.cell))
+        i1 = int(math.ceil((cx + ex - self._lx) / self.cell))
+        j0 = int(math.floor((cy - ey - self._ly) / self.cell))
+        j1 = int(math.ceil((cy + ey - self._ly) / self.cell))
         n0, n1 = self.taken.shape
         if i1 < 0 or j1 < 0 or i0 >= n0 or j0 >= n1:
             return None
         i0, j0, i1, j1 = max(i0, 0), max(j0, 0), min(i1, n0 - 1), min(j1, n1 - 1)
-        xs = self.lo[0] + self.cell * (np.arange(i0, i1 + 1) + 0.5) - cx
-        ys = self.lo[1] + self.cell * (np.arange(j0, j1 + 1) + 0.5) - cy
-        u = c * xs[:, None] + s * ys[None, :]
-        v = -s * xs[:, None] + c * ys[None, :]
-        inside = (np.abs(u) <= hx) & (np.abs(v) <= hy)
+        xs = (np.arange(i0, i1 + 1) * self.cell + (self._x0 - cx))[:, None]
+        ys = (np.arange(j0, j1 + 1) * self.cell + (self._y0 - cy))[None, :]
+        inside = np.abs(c * xs + s * ys) <= hx
+        inside &= np.abs(c * ys - s * xs) <= hy
         return (slice(i0, i1 + 1), slice(j0, j1 + 1)), inside
 
-    def free(self, cx, cy, hx, hy, yaw, off_road: bool = False) -> bool:
-        got = self._cells(cx, cy, hx, hy, yaw)
+    def _free(self, got, off_road: bool) -> bool:
         if got is None:
             return True
         window, inside = got
         if self.taken[window][inside].any():
             return False
         return not (off_road and self.road[window][inside].any())
+
+    def free(self, cx, cy, hx, hy, yaw, off_road: bool = False) -> bool:
+        return self._free(self._cells(cx, cy, hx, hy, yaw), off_road)
 
     def mark(self, cx, cy, hx, hy, yaw, road: bool = False) -> None:
         got = self._cells(cx, cy, hx, hy, yaw)
@@ -195,9 +200,11 @@ class Occupancy:
 
     def place(self, cx, cy, hx, hy, yaw, off_road: bool = False) -> bool:
         """Take the footprint if it is free; whether it was."""
-        if not self.free(cx, cy, hx, hy, yaw, off_road):
+        got = self._cells(cx, cy, hx, hy, yaw)  # once: most of a street's sampling is here
+        if not self._free(got, off_road):
             return False
-        self.mark(cx, cy, hx, hy, yaw)
+        if got is not None:
+            self.taken[got[0]] |= got[1]
         return True
 
     def mark_strip(self, road: Road, s0, s1, lat0, lat1) -> None:
