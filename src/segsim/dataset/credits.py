@@ -27,17 +27,7 @@ def uses_library(cfg) -> bool:
 
 def write_dataset_credits(root: Path) -> int:
     """Write root/CREDITS.md when any frame drew a library model; returns how many models."""
-    used: dict[str, dict] = {}
-    skies: set[str] = set()
-    for meta in sorted((Path(root) / "meta").rglob("*.json")):
-        data = json.loads(meta.read_text())
-        for obj in data.get("objects", []):
-            asset = obj.get("shape", {}).get("asset")
-            if asset:
-                used[f"{asset['library']}/{asset['id']}"] = asset
-        bg = data.get("background") or {}
-        if bg.get("kind") == "sky" and bg.get("path"):
-            skies.add(bg["path"])
+    used, skies, photo_paths = _used_assets(root)
     if used:
         write_credits(Path(root) / CREDITS, [SimpleNamespace(**a) for a in used.values()])
     if skies:  # the CC0 skies, as a courtesy: after the models, or alone
@@ -46,7 +36,7 @@ def write_dataset_credits(root: Path) -> int:
         path = Path(root) / CREDITS
         head = path.read_text() if used else "# Credits\n"
         write_atomic(path, head + "\n" + sky_credits(Path(p).stem for p in skies))
-    photos = _photo_credits(root)
+    photos = _photo_credits(photo_paths)
     if photos:  # the photos library's pictures: after the models and skies, or alone
         path = Path(root) / CREDITS
         head = path.read_text() if (used or skies) else "# Credits\n"  # written just now
@@ -54,18 +44,32 @@ def write_dataset_credits(root: Path) -> int:
     return len(used) + len(skies) + len(photos)
 
 
-def _photo_credits(root: Path) -> list[str]:
-    """One credit line per photos-library picture a frame's meta names (background, object
-    and ground textures), sorted."""
-    from segsim.assets.photos import credit_line, photos_by_path
-
-    paths = set()
+def _used_assets(root: Path) -> tuple[dict[str, dict], set[str], set[str]]:
+    """From every frame's meta, read once: the library models drawn (by library/id), the HDR
+    skies and the image files (background, object and ground textures)."""
+    used: dict[str, dict] = {}
+    skies: set[str] = set()
+    paths: set[str] = set()
     for meta in sorted((Path(root) / "meta").rglob("*.json")):
         data = json.loads(meta.read_text())
-        paths.add((data.get("background") or {}).get("path"))
+        bg = data.get("background") or {}
+        if bg.get("kind") == "sky" and bg.get("path"):
+            skies.add(bg["path"])
+        paths.add(bg.get("path"))
+        for obj in data.get("objects", []):
+            asset = obj.get("shape", {}).get("asset")
+            if asset:
+                used[f"{asset['library']}/{asset['id']}"] = asset
         for obj in [*data.get("objects", []), data.get("ground") or {}]:
             paths.add(((obj.get("material") or {}).get("texture") or {}).get("path"))
     paths.discard(None)
+    return used, skies, paths
+
+
+def _photo_credits(paths: set[str]) -> list[str]:
+    """One credit line per photos-library picture among `paths`, sorted."""
+    from segsim.assets.photos import credit_line, photos_by_path
+
     if not paths:  # no image file in any frame: the library's index is not worth building
         return []
     index = photos_by_path()  # built once: it reads every source's index
