@@ -427,3 +427,25 @@ def test_objects_out_of_view_are_culled_but_still_cast_shadows(renderer_factory)
     assert not (a.instance_ids == 1).any()
     darker = (b.rgb.astype(int).sum(-1) - a.rgb.astype(int).sum(-1)) > 30
     assert darker.sum() > 20
+
+
+def test_meshes_without_a_look_carry_position_and_normal_only(renderer_factory, monkeypatch):
+    """Primitives and scenery upload 6 floats a vertex, file looks 15; vertex data that an
+    earlier version cached 15 wide without a look still draws the same."""
+    from segsim.render import meshes
+    from segsim.render.gl import Renderer
+
+    plain = meshes.MESHES.get(("box",), 0)
+    assert plain.vertices.shape[1] == 6 and plain.look is None
+    scene = simple_scene()
+    a = renderer_factory(W, H).render(scene)
+    wide = np.zeros((len(plain.vertices), meshes.VERTEX_FLOATS), np.float32)
+    wide[:, :6] = plain.vertices
+    padded = meshes.MeshData(wide, plain.indices)
+    real_get = meshes.MESHES.get
+    monkeypatch.setattr(
+        meshes.MESHES, "get", lambda key, level: padded if key == ("box",) else real_get(key, level)
+    )
+    with Renderer(W, H) as fresh:  # its own GPU meshes: the padded box is uploaded anew
+        b = fresh.render(scene)
+    assert np.array_equal(a.rgb, b.rgb) and np.array_equal(a.class_ids, b.class_ids)

@@ -12,7 +12,14 @@ import numpy as np
 from segsim.assets.appearance import MIP_LEVELS
 from segsim.errors import SegsimError
 from segsim.render.context import mat3_bytes, mat4_bytes
-from segsim.render.meshes import MESHES, VERTEX_FORMAT, detail_level, shape_to_unit
+from segsim.render.meshes import (
+    MESHES,
+    PLAIN_FORMAT,
+    VERTEX_FLOATS,
+    VERTEX_FORMAT,
+    detail_level,
+    shape_to_unit,
+)
 from segsim.scene.geometry import bounding_radius
 from segsim.scene.shapes import kind_of
 
@@ -125,6 +132,7 @@ class GpuMesh:
         self.look = data.look
         self.texture = texture
         self.triangles = data.indices.size // 3
+        self.floats = data.vertices.shape[1]  # per vertex: which layout (meshes.py) it has
         self._vaos: dict = {}
 
     def __getitem__(self, program):
@@ -132,8 +140,9 @@ class GpuMesh:
         if vao is None:
             # a program binds the attributes it uses and skips the others (the shadow pass
             # reads positions only, primitives' lit variants no colours or UVs)
-            fmt = " ".join(f"{n}f" if a in program.names else f"{4 * n}x" for a, n in VERTEX_FORMAT)
-            names = [a for a, _ in VERTEX_FORMAT if a in program.names]
+            layout = VERTEX_FORMAT if self.floats == VERTEX_FLOATS else PLAIN_FORMAT
+            fmt = " ".join(f"{n}f" if a in program.names else f"{4 * n}x" for a, n in layout)
+            names = [a for a, _ in layout if a in program.names]
             vao = self.ctx.vertex_array(program.prog, [(self.vbo, fmt, *names)], self.ibo, 4)
             self._vaos[program] = vao
         return vao

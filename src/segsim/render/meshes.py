@@ -5,11 +5,11 @@ thousands of differently-sized shapes of a dataset share a handful of vertex buf
 kinds (scene/shapes/) build the unit meshes with trimesh and choose the detail level per draw by
 how large the shape appears; this module turns them into interleaved vertex buffers and caches them.
 
-Every mesh has one vertex layout, VERTEX_FORMAT: position, normal, UV, colour and the atlas
-rectangle its UV wraps into. A unit mesh that carries its own look (a mesh file's colours and
-texture: `vertex_attributes` "color", "uv", "rect" and `metadata["texture"]`, see
-assets/appearance.py) fills them; any other gets colour 1 and UV 0, which only the file-look
-shader variants read.
+A unit mesh that carries its own look (a mesh file's colours and texture: `vertex_attributes`
+"color", "uv", "rect" and `metadata["texture"]`, see assets/appearance.py) has the vertex layout
+VERTEX_FORMAT: position, normal, UV, colour and the atlas rectangle its UV wraps into. Any other
+has PLAIN_FORMAT, position and normal only: the file-look shader variants, the only ones that
+read the rest, never draw it.
 """
 
 from __future__ import annotations
@@ -25,15 +25,17 @@ from segsim.scene.shapes import get_shape, kind_of
 
 VERTEX_FORMAT = (("in_pos", 3), ("in_normal", 3), ("in_uv", 2), ("in_color", 3), ("in_rect", 4))
 VERTEX_FLOATS = sum(n for _, n in VERTEX_FORMAT)
+PLAIN_FORMAT = VERTEX_FORMAT[:2]
 # what a mesh's own look needs from the shaders (kinds.FILE_LOOKS)
 LOOK_NONE, LOOK_COLOR, LOOK_IMAGE = None, "file_color", "file_image"
 
 
 @dataclass(frozen=True)
 class MeshData:
-    """Interleaved vertex data (VERTEX_FORMAT, float32), triangle indices (uint32), and the
-    mesh's own look: None, LOOK_COLOR (vertex colours) or LOOK_IMAGE (times `texture`, an
-    H x W x 3 uint8 atlas in GL row order, shared by the levels of one mesh)."""
+    """Interleaved vertex data (float32: PLAIN_FORMAT, or VERTEX_FORMAT with a look), triangle
+    indices (uint32), and the mesh's own look: None, LOOK_COLOR (vertex colours) or LOOK_IMAGE
+    (times `texture`, an H x W x 3 uint8 atlas in GL row order, shared by the levels of one
+    mesh)."""
 
     vertices: np.ndarray
     indices: np.ndarray
@@ -47,25 +49,17 @@ def _to_mesh_data(mesh) -> MeshData:
     # Split vertices at sharp edges (box corners, cylinder rims) so normals there stay flat,
     # while curved surfaces keep smooth normals.
     smooth = mesh.smooth_shaded
-    v = np.asarray(smooth.vertices, np.float32)
-    n = np.asarray(smooth.vertex_normals, np.float32)
-    rest = np.zeros((len(v), VERTEX_FLOATS - 6), np.float32)
-    rest[:, 2:5] = 1.0  # colour white: the material's colour times exactly 1
-    return MeshData(
-        np.ascontiguousarray(np.hstack([v, n, rest]), np.float32),
-        np.ascontiguousarray(smooth.faces, np.uint32).ravel(),
-    )
+    return _from_arrays(smooth.vertices, smooth.vertex_normals, smooth.faces)
 
 
 def _from_arrays(positions, normals, indices) -> MeshData:
-    """Vertex data from positions and normals already split at sharp edges (compound shapes:
-    thousands of primitives a frame, which smooth_shaded would take ~100 ms to split)."""
-    rest = np.zeros((len(positions), VERTEX_FLOATS - 6), np.float32)
-    rest[:, 2:5] = 1.0  # colour white, as _to_mesh_data gives primitives
-    return MeshData(
-        np.ascontiguousarray(np.hstack([positions, normals, rest]), np.float32),
-        np.ascontiguousarray(indices, np.uint32).ravel(),
-    )
+    """PLAIN_FORMAT vertex data from positions and normals already split at sharp edges
+    (compound shapes: thousands of primitives a frame, which smooth_shaded would take ~100 ms
+    to split)."""
+    data = np.empty((len(positions), 6), np.float32)
+    data[:, :3] = positions
+    data[:, 3:] = normals
+    return MeshData(data, np.ascontiguousarray(indices, np.uint32).ravel())
 
 
 def _with_look(mesh) -> MeshData:
