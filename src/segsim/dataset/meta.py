@@ -101,6 +101,9 @@ def _clean(x):
 
 
 _SHAPES: dict[int, tuple] = {}  # id(shape) -> (shape, its cleaned description): per process
+# a few scenes' shapes: the views of one scene come one after another, and every entry kept
+# longer is only garbage that each full collection of the worker's heap walks again
+_SHAPES_KEPT = 256
 
 
 def _shape_meta(shape) -> dict:
@@ -110,7 +113,7 @@ def _shape_meta(shape) -> dict:
     hit = _SHAPES.get(id(shape))
     if hit is not None and hit[0] is shape:
         return hit[1]
-    if len(_SHAPES) >= 1024:
+    if len(_SHAPES) >= _SHAPES_KEPT:
         _SHAPES.clear()
     described = _clean(kind_of(shape).describe(shape))
     _SHAPES[id(shape)] = (shape, described)
