@@ -194,6 +194,35 @@ def test_mesh_shape_rests_on_the_ground(tmp_path):
 
 
 @needs_mujoco
+def test_a_mesh_files_hull_is_made_once_per_machine(tmp_path, monkeypatch):
+    """A fresh worker reads a model's collision hull from the asset cache: no qhull again."""
+    import trimesh
+    import trimesh.creation as tc
+
+    from segsim.scene import physics
+    from segsim.scene.classes import ClassSpec
+    from segsim.scene.config import ShapeSizes
+
+    path = tmp_path / "ball.obj"
+    tc.icosphere(subdivisions=3).export(path)  # 642 vertices: MuJoCo's hull keeps 64
+    spec = ClassSpec(name="b", shape="mesh", assets=str(path), height=(0.4, 0.4), up="z")
+    shape = get_shape("mesh").sample(np.random.default_rng(0), ShapeSizes(), 1.0, spec)
+    key, _ = get_shape("mesh").unit_key_and_scale(shape)
+    physics._unit_hull.cache_clear()
+    points, volume = physics._unit_hull("mesh", key, 0)
+    assert len(points) <= physics.MAX_HULL_VERTICES and volume > 0
+    physics._unit_hull.cache_clear()  # as a new process finds it
+
+    def no_qhull(*a, **k):
+        raise AssertionError("the hull was computed again")
+
+    monkeypatch.setattr(trimesh.convex, "convex_hull", no_qhull)
+    again, volume_again = physics._unit_hull("mesh", key, 0)
+    assert np.array_equal(again, points) and volume_again == volume
+    physics._unit_hull.cache_clear()
+
+
+@needs_mujoco
 @pytest.mark.filterwarnings(
     "ignore:invalid value:RuntimeWarning"
 )  # trimesh: a flat hull's centroid

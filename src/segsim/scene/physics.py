@@ -16,6 +16,7 @@ a cup or under an arch.
 from __future__ import annotations
 
 import functools
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +39,7 @@ SLEEP_TOLERANCE = 1e-4
 MIN_HULL_VOLUME = 1e-9  # m^3; flatter hulls (a sheet) collide as a thin box instead
 MIN_THICKNESS = 0.002  # m, the thin box's smallest side
 MAX_HULL_VERTICES = 64  # MuJoCo re-hulls every mesh at each model compile: keep hulls small
+HULL_VERSION = 1  # bump when how a hull is made changes: cached hulls are then made again
 RING_SEGMENTS = (12, 64)  # capsules around a torus, fewest and most
 RING_TOLERANCE = 0.002  # m; 1 mm costs 30 % more time for tori
 # the mesh detail level whose facets stay within 1 mm of the true surface (the kinds' own
@@ -180,7 +182,33 @@ def _ring(big: float, tube: float) -> list[str]:
 @functools.lru_cache(maxsize=4096)
 def _unit_hull(name: str, key: tuple, level: int) -> tuple[np.ndarray, float]:
     """(hull vertices, hull volume) of a kind's unit mesh at a detail level; cached, as sizes
-    vary but unit meshes repeat (one per kind or mesh file, and level)."""
+    vary but unit meshes repeat (one per kind or mesh file, and level). A mesh file's is kept
+    in the asset cache too: every worker of every run meets the library's models afresh, and
+    its hull costs a qhull and a MuJoCo compile (~4 ms), its cached copy a file read."""
+    if name != "mesh":
+        return _hull(name, key, level)
+    from segsim.assets.cache import cache_dir
+    from segsim.assets.meshfile import mesh_info
+    from segsim.fileio import atomic_path
+
+    tag = f"{HULL_VERSION}:{MAX_HULL_VERTICES}:{mesh_info(key[1]).sha256}:{key[2:]!r}:{level}"
+    path = cache_dir() / "hulls" / f"{hashlib.sha256(tag.encode()).hexdigest()[:32]}.npz"
+    if path.is_file():
+        try:
+            with np.load(path) as d:
+                points = np.asarray(d["points"], float)
+                points.setflags(write=False)
+                return points, float(d["volume"])
+        except (OSError, ValueError, KeyError):  # a damaged entry: build it again over it
+            pass
+    points, volume = _hull(name, key, level)
+    with atomic_path(path, suffix=".tmp.npz") as tmp:
+        np.savez(tmp, points=points, volume=np.float64(volume))
+    return points, volume
+
+
+def _hull(name: str, key: tuple, level: int) -> tuple[np.ndarray, float]:
+    """(hull vertices, hull volume) of a kind's unit mesh, computed."""
     import trimesh
 
     from segsim.scene.shapes import get_shape
