@@ -63,6 +63,26 @@ def test_distractors_leave_out_the_labelled_kinds(cfg):
     assert not [n for n in names if any(fnmatch.fnmatchcase(n, x.casefold()) for x in excluded)]
 
 
+def test_the_level_of_detail_tolerance_reaches_every_model_drawn(cfg):
+    """objects.lod_tolerance_px is on every mesh shape, labelled or distractor; at the
+    renderer's own bound the shapes carry nothing (and are as before the setting existed)."""
+    from segsim.scene.shapes.mesh import LOD_TOLERANCE_PX
+
+    assert cfg.objects.lod_tolerance_px == 1.0
+    own = cfg.model_copy(
+        update={"objects": cfg.objects.model_copy(update={"lod_tolerance_px": LOD_TOLERANCE_PX})}
+    )
+    seen = {True: set(), False: set()}
+    for i in range(6):
+        for o in sample_scene(cfg, 0, i, 64, 64).objects:
+            if o.shape["type"] == "mesh":
+                seen[o.distractor].add(o.shape["lod_px"])
+        for o in sample_scene(own, 0, i, 64, 64).objects:
+            assert "lod_px" not in o.shape
+    assert seen == {True: {1.0}, False: {1.0}}
+    assert "lod_tolerance_px" not in own.model_dump(mode="json")["objects"]
+
+
 def test_a_dataset_of_library_models_credits_every_model_it_used(cfg, tmp_path):
     out = tmp_path / "ds"
     generate_dataset(out, cfg, 5, 96, 96, seed=4, workers=1, progress=False, preset="objects")

@@ -35,6 +35,7 @@ from segsim.scene.realism import (
     photo_pool,
     without_photos,
 )
+from segsim.scene.shapes.mesh import LOD_TOLERANCE_PX
 from segsim.scene.street.config import StreetConfig
 
 TEXTURE_KINDS = tuple(name for name in kinds.TEXTURE_KINDS if name)  # None: a plain colour
@@ -79,6 +80,9 @@ class ObjectsConfig(Section):
     placement: Literal["sample", "drop"] = "sample"
     drop_height: Range = (0.05, 0.5)
     drop_steps: int = Field(400, ge=1, le=5000)
+    # mesh files and library models (labelled and distractors): how far (pixels) a decimated
+    # level of detail may stray from the file on screen; the renderer's own bound by default
+    lod_tolerance_px: float = Field(LOD_TOLERANCE_PX, gt=0, le=50)
 
     @model_serializer(mode="wrap")
     def _only_what_applies(self, handler):
@@ -86,6 +90,8 @@ class ObjectsConfig(Section):
         if self.placement == "sample":
             for key in ("placement", "drop_height", "drop_steps"):
                 data.pop(key, None)
+        if self.lod_tolerance_px == LOD_TOLERANCE_PX:  # likewise, as before it could be set
+            data.pop("lod_tolerance_px", None)
         return data
 
 

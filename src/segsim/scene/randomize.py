@@ -44,6 +44,7 @@ from segsim.scene.realism import (
     turn_camera,
 )
 from segsim.scene.shapes import get_shape
+from segsim.scene.shapes.mesh import LOD_TOLERANCE_PX
 from segsim.scene.spec import (
     Background,
     Camera,
@@ -114,6 +115,14 @@ def _rotation(rng, mode: str) -> np.ndarray:
     return yaw @ (rot_x(np.pi / 2) if rng.random() < 0.3 else np.eye(3))
 
 
+def _with_lod(shape: dict, oc) -> dict:
+    """A mesh shape carries the config's level-of-detail tolerance for the renderer; other
+    kinds choose their detail by their own exact bound."""
+    if shape["type"] == "mesh" and oc.lod_tolerance_px != LOD_TOLERANCE_PX:
+        shape["lod_px"] = oc.lod_tolerance_px
+    return shape
+
+
 def _place(rng, shape: dict, R: np.ndarray, cfg: SceneConfig, placed: list, area_radius: float):
     """Rejection-sample a centre whose bounding sphere overlaps the placed ones by at most
     `overlap_tolerance` of the radii sum; None when no spot was found."""
@@ -151,7 +160,9 @@ def _objects(rng, cfg: SceneConfig) -> tuple[list[SceneObject], list]:
     for _ in range(n):
         ci = int(_pick(rng, class_weights))
         spec = cfg.classes[ci]
-        shape = get_shape(spec.shape).sample(rng, cfg.sizes, uniform(rng, oc.scale), spec)
+        shape = _with_lod(
+            get_shape(spec.shape).sample(rng, cfg.sizes, uniform(rng, oc.scale), spec), oc
+        )
         R = _rotation(rng, spec.rotation or oc.rotation)
         material = _material(rng, cfg.material, "material", cfg.photos)
         centre = _place(rng, shape, R, cfg, placed, oc.area_radius)
@@ -173,7 +184,9 @@ def _objects(rng, cfg: SceneConfig) -> tuple[list[SceneObject], list]:
         for _ in range(int(rng.integers(dc.count[0], dc.count[1] + 1))):
             name = _pick(rng, dc.shapes)
             spec = dc.mesh_class() if get_shape(name).needs_spec else None
-            shape = get_shape(name).sample(rng, cfg.sizes, uniform(rng, dc.scale), spec)
+            shape = _with_lod(
+                get_shape(name).sample(rng, cfg.sizes, uniform(rng, dc.scale), spec), oc
+            )
             R = _rotation(rng, spec.rotation if spec else oc.rotation)
             if dc.material is None:
                 material = _material(rng, cfg.material, "material", cfg.photos)
