@@ -93,3 +93,35 @@ def test_the_bound_comes_from_the_environment(monkeypatch):
         monkeypatch.setenv("SEGSIM_MESH_CACHE_MB", bad)
         with pytest.raises(SegsimError, match="SEGSIM_MESH_CACHE_MB"):
             cache_megabytes()
+
+
+def test_a_small_model_casts_its_shadow_from_a_simpler_stand_in(textured_ball, monkeypatch):
+    """A model a few texels across in the shadow map is drawn there simplified, within half a
+    texel of its shadow level, and the stand-in is made once per machine."""
+    from segsim.assets.lod import Surface
+    from segsim.render.meshes import (
+        SHADOW_PROXY_TEXELS,
+        SHADOW_STRAY_TEXELS,
+        shadow_stand_in,
+        shadow_tolerance,
+    )
+
+    assert shadow_tolerance(0.1, SHADOW_PROXY_TEXELS * 0.1) is None  # too many texels across
+    tolerance = shadow_tolerance(0.1, 1.0)
+    assert tolerance <= SHADOW_STRAY_TEXELS * 0.1 < tolerance * 2**0.5
+    level = meshes.MESHES.get(textured_ball, 0)
+    stand_in = shadow_stand_in(textured_ball, 0, tolerance)
+    assert stand_in is not None and stand_in.look is None
+    assert stand_in.indices.size <= 0.7 * level.indices.size
+    # its vertices stay within the tolerance of the level's surface
+    surface = Surface(level.vertices[:, :3], level.indices.reshape(-1, 3))
+    assert surface.farthest(stand_in.vertices[:, :3].astype(float)) <= tolerance
+    assert shadow_stand_in(textured_ball, 0, 1e-6) is None  # nothing that close: none
+
+    def made_again(*a, **k):
+        raise AssertionError("the stand-in was made again")
+
+    monkeypatch.setattr(meshes, "shadow_proxy", made_again)
+    again = shadow_stand_in(textured_ball, 0, tolerance)
+    assert np.array_equal(again.vertices, stand_in.vertices)
+    assert shadow_stand_in(textured_ball, 0, 1e-6) is None  # read back as none, too

@@ -300,3 +300,23 @@ def test_worker_count_does_not_change_the_bytes(cfg, tmp_path):
         )
     one, two = ((tmp_path / w / "manifest.jsonl").read_bytes() for w in ("1", "2"))
     assert one == two
+
+
+def test_shadow_stand_ins_change_almost_no_pixel_and_no_label(cfg, monkeypatch):
+    """Small models cast their shadows from simplified stand-ins: the picture is all but the
+    same as with their own levels, the labels exactly."""
+    from segsim.render import meshes
+    from segsim.render.gl import Renderer
+
+    scene = sample_scene(cfg, 0, 2, 256, 128)
+    with Renderer(256, 128) as r:
+        a = r.render(scene)
+        used = [p for p in r.meshes._proxies.values() if p is not None]
+    monkeypatch.setattr(meshes, "SHADOW_PROXY_TEXELS", 0)  # every model casts as it is drawn
+    with Renderer(256, 128) as r:
+        b = r.render(scene)
+        assert not r.meshes._proxies
+    assert used  # cars, people, bikes: a few texels across in a street's map
+    assert np.array_equal(a.class_ids, b.class_ids)
+    changed = np.abs(a.rgb.astype(int) - b.rgb).sum(axis=-1) > 30
+    assert changed.mean() < 0.005, changed.mean()

@@ -248,9 +248,11 @@ def clustered(points: np.ndarray, faces: np.ndarray, target: int):
     return best
 
 
-def level_error(pv, pf, points, original: Surface) -> float:
+def level_error(pv, pf, points, original: Surface, budget: int = 100_000) -> float:
+    """The Hausdorff distance (at vertices) between a level and `original`; `budget`: samples
+    of the level's surface (see Surface)."""
     used = pv[np.unique(pf)]  # the decimation may leave vertices no face uses
-    return max(original.farthest(used), Surface(pv, pf).farthest(points))
+    return max(original.farthest(used), Surface(pv, pf, budget).farthest(points))
 
 
 def _level(pv, pf, error: float, original: Surface) -> Level:

@@ -18,6 +18,7 @@ from segsim.render.meshes import (
     VERTEX_FLOATS,
     VERTEX_FORMAT,
     detail_level,
+    shadow_stand_in,
     shape_to_unit,
 )
 from segsim.scene.geometry import bounding_radius
@@ -157,11 +158,14 @@ class GpuMesh:
 class GpuMeshes:
     """Unit meshes at a detail level on the GPU (LRU, as big as MESHES)."""
 
+    PROXIES = 512
+
     def __init__(self, ctx):
         self.ctx = ctx
         self._entries: OrderedDict[tuple, tuple[GpuMesh, tuple]] = OrderedDict()
         self._textures: dict[tuple, list] = {}  # unit key -> [texture, users]
         self.hits = self.misses = 0  # lookups found here, and those uploaded
+        self._proxies: OrderedDict[tuple, GpuMesh | None] = OrderedDict()  # see shadow()
 
     def get(self, key: tuple, level: int) -> GpuMesh:
         full_key = (*key, level)
@@ -188,6 +192,24 @@ class GpuMeshes:
             self._drop(*self._entries.pop(oldest))
         return mesh
 
+    def shadow(self, key: tuple, level: int, tolerance: float | None) -> GpuMesh:
+        """What the shadow pass draws for a mesh file: its level simplified within `tolerance`
+        (meshes.shadow_proxy), or the level itself where that cannot be done or `tolerance` is
+        None. Stand-ins are kept beside the levels, a few hundred at most."""
+        if tolerance is None:
+            return self.get(key, level)
+        full_key = (*key, level, tolerance)
+        if full_key not in self._proxies:
+            data = shadow_stand_in(key, level, tolerance)
+            self._proxies[full_key] = None if data is None else GpuMesh(self.ctx, data, None)
+            while len(self._proxies) > self.PROXIES:
+                old = self._proxies.pop(next(iter(self._proxies)))
+                if old is not None:
+                    old.release()
+        self._proxies.move_to_end(full_key)
+        proxy = self._proxies[full_key]
+        return proxy if proxy is not None else self.get(key, level)
+
     def _texture(self, rgb: np.ndarray):
         import moderngl
 
@@ -209,3 +231,7 @@ class GpuMeshes:
         for entry in self._entries.values():
             self._drop(*entry)
         self._entries.clear()
+        for proxy in self._proxies.values():
+            if proxy is not None:
+                proxy.release()
+        self._proxies.clear()

@@ -14,6 +14,7 @@ read the rest, never draw it.
 
 from __future__ import annotations
 
+import math
 import os
 from collections import OrderedDict
 from dataclasses import dataclass, replace
@@ -108,6 +109,19 @@ def _with_look(mesh) -> MeshData:
 MESHDATA_VERSION = 1  # bump when VERTEX_FORMAT or how vertex data is built changes
 
 
+def _cache_path(folder: str, key: tuple, what: str):
+    """Where the asset cache keeps `what` of mesh file key `key`, keyed by the file as it is on
+    disk (path, size, modification time) and the unit frame."""
+    import hashlib
+    from pathlib import Path
+
+    from segsim.assets.cache import cache_dir
+
+    st = Path(key[1]).stat()
+    tag = f"{MESHDATA_VERSION}:{key!r}:{what}:{st.st_size}:{st.st_mtime_ns}"
+    return cache_dir() / folder / f"{hashlib.sha256(tag.encode()).hexdigest()[:32]}.npz"
+
+
 def _build(key: tuple, level: int, texture: np.ndarray | None = None) -> MeshData:
     """A primitive's unit mesh is built in milliseconds; a mesh file's vertex data (its look,
     normals split at sharp edges, levels) takes far longer, so it is kept in the asset cache,
@@ -118,15 +132,9 @@ def _build(key: tuple, level: int, texture: np.ndarray | None = None) -> MeshDat
         if hasattr(kind, "vertex_arrays"):  # kinds whose parts come split at sharp edges
             return _from_arrays(*kind.vertex_arrays(key, level))
         return _to_mesh_data(kind.unit_mesh(key, level))
-    import hashlib
-    from pathlib import Path
-
-    from segsim.assets.cache import cache_dir
     from segsim.fileio import atomic_path
 
-    st = Path(key[1]).stat()
-    tag = f"{MESHDATA_VERSION}:{key!r}:{level}:{st.st_size}:{st.st_mtime_ns}"
-    path = cache_dir() / "meshdata" / f"{hashlib.sha256(tag.encode()).hexdigest()[:32]}.npz"
+    path = _cache_path("meshdata", key, str(level))
     if path.is_file():
         try:
             with np.load(path) as d:
@@ -161,6 +169,75 @@ def shadow_level(shape: dict, texels_per_metre: float) -> int:
     kind = kind_of(shape)
     by_error = getattr(kind, "shadow_by_error", False)  # a Mesh attribute; others lack it
     return kind.detail_level(shape, 0.5 * texels_per_metre if by_error else 0.0)
+
+
+# A mesh file's stand-in in the shadow pass: its shadow level simplified to a third of its
+# triangles, where that strays at most half a map texel from it (measured). Only for models at
+# most SHADOW_PROXY_TEXELS across in the map: bigger ones show their shadow's detail, and a
+# library of small objects under a fine map (the objects preset) would pay the simplification
+# for every model it meets.
+SHADOW_PROXY_TEXELS = 24
+SHADOW_STRAY_TEXELS = 0.5  # how far (in texels) a stand-in may stray from the level
+SHADOW_VERSION = 1  # bump when how a stand-in is made changes: cached ones are then made again
+
+
+def shadow_tolerance(texel: float, radius: float) -> float | None:
+    """How far a model's shadow stand-in may stray (in the unit mesh's units, as `texel` and
+    `radius` are): SHADOW_STRAY_TEXELS of a map texel, rounded down to a power of sqrt(2) so
+    that a run makes few stand-ins per model; None for a model more than SHADOW_PROXY_TEXELS
+    texels across."""
+    if texel <= 0 or 2 * radius > SHADOW_PROXY_TEXELS * texel:
+        return None
+    return 2.0 ** (math.floor(2 * math.log2(SHADOW_STRAY_TEXELS * texel)) / 2)
+
+
+def shadow_proxy(data: MeshData, tolerance: float) -> MeshData | None:
+    """`data` simplified (quadric decimation) to a third of its triangles, as position-only
+    vertex data for the shadow pass; None where it would stray from `data` by more than
+    `tolerance` (or cannot be made)."""
+    try:
+        import fast_simplification
+    except ImportError:
+        return None
+    from segsim.assets.lod import Surface, level_error, without_collapsed
+
+    faces = data.indices.reshape(-1, 3).astype(np.int64)
+    points, inverse = np.unique(
+        np.asarray(data.vertices[:, :3], np.float64), axis=0, return_inverse=True
+    )
+    merged = without_collapsed(inverse.reshape(-1)[faces])  # one vertex per position
+    if len(merged) < 300:
+        return None
+    pv, pf = fast_simplification.simplify(points, merged.astype(np.int32), target_reduction=0.67)
+    pv, pf = np.asarray(pv, np.float64), np.asarray(pf, np.int64)
+    if len(pf) == 0 or len(pf) > 0.7 * len(faces):
+        return None
+    # a coarse sampling of the surface: the error decides on a texel, not a pixel
+    if level_error(pv, pf, points, Surface(points, merged, 5000), 5000) > tolerance:
+        return None
+    return _from_arrays(pv, np.zeros_like(pv), pf)
+
+
+def shadow_stand_in(key: tuple, level: int, tolerance: float) -> MeshData | None:
+    """shadow_proxy of mesh file key `key` at `level`, made once per machine: simplifying and
+    measuring it takes ~40 ms, and a street run meets a hundred models. Kept in the asset cache
+    (an empty entry where there is none)."""
+    from segsim.fileio import atomic_path
+
+    path = _cache_path("shadow", key, f"{level}:{SHADOW_VERSION}:{tolerance!r}")
+    if path.is_file():
+        try:
+            with np.load(path) as d:
+                if d["indices"].size == 0:
+                    return None
+                return MeshData(d["vertices"], d["indices"])
+        except (OSError, ValueError, KeyError):  # a damaged entry: make it again
+            pass
+    data = shadow_proxy(MESHES.get(key, level), tolerance)
+    empty = MeshData(np.zeros((0, 6), np.float32), np.zeros(0, np.uint32))
+    with atomic_path(path, suffix=".tmp.npz") as tmp:
+        np.savez(tmp, vertices=(data or empty).vertices, indices=(data or empty).indices)
+    return data
 
 
 def shape_to_unit(shape: dict) -> tuple[tuple, np.ndarray]:

@@ -17,10 +17,11 @@ from segsim.render.camera import light_view_projection
 from segsim.render.context import Program, mat3_bytes, mat4_bytes, shader
 from segsim.render.drawables import DrawItem
 from segsim.render.images import photo_background
-from segsim.render.meshes import shadow_level
+from segsim.render.meshes import shadow_level, shadow_tolerance
 from segsim.render.targets import LABELS_AFTER_COLOR
 from segsim.scene.geometry import bounding_radius
 from segsim.scene.kinds import BACKGROUND_KINDS, FILE_LOOKS, TEXTURE_KINDS, glsl_defines
+from segsim.scene.shapes import kind_of
 
 MAX_LIGHTS = 4
 WITH_LABELS = ("common.glsl", "labels.glsl")
@@ -129,9 +130,14 @@ class ShadowPass:
         self.fbo.clear(depth=1.0)
         self.ctx.front_face = "ccw"
         self.program.write("u_light_vp", mat4_bytes(light_vp))
+        texel = 2 * radius / self.map_size
         for it, level in zip(casters, levels, strict=True):
             self.program.write("u_model", it.model)
-            draw_mesh(self.ctx, it, meshes.get(it.key, level)[self.program])
+            tolerance = None
+            if getattr(kind_of(it.obj.shape), "shadow_by_error", False):  # mesh files
+                scale = max(it.shape_scale)  # unit mesh -> world
+                tolerance = shadow_tolerance(texel / scale, it.radius / scale)
+            draw_mesh(self.ctx, it, meshes.shadow(it.key, level, tolerance)[self.program])
         self._drawn = (key, (light_vp, 2 * radius / self.map_size))
         return self._drawn[1]
 
