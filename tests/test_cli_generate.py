@@ -190,6 +190,13 @@ def test_flag_and_config_errors_exit_2_naming_the_problem(tmp_path, capsys, args
     assert not (tmp_path / "ds").exists()
 
 
+def test_a_bad_mesh_cache_bound_exits_2_before_anything_is_written(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SEGSIM_MESH_CACHE_MB", "lots")
+    rc, text = run(capsys, "generate", "--count", 2, *SIZE, "--out", tmp_path / "ds", "-q")
+    assert rc == 2 and "SEGSIM_MESH_CACHE_MB='lots'" in text and "Traceback" not in text
+    assert not (tmp_path / "ds").exists()
+
+
 def test_out_folder_errors_exit_2(tmp_path, capsys):
     (tmp_path / "stuff").mkdir()
     (tmp_path / "stuff" / "x.txt").write_text("mine")

@@ -37,6 +37,7 @@ from segsim.dataset.resume import complete_frames, prepare_folder, remove_stale_
 from segsim.dataset.splits import DEFAULT_FRACTIONS, check_fractions
 from segsim.errors import SegsimError
 from segsim.progress import progress_bar
+from segsim.render.meshes import cache_megabytes
 from segsim.scene.shapes.mesh import check_assets
 
 # "module:callable" building the per-process frame source; a string so spawned workers can
@@ -141,6 +142,7 @@ def generate_dataset(
     count, width, height, seed, workers = _check_args(count, width, height, seed, workers)
     fractions = check_fractions(fractions)
     check_assets(cfg)  # a missing file or an empty selection fails before anything is written
+    cache_megabytes()  # so does a bad SEGSIM_MESH_CACHE_MB, which the workers would read
     workers = workers or (None if ray is not None else default_workers())
     root = Path(out)
     group = getattr(cfg, "views_per_scene", 1)  # frames per scene share a split
