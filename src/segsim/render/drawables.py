@@ -158,7 +158,7 @@ class GpuMesh:
 class GpuMeshes:
     """Unit meshes at a detail level on the GPU (LRU, as big as MESHES)."""
 
-    PROXIES = 512
+    PROXIES = 512  # shadow stand-ins kept (a street run asks for ~130; each is small)
 
     def __init__(self, ctx):
         self.ctx = ctx
@@ -194,8 +194,8 @@ class GpuMeshes:
 
     def shadow(self, key: tuple, level: int, tolerance: float | None) -> GpuMesh:
         """What the shadow pass draws for a mesh file: its level simplified within `tolerance`
-        (meshes.shadow_proxy), or the level itself where that cannot be done or `tolerance` is
-        None. Stand-ins are kept beside the levels, a few hundred at most."""
+        (meshes.shadow_stand_in), or the level itself where that cannot be done or `tolerance`
+        is None. Stand-ins are kept beside the levels, PROXIES at most."""
         if tolerance is None:
             return self.get(key, level)
         full_key = (*key, level, tolerance)

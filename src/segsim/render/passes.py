@@ -138,7 +138,7 @@ class ShadowPass:
                 scale = max(it.shape_scale)  # unit mesh -> world
                 tolerance = shadow_tolerance(texel / scale, it.radius / scale)
             draw_mesh(self.ctx, it, meshes.shadow(it.key, level, tolerance)[self.program])
-        self._drawn = (key, (light_vp, 2 * radius / self.map_size))
+        self._drawn = (key, (light_vp, texel))
         return self._drawn[1]
 
     def release(self):
