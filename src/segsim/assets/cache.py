@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from segsim.errors import SegsimError
@@ -26,6 +26,25 @@ CACHE_ENV = "SEGSIM_CACHE"
 def cache_dir() -> Path:
     """The cache folder: $SEGSIM_CACHE, else ~/.cache/segsim (read on every call)."""
     return Path(os.environ.get(CACHE_ENV) or "~/.cache/segsim").expanduser()
+
+
+def cached_arrays(path: Path, make: Callable[[], dict]) -> dict:
+    """The arrays kept at `path` (an .npz in the asset cache), or those `make()` returns, then
+    kept there (written atomically; a damaged entry is made again over)."""
+    import numpy as np
+
+    from segsim.fileio import atomic_path
+
+    if path.is_file():
+        try:
+            with np.load(path) as d:
+                return {name: d[name] for name in d.files}
+        except (OSError, ValueError, KeyError):
+            pass
+    arrays = make()
+    with atomic_path(path, suffix=".tmp.npz") as tmp:
+        np.savez(tmp, **arrays)
+    return arrays
 
 
 def open_zip(zip_path: str | Path) -> zipfile.ZipFile:

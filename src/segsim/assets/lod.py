@@ -178,9 +178,7 @@ def build_levels(vertices: np.ndarray, faces: np.ndarray) -> tuple[Level | None,
         import fast_simplification
     except ImportError:
         return tuple(out)
-    # one vertex per position: decimation must see the surface, not the file's UV seams
-    points, inverse = np.unique(np.asarray(vertices, np.float64), axis=0, return_inverse=True)
-    merged = without_collapsed(inverse.reshape(-1)[faces])
+    points, merged = merge_positions(vertices, faces)
     original = Surface(vertices, faces)
     centre = (points.min(axis=0) + points.max(axis=0)) / 2
     extent = max(float(np.ptp(points, axis=0).max()), 1e-12)
@@ -207,6 +205,13 @@ def build_levels(vertices: np.ndarray, faces: np.ndarray) -> tuple[Level | None,
             out[i] = _level(*best, original)
             finer = len(best[1])
     return tuple(out)
+
+
+def merge_positions(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(points, faces over them): one vertex per position, so that decimation sees the surface,
+    not the file's UV seams; faces that collapse are dropped."""
+    points, inverse = np.unique(np.asarray(vertices, np.float64), axis=0, return_inverse=True)
+    return points, without_collapsed(inverse.reshape(-1)[np.asarray(faces, np.int64)])
 
 
 def without_collapsed(faces: np.ndarray) -> np.ndarray:

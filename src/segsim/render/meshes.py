@@ -199,13 +199,10 @@ def shadow_proxy(data: MeshData, tolerance: float) -> MeshData | None:
         import fast_simplification
     except ImportError:
         return None
-    from segsim.assets.lod import Surface, level_error, without_collapsed
+    from segsim.assets.lod import Surface, level_error, merge_positions
 
-    faces = data.indices.reshape(-1, 3).astype(np.int64)
-    points, inverse = np.unique(
-        np.asarray(data.vertices[:, :3], np.float64), axis=0, return_inverse=True
-    )
-    merged = without_collapsed(inverse.reshape(-1)[faces])  # one vertex per position
+    faces = data.indices.reshape(-1, 3)
+    points, merged = merge_positions(data.vertices[:, :3], faces)
     if len(merged) < 300:
         return None
     pv, pf = fast_simplification.simplify(points, merged.astype(np.int32), target_reduction=0.67)
@@ -220,24 +217,19 @@ def shadow_proxy(data: MeshData, tolerance: float) -> MeshData | None:
 
 def shadow_stand_in(key: tuple, level: int, tolerance: float) -> MeshData | None:
     """shadow_proxy of mesh file key `key` at `level`, made once per machine: simplifying and
-    measuring it takes ~40 ms, and a street run meets a hundred models. Kept in the asset cache
+    measuring it takes ~15 ms, and a street run meets a hundred models. Kept in the asset cache
     (an empty entry where there is none)."""
-    from segsim.fileio import atomic_path
+    from segsim.assets.cache import cached_arrays
+
+    def make() -> dict:
+        data = shadow_proxy(MESHES.get(key, level), tolerance)
+        if data is None:
+            return {"vertices": np.zeros((0, 6), np.float32), "indices": np.zeros(0, np.uint32)}
+        return {"vertices": data.vertices, "indices": data.indices}
 
     path = _cache_path("shadow", key, f"{level}:{SHADOW_VERSION}:{tolerance!r}")
-    if path.is_file():
-        try:
-            with np.load(path) as d:
-                if d["indices"].size == 0:
-                    return None
-                return MeshData(d["vertices"], d["indices"])
-        except (OSError, ValueError, KeyError):  # a damaged entry: make it again
-            pass
-    data = shadow_proxy(MESHES.get(key, level), tolerance)
-    empty = MeshData(np.zeros((0, 6), np.float32), np.zeros(0, np.uint32))
-    with atomic_path(path, suffix=".tmp.npz") as tmp:
-        np.savez(tmp, vertices=(data or empty).vertices, indices=(data or empty).indices)
-    return data
+    arrays = cached_arrays(path, make)
+    return MeshData(arrays["vertices"], arrays["indices"]) if arrays["indices"].size else None
 
 
 def shape_to_unit(shape: dict) -> tuple[tuple, np.ndarray]:

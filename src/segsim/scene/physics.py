@@ -187,24 +187,19 @@ def _unit_hull(name: str, key: tuple, level: int) -> tuple[np.ndarray, float]:
     its hull costs a qhull and a MuJoCo compile (~4 ms), its cached copy a file read."""
     if name != "mesh":
         return _hull(name, key, level)
-    from segsim.assets.cache import cache_dir
+    from segsim.assets.cache import cache_dir, cached_arrays
     from segsim.assets.meshfile import mesh_info
-    from segsim.fileio import atomic_path
+
+    def make() -> dict:
+        points, volume = _hull(name, key, level)
+        return {"points": points, "volume": np.float64(volume)}
 
     tag = f"{HULL_VERSION}:{MAX_HULL_VERTICES}:{mesh_info(key[1]).sha256}:{key[2:]!r}:{level}"
     path = cache_dir() / "hulls" / f"{hashlib.sha256(tag.encode()).hexdigest()[:32]}.npz"
-    if path.is_file():
-        try:
-            with np.load(path) as d:
-                points = np.asarray(d["points"], float)
-                points.setflags(write=False)
-                return points, float(d["volume"])
-        except (OSError, ValueError, KeyError):  # a damaged entry: build it again over it
-            pass
-    points, volume = _hull(name, key, level)
-    with atomic_path(path, suffix=".tmp.npz") as tmp:
-        np.savez(tmp, points=points, volume=np.float64(volume))
-    return points, volume
+    arrays = cached_arrays(path, make)
+    points = np.asarray(arrays["points"], float)
+    points.setflags(write=False)
+    return points, float(arrays["volume"])
 
 
 def _hull(name: str, key: tuple, level: int) -> tuple[np.ndarray, float]:

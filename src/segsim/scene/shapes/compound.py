@@ -92,23 +92,28 @@ def _scales(rows: np.ndarray) -> np.ndarray:
     return out
 
 
+def _half_sizes(rows: np.ndarray) -> np.ndarray:
+    """Per row, the part's half size along its own x, y, z (a box's half extents; a cylinder's
+    or cone's (r, r, height / 2); a sphere's (r, r, r))."""
+    half = _scales(rows) * np.where(rows[:, :1] == 1, 0.5, [1.0, 1.0, 0.5])
+    sphere = rows[:, 0] == 4
+    half[sphere] = rows[sphere, 13:14]
+    return half
+
+
 def _radius(rows: np.ndarray) -> float:
     """The radius about the object's origin of a sphere holding every part."""
-    half = 0.5 * np.linalg.norm(_scales(rows) * [2.0, 2.0, 1.0], axis=1)
-    box = rows[:, 0] == 1
-    half[box] = 0.5 * np.linalg.norm(_scales(rows[box]), axis=1)
+    half = np.linalg.norm(_half_sizes(rows), axis=1)
     sphere = rows[:, 0] == 4
-    half[sphere] = rows[sphere, 13]
+    half[sphere] = rows[sphere, 13]  # its half sizes' corner lies outside it
     return float((np.linalg.norm(rows[:, 1:4], axis=1) + half).max())
 
 
 def top_height(shape: dict) -> float:
     """The highest z any part reaches in the object frame (parts may be turned in any way)."""
     rows = _rows(shape)
-    half = _scales(rows) * np.where(rows[:, :1] == 1, 0.5, [1.0, 1.0, 0.5])
-    half[rows[:, 0] == 4] = rows[rows[:, 0] == 4, 13:14]
     # the z row of each part's rotation (row-major: entries 10..12) weighs its half sizes
-    return float((rows[:, 3] + (np.abs(rows[:, 10:13]) * half).sum(axis=1)).max())
+    return float((rows[:, 3] + (np.abs(rows[:, 10:13]) * _half_sizes(rows)).sum(axis=1)).max())
 
 
 @functools.lru_cache(maxsize=16)
