@@ -25,7 +25,7 @@ LOD_VERSION = 2  # bump when the decimation or its error changes: cached levels 
 
 TARGETS = (0.05, 0.2, 0.5)  # fractions of the faces, coarse to fine
 MIN_FACES = 500
-LOD_FROM = 5000
+LOD_FROM = 1500  # smaller meshes draw whole (a 4,000-triangle car far off: 8x what it needs)
 SHRINK = 0.8  # a level keeps at most this fraction of the next finer one's faces, else none
 
 
