@@ -14,6 +14,7 @@ from PIL import Image
 
 from raycast import edge_band
 from render_fixtures import get_renderer
+from segsim.assets.lod import LOD_FROM
 from segsim.assets.meshfile import MeshFiles
 from segsim.render.drawables import draw_items
 from segsim.scene.classes import ClassSpec
@@ -217,7 +218,9 @@ def test_big_meshes_get_coarser_levels_chosen_by_size_on_screen(big_sphere):
 
 
 def test_small_meshes_and_small_frames_draw_the_finest_level(tmp_path):
-    tc.torus(major_radius=0.35, minor_radius=0.08).export(tmp_path / "ring.obj")
+    ring = tc.torus(major_radius=0.35, minor_radius=0.08, major_sections=24, minor_sections=12)
+    assert len(ring.faces) <= LOD_FROM  # too small to decimate
+    ring.export(tmp_path / "ring.obj")
     shape = shape_of(spec(tmp_path / "ring.obj"))
     assert all(
         lvl is None for lvl in mesh_kind.mesh_levels(get_shape("mesh").unit_key_and_scale(shape)[0])
