@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
-from segsim.assets.lod import TARGETS, build_levels, cluster, clustered
+from segsim.assets.lod import (
+    TARGETS,
+    build_levels,
+    cached_errors,
+    cached_level,
+    cached_levels,
+    cluster,
+    clustered,
+)
 
 REAL_DIR = Path("/usr/share/sweethome3d/furniture")
 
@@ -21,6 +29,36 @@ def _grid_mesh(n: int = 60):
     i = np.arange(n * n).reshape(n, n)[:-1, :-1].ravel()
     f = np.concatenate([np.stack([i, i + 1, i + n], 1), np.stack([i + 1, i + n + 1, i + n], 1)])
     return v, f
+
+
+def test_cached_levels_read_one_level_or_the_errors_alone():
+    """Built once; then one level, or the errors, come from the cache without the mesh (the
+    geometry callback is not called) and match the levels built."""
+    calls = []
+
+    def geometry():
+        calls.append(1)
+        return _grid_mesh(80)
+
+    levels = cached_levels("test-grid-80", geometry)
+    assert calls == [1] and any(lv is not None for lv in levels)
+
+    def no_geometry():
+        raise AssertionError("the cached levels were built again")
+
+    assert cached_errors("test-grid-80", no_geometry) == tuple(
+        None if lv is None else lv.error for lv in levels
+    )
+    for i, lv in enumerate(levels):
+        got = cached_level("test-grid-80", no_geometry, i)
+        assert (got is None) == (lv is None)
+        if lv is not None:
+            assert np.array_equal(got.faces, lv.faces) and np.array_equal(got.weights, lv.weights)
+    # nothing cached yet under a new name: both build, once
+    assert cached_errors("test-grid-60", geometry) == tuple(
+        None if lv is None else lv.error for lv in cached_levels("test-grid-60", no_geometry)
+    )
+    assert calls == [1, 1]
 
 
 def test_cluster_keeps_every_vertex_within_its_cell_and_drops_collapsed_faces():

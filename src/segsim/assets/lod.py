@@ -277,17 +277,12 @@ def cached_levels(name: str, geometry) -> tuple[Level | None, ...]:
     derived from `name` (the file's sha256 and what else decides the unit frame), so each model
     is decimated once per machine and the file is not even loaded when its levels are there.
     Written atomically: workers that build the same levels at once each write a whole file."""
-    from segsim.assets.cache import cache_dir
     from segsim.fileio import atomic_path
 
-    digest = hashlib.sha256(f"{LOD_VERSION}:{TARGETS}:{MIN_FACES}:{name}".encode()).hexdigest()
-    path = cache_dir() / "lod" / f"{digest[:32]}.npz"
-    if path.is_file():
-        try:
-            with np.load(path) as data:
-                return tuple(_unpack(data, i) for i in range(len(TARGETS)))
-        except (OSError, ValueError, KeyError):  # a damaged file: build again over it
-            pass
+    path = _levels_path(name)
+    found = _read_cached(path, lambda data: tuple(_unpack(data, i) for i in range(len(TARGETS))))
+    if found is not None:
+        return found
     levels = build_levels(*geometry())
     arrays = {}
     for i, level in enumerate(levels):
@@ -302,6 +297,45 @@ def cached_levels(name: str, geometry) -> tuple[Level | None, ...]:
     with atomic_path(path, suffix=".tmp.npz") as tmp:
         np.savez(tmp, **arrays)
     return levels
+
+
+def cached_level(name: str, geometry, i: int) -> Level | None:
+    """Level `i` of cached_levels, reading only its own arrays where the levels are cached (a
+    model drawn at one level needs no other)."""
+    found = _read_cached(_levels_path(name), lambda data: (_unpack(data, i),))
+    return found[0] if found is not None else cached_levels(name, geometry)[i]
+
+
+def cached_errors(name: str, geometry) -> tuple[float | None, ...]:
+    """Each level's error (None where there is none): what choosing a level needs, read
+    without the levels' arrays where they are cached."""
+    found = _read_cached(
+        _levels_path(name),
+        lambda data: tuple(
+            float(data[f"{i}_error"]) if f"{i}_error" in data else None for i in range(len(TARGETS))
+        ),
+    )
+    if found is None:
+        found = tuple(None if lv is None else lv.error for lv in cached_levels(name, geometry))
+    return found
+
+
+def _levels_path(name: str):
+    from segsim.assets.cache import cache_dir
+
+    digest = hashlib.sha256(f"{LOD_VERSION}:{TARGETS}:{MIN_FACES}:{name}".encode()).hexdigest()
+    return cache_dir() / "lod" / f"{digest[:32]}.npz"
+
+
+def _read_cached(path, read) -> tuple | None:
+    """read(the cached npz), or None when it is missing or damaged (then built again over)."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path) as data:
+            return read(data)
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def _unpack(data, i: int) -> Level | None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from segsim.assets.lod import LOD_FROM, TARGETS, cached_levels
+from segsim.assets.lod import LOD_FROM, TARGETS, cached_errors, cached_level, cached_levels
 from segsim.assets.meshfile import MESH_FILES, find_mesh_files, mesh_info
 from segsim.draws import uniform
 from segsim.errors import SegsimError
@@ -232,7 +232,7 @@ class Mesh(Shape):
         a decimated version, where the file is big enough to have one."""
         base = key[:5]
         vertices, mesh = _unit_vertices(base)
-        lod = mesh_levels(base)[level] if level < self.levels - 1 else None
+        lod = mesh_level(base, level) if level < self.levels - 1 else None
         whole = look_mesh(vertices, mesh, lod)
         if len(key) == 5:
             return whole
@@ -283,8 +283,10 @@ def _unit_vertices(key: tuple):
 @functools.lru_cache(maxsize=4096)
 def level_errors(key: tuple) -> tuple:
     """Each level's error (None where there is none): all that choosing a level needs, kept for
-    every model a run meets, while the levels themselves stay in a small LRU."""
-    return tuple(None if lod is None else lod.error for lod in mesh_levels(key))
+    every model a run meets, while the levels themselves stay in a small LRU; read without the
+    levels' arrays."""
+    name = _levels_name(key)
+    return (None,) * len(TARGETS) if name is None else cached_errors(name, _geometry(key))
 
 
 @functools.lru_cache(maxsize=256)
@@ -292,15 +294,31 @@ def mesh_levels(key: tuple) -> tuple:
     """The decimated levels of a unit mesh, coarse to fine (None where there is none): their
     error is in unit-mesh metres, as the renderer draws them. Built once per machine and kept
     in the asset cache (decimation takes up to a second for a big model; loading, milliseconds)."""
-    info = mesh_info(key[1])
-    if info.faces <= LOD_FROM:
-        return (None,) * len(TARGETS)  # nothing to decimate
+    name = _levels_name(key)
+    return (None,) * len(TARGETS) if name is None else cached_levels(name, _geometry(key))
 
-    def unit_geometry():
+
+@functools.lru_cache(maxsize=256)
+def mesh_level(key: tuple, level: int):
+    """mesh_levels(key)[level], reading that level alone from the asset cache."""
+    name = _levels_name(key)
+    return None if name is None else cached_level(name, _geometry(key), level)
+
+
+def _levels_name(key: tuple) -> str | None:
+    """What a unit mesh's levels are cached under; None for a mesh too small to decimate."""
+    info = mesh_info(key[1])
+    return None if info.faces <= LOD_FROM else f"{info.sha256}-{repr(key[2:])}"
+
+
+def _geometry(key: tuple):
+    """(vertices, faces) of the unit mesh, loaded only when its levels must be built."""
+
+    def make():
         vertices, mesh = _unit_vertices(key)
         return vertices, mesh.faces
 
-    return cached_levels(f"{info.sha256}-{repr(key[2:])}", unit_geometry)
+    return make
 
 
 def look_mesh(vertices: np.ndarray, mesh, lod=None):
