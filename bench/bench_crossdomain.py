@@ -211,20 +211,25 @@ TRANSFER = {
     "visibility": {"empty": 0.05, "partial": 0.25},
     "postfx": {"sensor": {}},
 }
+STRONG = {"strong": True}  # photometric augmentation for photos (train/augment.py)
+# the training side of photo backgrounds: a new photo behind the objects every epoch
+BACKDROPS = {"photo_background": 0.5}
 # The preset plus only the randomizations that cost in-domain accuracy the least: real photos
 # behind (and on) the solids and the camera's own effects; no extra distractors or cut-offs.
 LIGHT = {
-    "shapes + photo backgrounds": ({"background": TRANSFER["background"]}, False),
+    "shapes + photo backgrounds": ({"background": TRANSFER["background"]}, {}),
+    "shapes + photo backdrops": (None, BACKDROPS),
+    "shapes + photo backgrounds and backdrops": ({"background": TRANSFER["background"]}, BACKDROPS),
     "shapes + photos + sensor": (
         {k: TRANSFER[k] for k in ("background", "material", "ground", "postfx")},
-        False,
+        {},
     ),
     "shapes + more photos + sensor": (
         {
             **{k: TRANSFER[k] for k in ("material", "ground", "postfx")},
             "background": {"kinds": {"photo": 8.0}},
         },
-        False,
+        {},
     ),
 }
 ABLATIONS = {
@@ -241,15 +246,15 @@ ABLATIONS = {
 
 
 def variants() -> dict[str, tuple[dict | None, bool]]:
-    """{name: (scene overrides of `shapes` or None for the preset, strong augmentation)}."""
+    """{name: (scene overrides of `shapes` or None for the preset, augment overrides)}."""
     from segsim.config import deep_merge
 
-    out = {"shapes (preset)": (None, False), **LIGHT, "transfer": (TRANSFER, True)}
+    out = {"shapes (preset)": (None, {}), **LIGHT, "transfer": (TRANSFER, STRONG)}
     for name, off in ABLATIONS.items():
         if off == "train":
-            out[f"transfer, {name}"] = (TRANSFER, False)
+            out[f"transfer, {name}"] = (TRANSFER, {})
         else:
-            out[f"transfer, {name}"] = (deep_merge(TRANSFER, off), True)
+            out[f"transfer, {name}"] = (deep_merge(TRANSFER, off), STRONG)
     return out
 
 
@@ -378,7 +383,7 @@ def score_model(args) -> int:
     return 0
 
 
-def train_variant(name, overrides, strong, args, work: Path) -> tuple[Path, dict, float]:
+def train_variant(name, overrides, augment, args, work: Path) -> tuple[Path, dict, float]:
     """Generate the variant's training set (--seed) and train it for --minutes."""
     import shutil
 
@@ -388,7 +393,7 @@ def train_variant(name, overrides, strong, args, work: Path) -> tuple[Path, dict
     from segsim.train.config import load_train_config
 
     if args.stream:
-        return stream_variant(name, overrides, strong, args, work)
+        return stream_variant(name, overrides, augment, args, work)
     data = work / variant_folder(name, args) / "data"
     cfg = load_scene_config("shapes", overrides=overrides)
     t0 = time.time()
@@ -403,7 +408,7 @@ def train_variant(name, overrides, strong, args, work: Path) -> tuple[Path, dict
         shutil.rmtree(data)  # another variant's settings, or half written: start over
         generate()
     gen_s = time.time() - t0
-    tcfg = load_train_config(None, {"data": {"root": str(data)}, **train_overrides(strong, args)})
+    tcfg = load_train_config(None, {"data": {"root": str(data)}, **train_overrides(augment, args)})
     return data.parent / "run", trained(tcfg, data.parent / "run", args), gen_s
 
 
@@ -425,7 +430,7 @@ def trained(tcfg, run: Path, args) -> dict:
     return summary
 
 
-def train_overrides(strong: bool, args) -> dict:
+def train_overrides(augment: dict, args) -> dict:
     # the budget: --minutes of the trainer's clock, or (--epochs) a fixed number of steps,
     # which a shared, loaded machine cannot skew
     budget = (
@@ -434,10 +439,10 @@ def train_overrides(strong: bool, args) -> dict:
         else {"max_minutes": args.minutes, "epochs": 10_000}
     )
     quiet = {"progress": False, "plot": False, "early_stopping": None, "seed": args.seed}
-    return {"augment": {"strong": strong}, "trainer": quiet | budget}
+    return {"augment": {"strong": False, **augment}, "trainer": quiet | budget}
 
 
-def stream_variant(name, overrides, strong, args, work: Path) -> tuple[Path, dict, float]:
+def stream_variant(name, overrides, augment, args, work: Path) -> tuple[Path, dict, float]:
     """Train the variant straight from the renderer (`segsim train --stream shapes` with the
     variant's overrides as its scene config): every training frame new, photo crops included."""
     import yaml
@@ -453,7 +458,7 @@ def stream_variant(name, overrides, strong, args, work: Path) -> tuple[Path, dic
         scene = folder / "scene.yaml"
         scene.write_text(yaml.safe_dump(overrides))
         section["scene_config"] = str(scene)
-    tcfg = load_train_config(None, deep_merge(train_overrides(strong, args), {"stream": section}))
+    tcfg = load_train_config(None, deep_merge(train_overrides(augment, args), {"stream": section}))
     return folder / "run", trained(tcfg, folder / "run", args), 0.0
 
 
@@ -489,9 +494,9 @@ def report(args) -> int:
         check_held_out(folder)
         sets, made = make_test_sets(args.count, args.size, folder, True)
     rows, table = [], []
-    for name, (overrides, strong) in chosen.items():
+    for name, (overrides, augment) in chosen.items():
         t0 = time.time()
-        run, summary, gen_s = train_variant(name, overrides, strong, args, work)
+        run, summary, gen_s = train_variant(name, overrides, augment, args, work)
         predictor = Predictor.load(run)
         scores = {}
         for set_name, frames in sets.items():

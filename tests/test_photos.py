@@ -256,3 +256,61 @@ def test_if_missing_skip_drops_photo_kinds_when_nothing_is_installed(sources, ca
             "shapes",
             overrides={**wants, "photos": {"if_missing": "skip", "dirs": [str(sources / "empty")]}},
         )
+
+
+# --- photo backdrops at training time (train/backdrop.py) ------------------------------------
+
+
+def _object_frame(size=64):
+    """A green frame whose centre square is class 1; everything else is background (0)."""
+    image = np.zeros((size, size, 3), np.uint8)
+    image[..., 1] = 200
+    mask = np.zeros((size, size), np.uint8)
+    mask[16:48, 16:48] = 1
+    return image, mask
+
+
+def test_a_photo_backdrop_replaces_only_background_pixels(sources):
+    from segsim.train import augment
+    from segsim.train.config import AugmentConfig
+
+    image, mask = _object_frame()
+    cfg = AugmentConfig(photo_background=1.0, hflip=0, scale=(1, 1), ratio=(1, 1))
+    tf = augment.build_train_transform(cfg, (64, 64), class_names=["background", "part"])
+    outs = []
+    for seed in range(6):
+        out, m = augment.apply(tf, image, mask, seed)
+        assert np.array_equal(m, mask)  # the labels never change
+        assert np.array_equal(out[mask == 1], image[mask == 1])  # the object is as drawn
+        # the background shows the (red or blue, never green) photos
+        assert out[mask == 0][:, 1].max() == 0 and out[mask == 0].max() > 0
+        again, _ = augment.apply(tf, image, mask, seed)
+        assert np.array_equal(again, out)  # a function of the sample's seed
+        outs.append(out[mask == 0].tobytes())
+    assert len(set(outs)) > 1  # a new crop (or photo) per seed
+
+
+def test_a_photo_backdrop_at_a_probability_keeps_some_frames_as_drawn(sources):
+    from segsim.train.backdrop import PhotoBackdrop
+
+    image, mask = _object_frame()
+    backdrop = PhotoBackdrop(0.5, 0)
+    rng = np.random.default_rng(0)
+    kept = [np.array_equal(backdrop(image, mask, rng), image) for _ in range(200)]
+    assert 0.35 < np.mean(kept) < 0.65
+
+
+def test_photo_backdrop_errors_name_the_fix(sources, monkeypatch, tmp_path):
+    from segsim.train import augment
+    from segsim.train.config import AugmentConfig
+
+    cfg = AugmentConfig(photo_background=0.5)
+    with pytest.raises(SegsimError, match="needs a class named 'background'") as e:
+        augment.build_train_transform(cfg, (64, 64), class_names=["road", "car"])
+    assert "augment.photo_background=0" in e.value.fix
+    # off: no photos are needed, and no background class either
+    augment.build_train_transform(AugmentConfig(), (64, 64), class_names=["road", "car"])
+    monkeypatch.setenv("SEGSIM_BACKGROUNDS_DIR", str(tmp_path / "none"))
+    _clear_caches()
+    with pytest.raises(SegsimError, match="photos library is empty"):
+        augment.build_train_transform(cfg, (64, 64), class_names=["background", "car"])

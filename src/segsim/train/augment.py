@@ -23,8 +23,36 @@ from segsim.train.config import AugmentConfig
 
 
 def build_train_transform(
-    cfg: AugmentConfig, size: tuple[int, int], ignore_index: int = IGNORE_INDEX
+    cfg: AugmentConfig,
+    size: tuple[int, int],
+    ignore_index: int = IGNORE_INDEX,
+    class_names: list[str] | None = None,
 ):
+    """The training pipeline; with `photo_background` a photo backdrop goes in first (it needs
+    the dataset's `class_names` to find the background class)."""
+    from segsim.train.backdrop import photo_backdrop
+
+    compose = _compose(cfg, size, ignore_index)
+    backdrop = photo_backdrop(cfg.photo_background if cfg.enabled else 0.0, class_names)
+    return compose if backdrop is None else Backdropped(backdrop, compose)
+
+
+class Backdropped:
+    """A photo backdrop, then the albumentations pipeline, seeded together (see `apply`)."""
+
+    def __init__(self, backdrop, compose):
+        self.backdrop, self.compose, self.seed = backdrop, compose, 0
+
+    def set_random_seed(self, seed: int) -> None:
+        self.seed = seed
+        self.compose.set_random_seed(seed)
+
+    def __call__(self, image: np.ndarray, mask: np.ndarray) -> dict:
+        rng = np.random.default_rng([self.seed, 0xBAC])
+        return self.compose(image=self.backdrop(image, mask, rng), mask=mask)
+
+
+def _compose(cfg: AugmentConfig, size: tuple[int, int], ignore_index: int):
     import albumentations as A
 
     h, w = size

@@ -107,6 +107,9 @@ class AugmentConfig(_Strict):
     jpeg: float = Field(0.0, ge=0, le=1)  # probability of JPEG re-compression
     jpeg_quality: tuple[int, int] = (30, 95)
     motion_blur: float = Field(0.0, ge=0, le=1)
+    # probability that a frame's `background` pixels show a crop of a library photo instead, a
+    # new crop every epoch (cut-paste onto real photos, at training time; train/backdrop.py)
+    photo_background: float = Field(0.0, ge=0, le=1)
     # strong: a preset of the above for training meant to work on photos (it raises, never
     # lowers, the probabilities: colour jitter 0.8, blur 0.3, noise 0.3, grey 0.1, JPEG 0.5,
     # motion blur 0.2)

@@ -245,7 +245,7 @@ def make_loaders(cfg: TrainConfig, index: DatasetIndex, progress: bool = True):
             lambda ix, pairs, what: FrameStore(ix, pairs, cache, progress, what, train_prepare),
         )
     ignore = index.labels.ignore_index
-    transform = augment.build_train_transform(cfg.augment, size, ignore)
+    transform = augment.build_train_transform(cfg.augment, size, ignore, index.labels.names)
     workers = resolve_workers(cfg.data.num_workers)
     bs = cfg.trainer.batch_size
     common = dict(

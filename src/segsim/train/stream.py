@@ -82,13 +82,14 @@ class StreamDataset(IterableDataset):
         train_cfg: TrainConfig,
         ignore_index: int,
         frame_source: str = DEFAULT_FRAME_SOURCE,
+        class_names: list[str] | None = None,
     ):
         self.scene_cfg, self.size, self.seed = scene_cfg, size, seed
         self.batch_size, self.steps = batch_size, steps
         self.augment_cfg = train_cfg.augment
         self.input_size = tuple(train_cfg.input.size)
         self.aug_seed = train_cfg.trainer.seed
-        self.ignore_index = ignore_index
+        self.ignore_index, self.class_names = ignore_index, class_names
         self.frame_source = frame_source
         self.rank, self.world, self.start_epoch = 0, 1, 0
         self._iters = 0  # epochs this copy has run (a persistent worker keeps its own copy)
@@ -111,7 +112,7 @@ class StreamDataset(IterableDataset):
 
             self._source = _load_source(self.frame_source)(self.scene_cfg, self.size, self.size)
             self._transform = augment.build_train_transform(
-                self.augment_cfg, self.input_size, self.ignore_index
+                self.augment_cfg, self.input_size, self.ignore_index, self.class_names
             )
         _scene, frame = self._source(self.seed, index)
         return frame.rgb, frame.class_ids
@@ -256,6 +257,10 @@ def make_stream_loaders(
             "raise stream.eval_count or the val share of stream.eval_fractions",
         )
     ignore = index.labels.ignore_index
+    if cfg.augment.enabled:  # a photo backdrop fails (or builds its library) here, not in a worker
+        from segsim.train.backdrop import photo_backdrop
+
+        photo_backdrop(cfg.augment.photo_background, index.labels.names)
     workers = stream_workers(cfg.data.num_workers, processes)
     bs = cfg.trainer.batch_size
     dataset = StreamDataset(
@@ -267,6 +272,7 @@ def make_stream_loaders(
         cfg,
         ignore,
         frame_source,
+        index.labels.names,
     )
     extra = {}
     if workers > 0:
