@@ -199,6 +199,23 @@ def test_fill_lights_brighten_only_the_faces_they_reach(renderer_factory):
     np.testing.assert_array_equal(a.class_ids, front.class_ids)  # light never changes labels
 
 
+def test_soft_light_wraps_past_the_terminator(renderer_factory):
+    # A key light grazing the objects' faces that look at the camera leaves them unlit under
+    # Lambert; with wrap 1 (half-Lambert) they catch half of it, and the labels stay as they were.
+    r = renderer_factory(W, H)
+    hard = simple_scene()
+    hard.ground = None
+    hard.ambient = (0.05, 0.05, 0.05)
+    hard.lights = [Light((1.0, 0.0, 0.0), cast_shadows=False)]
+    soft = copy.deepcopy(hard)
+    soft.lights[0].wrap = 1.0
+    a, b = r.render(hard), r.render(soft)
+    objects = a.instance_ids > 0
+    gain = b.rgb[objects].astype(int).sum(-1) - a.rgb[objects].astype(int).sum(-1)
+    assert gain.mean() > 30 and (gain >= 0).mean() > 0.99
+    np.testing.assert_array_equal(a.class_ids, b.class_ids)
+
+
 def test_rgb_is_antialiased_and_lit(renderer_factory):
     scene = simple_scene(background=Background("solid", color=(0.0, 0.0, 1.0)))
     scene.ground = None

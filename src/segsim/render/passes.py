@@ -52,7 +52,9 @@ def frame_uniforms(scene, proj, shadow: tuple | None) -> dict[str, bytes]:
     # scene.vert.glsl); missing ones stay zero
     dirs = np.zeros((MAX_LIGHTS, 3), "f4")
     cols = np.zeros((MAX_LIGHTS, 3), "f4")
+    wraps = np.zeros(MAX_LIGHTS, "f4")
     for i, light in enumerate(scene.lights[:MAX_LIGHTS]):
+        wraps[i] = max(float(getattr(light, "wrap", 0.0)), 0.0)
         d = np.asarray(light.direction, float)
         dirs[i] = d / max(math.sqrt(float(d @ d)), 1e-12)
         cols[i] = np.asarray(light.color, float) * float(light.intensity)
@@ -65,6 +67,8 @@ def frame_uniforms(scene, proj, shadow: tuple | None) -> dict[str, bytes]:
         "u_key_color": cols[0].tobytes(),
         "u_fill_dir": dirs[1:].tobytes(),
         "u_fill_color": cols[1:].tobytes(),
+        "u_key_wrap": wraps[0].tobytes(),
+        "u_fill_wrap": wraps[1:].tobytes(),
         "u_ambient": np.asarray(scene.ambient, "f4").tobytes(),
         "u_cam_pos": np.asarray(scene.camera.position, "f4").tobytes(),
         "u_shadows": np.int32(shadow is not None).tobytes(),

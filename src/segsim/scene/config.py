@@ -125,6 +125,9 @@ class LightsConfig(Section):
     saturation: Range = (0.0, 0.3)  # colour tint of each light (HSV)
     ambient: Range = (0.08, 0.5)
     ambient_saturation: Range = (0.0, 0.3)
+    # how soft the frame's light is (Light.wrap, one draw for every light of a frame): a sunlit
+    # solid's terminator is sharp, one under an overcast sky or a softbox wraps around it
+    wrap: Range = (0.0, 0.0)
 
 
 class CameraConfig(Section):

@@ -254,6 +254,8 @@ def _lights(rng, cfg: SceneConfig) -> tuple[list[Light], tuple]:
     lc = cfg.lights
     lights = []
     main = uniform(rng, lc.intensity)
+    # drawn only when the range allows any: configs without soft light keep their random stream
+    wrap = float(uniform(rng, lc.wrap)) if lc.wrap[1] > 0 else 0.0
     for i in range(int(rng.integers(lc.count[0], lc.count[1] + 1))):
         elev, azim = (
             np.radians(uniform(rng, lc.elevation_deg)),
@@ -270,6 +272,7 @@ def _lights(rng, cfg: SceneConfig) -> tuple[list[Light], tuple]:
                 color=color,
                 intensity=float(intensity),
                 cast_shadows=(i == 0),
+                wrap=wrap,
             )
         )
     ambient_color = hsv_color(rng, (0, 1), lc.ambient_saturation, (1, 1))

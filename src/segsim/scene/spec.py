@@ -78,6 +78,9 @@ class Light:
     color: tuple[float, float, float] = (1.0, 1.0, 1.0)
     intensity: float = 1.0
     cast_shadows: bool = True
+    # soft (area-like) light: diffuse = max((n.l + wrap) / (1 + wrap), 0); 0 is Lambert, 1
+    # lights the far side's edge too (half-Lambert)
+    wrap: float = 0.0
 
 
 @dataclass

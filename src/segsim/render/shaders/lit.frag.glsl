@@ -11,6 +11,7 @@ in vec3 v_soft_light;
 
 uniform vec3 u_key_dir;        // direction the key light travels (world)
 uniform vec3 u_key_color;      // colour * intensity
+uniform float u_key_wrap;      // soft light: shading wraps this far past the terminator
 uniform vec3 u_cam_pos;
 
 uniform vec3 u_color;          // sRGB
@@ -82,11 +83,12 @@ void main() {
     vec3 v = normalize(u_cam_pos - v_world);
     vec3 col = v_soft_light * base;
     vec3 l = -u_key_dir;
-    float diff = max(dot(n, l), 0.0);
+    float nl = dot(n, l);
+    float diff = max((nl + u_key_wrap) / (1.0 + u_key_wrap), 0.0);
     vec3 h = normalize(l + v);
     // Schlick's rational stand-in for pow(x, shininess): same lobe shape, no exp/log
     float x = max(dot(n, h), 0.0);
-    float spec = diff > 0.0 ? u_specular * x / (u_shininess - u_shininess * x + x) : 0.0;
+    float spec = nl > 0.0 ? u_specular * x / (u_shininess - u_shininess * x + x) : 0.0;
     col += shadow_factor() * u_key_color * (diff * base + spec);
     // haze: exponential in the distance, toward the horizon colour
     if (u_haze > 0.0) col = mix(srgb_to_linear(u_haze_color), col, exp(-u_haze * length(u_cam_pos - v_world)));

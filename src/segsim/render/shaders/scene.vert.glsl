@@ -26,6 +26,7 @@ uniform float u_shadow_texel; // world size of one shadow-map texel
 uniform vec3 u_ambient;
 uniform vec3 u_fill_dir[FILL_LIGHTS];     // direction each fill light travels (world)
 uniform vec3 u_fill_color[FILL_LIGHTS];   // colour * intensity; zero for unused lights
+uniform float u_fill_wrap[FILL_LIGHTS];   // soft light, as u_key_wrap in lit.frag.glsl
 
 out vec3 v_world;
 out vec3 v_normal;
@@ -51,7 +52,8 @@ void main() {
     // read as 3D even in their unlit parts
     v_soft_light = u_ambient * (0.6 + 0.65 * (0.5 + 0.5 * n.z));
     for (int i = 0; i < FILL_LIGHTS; i++) {
-        v_soft_light += u_fill_color[i] * max(dot(n, -u_fill_dir[i]), 0.0);
+        float wrap = u_fill_wrap[i];
+        v_soft_light += u_fill_color[i] * max((dot(n, -u_fill_dir[i]) + wrap) / (1.0 + wrap), 0.0);
     }
     gl_Position = u_proj * cam;
 #if FILE_LOOK
