@@ -74,8 +74,18 @@ def two_runs(tmp_path_factory):
 
 def test_worker_counts_give_identical_bytes(two_runs, tmp_path, capsys):
     one, two = (tree_bytes(r) for r in two_runs)
-    assert len(one) == 8 * 5 + 2
-    for kind in ("labels/", "instances/", "depth/", "meta/", "images/", "manifest", "dataset.yaml"):
+    # 5 files a frame, dataset.yaml, the manifest and CREDITS.md (the preset's photo backgrounds)
+    assert len(one) == 8 * 5 + 3 and "CREDITS.md" in one
+    for kind in (
+        "labels/",
+        "instances/",
+        "depth/",
+        "meta/",
+        "images/",
+        "manifest",
+        "dataset.yaml",
+        "CREDITS.md",
+    ):
         assert {k: v for k, v in one.items() if k.startswith(kind)} == {
             k: v for k, v in two.items() if k.startswith(kind)
         }, kind

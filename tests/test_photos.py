@@ -239,15 +239,17 @@ def test_if_missing_skip_drops_photo_kinds_when_nothing_is_installed(sources, ca
         "distractors": {"cards": [0, 2]},
         "photos": {"sources": {"backgrounds": 1.0, "sweethome3d": 1.0, "robosuite": 0.0}},
     }
+    strict = {**wants, "photos": {**wants["photos"], "if_missing": "error"}}  # the default
     with pytest.raises(SegsimError, match="mate-backgrounds"):
-        load_scene_config("shapes", overrides=wants)  # if_missing: error, the default
+        load_scene_config("shapes", overrides=strict)
     with caplog.at_level(logging.WARNING, logger="segsim.scene.realism"):
-        cfg = load_scene_config("shapes", overrides={**wants, "photos": {"if_missing": "skip"}})
+        cfg = load_scene_config("shapes", overrides=wants)  # the shapes preset skips
     assert "no photos are installed" in caplog.text and "mate-backgrounds" in caplog.text
     assert cfg.background.kinds["photo"] == 0 and cfg.background.kinds["clutter"] > 0
     assert cfg.material.texture.kinds["photo"] == 0 and cfg.distractors.cards == (0, 0)
     plain = load_scene_config("shapes")
     assert cfg.ground.material.texture.scale == plain.ground.material.texture.scale  # kept whole
+    assert plain.background.kinds["photo"] == 0  # the preset itself runs without photos
     assert cfg.ground.material.value == plain.ground.material.value
     # a folder of the user's own with nothing readable is still an error, never skipped
     (sources / "empty").mkdir()
@@ -314,3 +316,34 @@ def test_photo_backdrop_errors_name_the_fix(sources, monkeypatch, tmp_path):
     _clear_caches()
     with pytest.raises(SegsimError, match="photos library is empty"):
         augment.build_train_transform(cfg, (64, 64), class_names=["background", "car"])
+
+
+def test_auto_photo_backdrops_only_for_frames_segsim_drew(sources, tmp_path):
+    from segsim.dataset.reader import open_dataset
+    from segsim.train.backdrop import AUTO_SHARE, resolve_share
+    from train_fixtures import make_dataset
+
+    make_dataset(tmp_path / "d", counts=(4, 2, 2), size=32)
+    index = open_dataset(tmp_path / "d")
+    assert index.layout == "segsim" and "background" in index.labels.names
+    assert resolve_share("auto", index) == AUTO_SHARE
+    assert resolve_share("auto", index, mixed=True) == 0.0  # another folder's frames may be real
+    assert resolve_share(0.2, index) == 0.2
+    flat = tmp_path / "flat"  # the same frames as a plain images/ + masks/ folder
+    (flat / "images").mkdir(parents=True)
+    (flat / "masks").mkdir()
+    for i, (img, mask) in enumerate(index.load(*p) for p in index.split("train")):
+        cv2.imwrite(str(flat / "images" / f"{i}.png"), img[..., ::-1])
+        cv2.imwrite(str(flat / "masks" / f"{i}.png"), mask)
+    assert resolve_share("auto", open_dataset(flat)) == 0.0
+
+
+def test_auto_photo_backdrops_are_off_without_photos(sources, monkeypatch, tmp_path):
+    from segsim.dataset.reader import open_dataset
+    from segsim.train.backdrop import resolve_share
+    from train_fixtures import make_dataset
+
+    make_dataset(tmp_path / "d", counts=(4, 2, 2), size=32)
+    monkeypatch.setenv("SEGSIM_BACKGROUNDS_DIR", str(tmp_path / "none"))
+    _clear_caches()
+    assert resolve_share("auto", open_dataset(tmp_path / "d")) == 0.0

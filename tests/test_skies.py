@@ -221,7 +221,7 @@ def test_haze_fades_far_objects_toward_the_horizon(renderer):
 
 # --- config, sampling, meta, credits ---------------------------------------------------------
 
-ONLY_SKY = {k: 0 for k in ("solid", "gradient", "checker", "stripes", "noise", "clutter")}
+ONLY_SKY = {k: 0 for k in ("solid", "gradient", "checker", "stripes", "noise", "clutter", "photo")}
 
 
 def sky_config(tmp_path, **sky):

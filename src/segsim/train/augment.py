@@ -29,11 +29,13 @@ def build_train_transform(
     class_names: list[str] | None = None,
 ):
     """The training pipeline; with `photo_background` a photo backdrop goes in first (it needs
-    the dataset's `class_names` to find the background class)."""
+    the dataset's `class_names` to find the background class; `auto` is resolved by the loaders,
+    which know the data: unresolved here, it is off)."""
     from segsim.train.backdrop import photo_backdrop
 
     compose = _compose(cfg, size, ignore_index)
-    backdrop = photo_backdrop(cfg.photo_background if cfg.enabled else 0.0, class_names)
+    share = cfg.photo_background if cfg.enabled and cfg.photo_background != "auto" else 0.0
+    backdrop = photo_backdrop(share, class_names)
     return compose if backdrop is None else Backdropped(backdrop, compose)
 
 

@@ -15,6 +15,9 @@ import numpy as np
 from segsim.errors import SegsimError
 
 BACKGROUND = "background"
+AUTO_SHARE = (
+    0.5  # `auto` on generated frames: half of them keep the background they were drawn with
+)
 
 
 class PhotoBackdrop:
@@ -55,6 +58,19 @@ class PhotoBackdrop:
         step = max(1, min((x1 - x0) // width, (y1 - y0) // height))
         part = np.ascontiguousarray(rgb[y0:y1:step, x0:x1:step])
         return cv2.resize(part, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def resolve_share(setting, index, mixed: bool = False) -> float:
+    """`augment.photo_background` as a probability: `auto` swaps backdrops only in frames segsim
+    drew (a `segsim` folder with a `background` class, not mixed with other folders, whose
+    background pixels are nothing but background) and only where photos are installed."""
+    if setting != "auto":
+        return float(setting)
+    if mixed or index.layout != "segsim" or BACKGROUND not in index.labels.names:
+        return 0.0
+    from segsim.scene.realism import PhotosConfig, installed_photos
+
+    return AUTO_SHARE if installed_photos(PhotosConfig()) else 0.0
 
 
 def photo_backdrop(probability: float, class_names: list[str] | None) -> PhotoBackdrop | None:

@@ -108,12 +108,20 @@ class AugmentConfig(_Strict):
     jpeg_quality: tuple[int, int] = (30, 95)
     motion_blur: float = Field(0.0, ge=0, le=1)
     # probability that a frame's `background` pixels show a crop of a library photo instead, a
-    # new crop every epoch (cut-paste onto real photos, at training time; train/backdrop.py)
-    photo_background: float = Field(0.0, ge=0, le=1)
+    # new crop every epoch (cut-paste onto real photos, at training time; train/backdrop.py);
+    # auto: 0.5 on a folder `segsim generate` wrote when photos are installed, else 0
+    photo_background: float | Literal["auto"] = "auto"
     # strong: a preset of the above for training meant to work on photos (it raises, never
     # lowers, the probabilities: colour jitter 0.8, blur 0.3, noise 0.3, grey 0.1, JPEG 0.5,
     # motion blur 0.2)
     strong: bool = False
+
+    @field_validator("photo_background")
+    @classmethod
+    def _share(cls, v):
+        if v != "auto" and not 0 <= v <= 1:
+            raise ValueError("photo_background must be auto or a probability in [0, 1]")
+        return v
 
 
 class LossConfig(_Strict):

@@ -19,6 +19,7 @@ from segsim.dataset.reader import DatasetIndex
 from segsim.errors import SegsimError
 from segsim.progress import progress_bar
 from segsim.train import augment
+from segsim.train.backdrop import resolve_share
 from segsim.train.config import TrainConfig
 
 
@@ -245,7 +246,9 @@ def make_loaders(cfg: TrainConfig, index: DatasetIndex, progress: bool = True):
             lambda ix, pairs, what: FrameStore(ix, pairs, cache, progress, what, train_prepare),
         )
     ignore = index.labels.ignore_index
-    transform = augment.build_train_transform(cfg.augment, size, ignore, index.labels.names)
+    share = resolve_share(cfg.augment.photo_background, index, mixed=bool(cfg.data.mix))
+    aug = cfg.augment.model_copy(update={"photo_background": share})
+    transform = augment.build_train_transform(aug, size, ignore, index.labels.names)
     workers = resolve_workers(cfg.data.num_workers)
     bs = cfg.trainer.batch_size
     common = dict(

@@ -68,6 +68,12 @@ def _worker_init(raster_threads: int, worker_id: int) -> None:
     os.environ.setdefault("LP_NUM_THREADS", str(raster_threads))
 
 
+def stream_share(setting) -> float:
+    """`augment.photo_background` for streamed frames: `auto` is off, since backdrops are for
+    fixed folders and every streamed frame is new already."""
+    return 0.0 if setting == "auto" else float(setting)
+
+
 class StreamDataset(IterableDataset):
     """Rendered (image, mask) tensors, batch after batch, for one rank. Length: one epoch of
     `steps` batches, so Lightning validates, logs and checkpoints at its end."""
@@ -86,7 +92,8 @@ class StreamDataset(IterableDataset):
     ):
         self.scene_cfg, self.size, self.seed = scene_cfg, size, seed
         self.batch_size, self.steps = batch_size, steps
-        self.augment_cfg = train_cfg.augment
+        share = stream_share(train_cfg.augment.photo_background)
+        self.augment_cfg = train_cfg.augment.model_copy(update={"photo_background": share})
         self.input_size = tuple(train_cfg.input.size)
         self.aug_seed = train_cfg.trainer.seed
         self.ignore_index, self.class_names = ignore_index, class_names
@@ -260,7 +267,7 @@ def make_stream_loaders(
     if cfg.augment.enabled:  # a photo backdrop fails (or builds its library) here, not in a worker
         from segsim.train.backdrop import photo_backdrop
 
-        photo_backdrop(cfg.augment.photo_background, index.labels.names)
+        photo_backdrop(stream_share(cfg.augment.photo_background), index.labels.names)
     workers = stream_workers(cfg.data.num_workers, processes)
     bs = cfg.trainer.batch_size
     dataset = StreamDataset(
