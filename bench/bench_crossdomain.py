@@ -255,7 +255,7 @@ ABLATIONS = {
 }
 
 
-def variants() -> dict[str, tuple[dict | None, bool]]:
+def variants() -> dict[str, tuple[dict | None, dict]]:
     """{name: (scene overrides of `shapes` or None for the preset, augment overrides)}."""
     from segsim.config import deep_merge
 

@@ -54,7 +54,7 @@ def frame_uniforms(scene, proj, shadow: tuple | None) -> dict[str, bytes]:
     cols = np.zeros((MAX_LIGHTS, 3), "f4")
     wraps = np.zeros(MAX_LIGHTS, "f4")
     for i, light in enumerate(scene.lights[:MAX_LIGHTS]):
-        wraps[i] = max(float(getattr(light, "wrap", 0.0)), 0.0)
+        wraps[i] = max(float(light.wrap), 0.0)
         d = np.asarray(light.direction, float)
         dirs[i] = d / max(math.sqrt(float(d @ d)), 1e-12)
         cols[i] = np.asarray(light.color, float) * float(light.intensity)

@@ -15,9 +15,8 @@ import numpy as np
 from segsim.errors import SegsimError
 
 BACKGROUND = "background"
-AUTO_SHARE = (
-    0.5  # `auto` on generated frames: half of them keep the background they were drawn with
-)
+# `auto` on generated frames: half of them keep the background they were drawn with
+AUTO_SHARE = 0.5
 
 
 class PhotoBackdrop:
@@ -49,7 +48,7 @@ class PhotoBackdrop:
 
         path = pick_photo(rng, self.photos)
         rgb = photo_pixels(path)
-        if rgb is None:  # a user folder's photo: no raw copy to map
+        if rgb is None:  # its raw copy is damaged: decode the normalized PNG instead
             rgb = read_image(path)
         zoom = rng.uniform(*self.photos.crop)
         x0, y0, x1, y1 = crop_box(int(rng.integers(2**31)), zoom, width / height, *rgb.shape[1::-1])

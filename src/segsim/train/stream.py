@@ -264,10 +264,6 @@ def make_stream_loaders(
             "raise stream.eval_count or the val share of stream.eval_fractions",
         )
     ignore = index.labels.ignore_index
-    if cfg.augment.enabled:  # a photo backdrop fails (or builds its library) here, not in a worker
-        from segsim.train.backdrop import photo_backdrop
-
-        photo_backdrop(stream_share(cfg.augment.photo_background), index.labels.names)
     workers = stream_workers(cfg.data.num_workers, processes)
     bs = cfg.trainer.batch_size
     dataset = StreamDataset(
@@ -281,6 +277,10 @@ def make_stream_loaders(
         frame_source,
         index.labels.names,
     )
+    if cfg.augment.enabled:  # a photo backdrop fails (or builds its library) here, not in a worker
+        from segsim.train.backdrop import photo_backdrop
+
+        photo_backdrop(dataset.augment_cfg.photo_background, index.labels.names)
     extra = {}
     if workers > 0:
         extra = dict(
